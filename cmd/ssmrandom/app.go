@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // the command started and failed
+	exitUsage   = 2 // bad flags, arguments or input files; nothing was done
+)
+
+// cliError is an error with the exit status and an optional hint, a
+// second line telling the user what to do (naming a flag both ways, as in
+// -k/--key).
+type cliError struct {
+	err  error
+	hint string
+	code int
+}
+
+func (e *cliError) Error() string { return e.err.Error() }
+func (e *cliError) Unwrap() error { return e.err }
+
+// usagef returns a usage error (exit status 2) with a hint, which may be "".
+func usagef(hint, format string, args ...any) error {
+	return &cliError{err: fmt.Errorf(format, args...), hint: hint, code: exitUsage}
+}
+
+// asUsage marks err as a usage error with a hint, keeping its text.
+func asUsage(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &cliError{err: err, hint: hint, code: exitUsage}
+}
+
+// withHint adds a hint to a runtime error (exit status 1).
+func withHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &cliError{err: err, hint: hint, code: exitRuntime}
+}
+
+// run is the whole program: it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(stderr, "ssmrandom: error: %s\n", oneLine(msg))
+	var ce *cliError
+	if errors.As(err, &ce) {
+		if ce.hint != "" {
+			fmt.Fprintf(stderr, "ssmrandom: hint: %s\n", ce.hint)
+		}
+		return ce.code
+	}
+	return exitRuntime
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// env carries what every command needs from the outside world.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	onUsage := func(_ *cli.Context, err error, _ bool) error {
+		return asUsage(err, "see 'ssmrandom help' or 'ssmrandom COMMAND --help'")
+	}
+	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), recvCommand(e)}
+	for _, c := range cmds {
+		c.OnUsageError = onUsage
+	}
+	return &cli.App{
+		Name:    "ssmrandom",
+		Usage:   "distribute signed entropy over source-specific multicast",
+		Version: version,
+		Description: "A producer signs every frame of entropy with Ed25519 (JWS, EdDSA) and multicasts it\n" +
+			"to an SSM group; receivers verify every frame against their trusted keys and write\n" +
+			"only verified bytes to rngd's FIFO, a file or stdout.",
+		Commands:        cmds,
+		Reader:          stdin,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		OnUsageError:    onUsage,
+		HideHelpCommand: false,
+		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send and recv\n", name)
+			cli.OsExiter(exitUsage)
+		},
+	}
+}
+
+// logFlags are the logging flags of the daemon commands.
+func logFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-level", Aliases: []string{"L"}, Value: "info", Usage: "log `LEVEL`: debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "log `FORMAT`: console, json, or auto (console on a terminal, json otherwise)"},
+		&cli.DurationFlag{Name: "stats-interval", Value: time.Minute, Usage: "log a summary line every `DURATION` (0 for none)"},
+	}
+}
+
+// newLogger builds the logger from the logging flags.
+func newLogger(c *cli.Context, w io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(strings.ToLower(c.String("log-level")))
+	if err != nil || level == zerolog.NoLevel || level > zerolog.ErrorLevel {
+		return zerolog.Nop(), usagef("-L/--log-level takes debug, info, warn or error", "bad log level %q", c.String("log-level"))
+	}
+	format := c.String("log-format")
+	switch format {
+	case "auto":
+		format = "json"
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			format = "console"
+		}
+	case "json", "console":
+	default:
+		return zerolog.Nop(), usagef("--log-format takes console, json or auto", "bad log format %q", format)
+	}
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	if c.Duration("stats-interval") < 0 {
+		return zerolog.Nop(), usagef("--stats-interval takes a duration such as 30s, or 0 for none", "negative --stats-interval %s", c.Duration("stats-interval"))
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}
+
+// signalContext returns a context cancelled by SIGINT or SIGTERM.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+// noArgs refuses positional arguments.
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("flags go before arguments; see 'ssmrandom "+c.Command.Name+" --help'", "%s takes no arguments; got %q", c.Command.Name, c.Args().First())
+	}
+	return nil
+}

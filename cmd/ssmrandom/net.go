@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/mcast"
+)
+
+// Datagram budgets: the largest UDP payload that crosses a path without IP
+// fragmentation.
+const (
+	// budgetSafe fits every IPv6 path: the IPv6 minimum MTU of 1280 bytes
+	// less 40 bytes of IPv6 and 8 of UDP header. It is the default.
+	budgetSafe = 1232
+	// budgetEthernet4 is IPv4 over a 1500-byte Ethernet MTU: 1500 less 20
+	// bytes of IPv4 and 8 of UDP header.
+	budgetEthernet4 = 1472
+	// minBudget is the smallest budget that leaves room for a frame.
+	minBudget = 256
+	// maxBudget is the largest UDP payload over IPv4: 65535 less 20 bytes
+	// of IPv4 and 8 of UDP header.
+	maxBudget = 65507
+)
+
+// netFlags are the flags that say where frames go, shared by send and recv.
+func netFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: mcast.DefaultGroup, Usage: "SSM `GROUP` address, in 232.0.0.0/8"},
+		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: mcast.DefaultPort, Usage: "UDP `PORT`"},
+		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses (default: chosen by routing)"},
+	}
+}
+
+// groupFlag reads -g/--group and -p/--port.
+func groupFlag(c *cli.Context) (netip.AddrPort, error) {
+	addr, err := netip.ParseAddr(c.String("group"))
+	if err != nil {
+		return netip.AddrPort{}, usagef("-g/--group takes an address in 232.0.0.0/8, such as "+mcast.DefaultGroup, "bad group %q", c.String("group"))
+	}
+	if !mcast.IsSSM(addr) {
+		return netip.AddrPort{}, usagef("-g/--group takes an address in 232.0.0.0/8, such as "+mcast.DefaultGroup, "group %s is not a source-specific multicast address", addr)
+	}
+	if !addr.Is4() {
+		return netip.AddrPort{}, usagef("use an IPv4 group in 232.0.0.0/8", "group %s: IPv6 SSM is not supported yet", addr)
+	}
+	port := c.Int("port")
+	if port < 1 || port > 65535 {
+		return netip.AddrPort{}, usagef("-p/--port takes 1 to 65535", "bad port %d", port)
+	}
+	return netip.AddrPortFrom(addr, uint16(port)), nil
+}
+
+// interfaceFlag reads -i/--interface.
+func interfaceFlag(c *cli.Context) (*net.Interface, error) {
+	ifi, err := mcast.ResolveInterface(c.String("interface"))
+	if err != nil {
+		return nil, asUsage(err, "-i/--interface takes an interface name (see 'ip link') or one of its addresses")
+	}
+	return ifi, nil
+}
+
+// budgetFlag reads --max-datagram.
+func budgetFlag(c *cli.Context) (int, error) {
+	n := c.Int("max-datagram")
+	if n < minBudget || n > maxBudget {
+		return 0, usagef(fmt.Sprintf("--max-datagram takes %d to %d; %d is safe on every path, %d fits IPv4 over Ethernet", minBudget, maxBudget, budgetSafe, budgetEthernet4),
+			"bad --max-datagram %d", n)
+	}
+	return n, nil
+}
+
+// ifiName names ifi for logs.
+func ifiName(ifi *net.Interface) string {
+	if ifi == nil {
+		return "(routing)"
+	}
+	return ifi.Name
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/sink"
+)
+
+func recvCommand(e *env) *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), or - for stdout"},
+		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
+		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
+	}
+	flags = append(flags, netFlags()...)
+	flags = append(flags, logFlags()...)
+	return &cli.Command{
+		Name:      "recv",
+		Usage:     "join the SSM channel of each producer, verify every frame, write the bytes",
+		ArgsUsage: "PRODUCER...",
+		Description: "Joins (PRODUCER, GROUP) for each producer host name or address (several producers are\n" +
+			"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
+			"of frames that verify reach --output; every other datagram is dropped and counted by\n" +
+			"reason. A FIFO is held open read-write, so rngd may restart at will; when it is full,\n" +
+			"frames are dropped and counted rather than stalling the socket.",
+		Flags:  flags,
+		Action: func(c *cli.Context) error { return runRecv(c, e) },
+	}
+}
+
+func runRecv(c *cli.Context, e *env) error {
+	hosts := c.Args().Slice()
+	for _, h := range hosts {
+		if strings.HasPrefix(h, "-") && h != "-" {
+			return usagef("put flags before the producer hosts: ssmrandom recv [flags] PRODUCER...", "flag %q after the producer hosts", h)
+		}
+	}
+	log, err := newLogger(c, e.stderr)
+	if err != nil {
+		return err
+	}
+	if !c.IsSet("trust") || c.String("trust") == "" {
+		return usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
+	}
+	if len(hosts) == 0 {
+		return usagef("name at least one producer: ssmrandom recv [flags] PRODUCER...", "no producer host given")
+	}
+	group, err := groupFlag(c)
+	if err != nil {
+		return err
+	}
+	maxDatagram, err := budgetFlag(c)
+	if err != nil {
+		return err
+	}
+	ifi, err := interfaceFlag(c)
+	if err != nil {
+		return err
+	}
+	ring, warnings, err := sign.LoadTrust(c.String("trust"))
+	if err != nil {
+		return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
+	}
+	for _, w := range warnings {
+		log.Warn().Msg(w)
+	}
+	for _, k := range ring.Keys() {
+		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
+	}
+	ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
+	sources, err := mcast.ResolveSources(ctx, hosts, group.Addr())
+	cancel()
+	if err != nil {
+		return asUsage(err, "producers are host names or addresses of the group's family")
+	}
+	conn, err := mcast.JoinSSM(group, ifi, sources)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, s := range sources {
+		log.Info().Str("source", s.String()).Str("group", group.String()).Str("interface", ifiName(ifi)).Msg("joined")
+	}
+	// The output is opened last, so a command that fails to start leaves
+	// no FIFO or file behind.
+	out, err := sink.Open(c.String("output"))
+	if err != nil {
+		return asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, or - for stdout")
+	}
+	defer out.Close()
+	pipe, err := receive.New(receive.Config{Trust: ring, Output: out, MaxDatagram: maxDatagram})
+	if err != nil {
+		return err
+	}
+	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", maxDatagram).Msg("receiving")
+
+	ctx, stop := signalContext(c.Context)
+	defer stop()
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, count: c.Uint64("count"), warned: map[receive.Reason]bool{}}
+	err = r.run(ctx, c.Duration("stats-interval"))
+	r.summary(zerolog.InfoLevel, "stopped")
+	return err
+}
+
+// recvLoop reads datagrams and hands them to the pipeline.
+type recvLoop struct {
+	log   zerolog.Logger
+	conn  *mcast.Receiver
+	pipe  *receive.Pipeline
+	count uint64
+
+	mu     sync.Mutex
+	last   receive.Stats // at the previous summary
+	warned map[receive.Reason]bool // reasons already logged once
+}
+
+func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // Close unblocks Read when a signal comes
+		select {
+		case <-ctx.Done():
+			r.conn.Close()
+		case <-done:
+		}
+	}()
+	if interval > 0 {
+		go func() {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					r.summary(zerolog.InfoLevel, "summary")
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	buf := make([]byte, mcast.MaxDatagram)
+	for {
+		n, src, err := r.conn.Read(buf)
+		if err != nil && !errors.Is(err, mcast.ErrTruncated) {
+			if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		// A truncated datagram fills buf, which is longer than any
+		// --max-datagram, so the pipeline drops it as too big.
+		v, err := r.pipe.Handle(buf[:n])
+		if err != nil {
+			return err
+		}
+		if v.Reason == receive.Forwarded {
+			r.log.Debug().Str("from", src.String()).Str("kid", v.KeyID).Msg("forwarded")
+			if r.count > 0 && r.pipe.Stats().Frames >= r.count {
+				return nil
+			}
+			continue
+		}
+		r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Err).Msg("dropped")
+		if !r.warned[v.Reason] {
+			r.warned[v.Reason] = true
+			r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Err).
+				Msg("dropped a datagram; further drops for this reason are counted in the summaries")
+		}
+	}
+}
+
+// summary logs the counters; at info level it is raised to warn when
+// datagrams were dropped since the last summary.
+func (r *recvLoop) summary(level zerolog.Level, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.pipe.Stats()
+	dropped := zerolog.Dict()
+	for _, reason := range receive.Reasons() {
+		dropped.Uint64(reason.String(), s.Dropped[reason])
+	}
+	if level == zerolog.InfoLevel && s.Rejected() > r.last.Rejected() {
+		level = zerolog.WarnLevel
+	}
+	r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
+		Uint64("rejected", s.Rejected()).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
+		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
+	r.last = s
+}

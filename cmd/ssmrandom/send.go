@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// defaultRate is the default --rate in bytes per second: 32 frames of 512
+// bytes a second, far more than a receiver's rngd consumes.
+const defaultRate = 16384
+
+func sendCommand(e *env) *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Value: "keys/producer.jwk", Usage: "private key `FILE` (JWK, mode 0600) to sign with"},
+		&cli.StringFlag{Name: "input", Aliases: []string{"r"}, Value: "/dev/urandom", Usage: "entropy `SOURCE`: a device, a file, or - for stdin"},
+		&cli.IntFlag{Name: "ttl", Aliases: []string{"t"}, Value: mcast.DefaultTTL, Usage: "multicast `TTL`, 0 to 255"},
+		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame (default: the largest power of two that fits --max-datagram)"},
+		&cli.IntFlag{Name: "max-datagram", Value: budgetSafe, Usage: fmt.Sprintf("largest datagram to send, in `BYTES`: %d fits every path unfragmented, %d fits IPv4 over Ethernet", budgetSafe, budgetEthernet4)},
+		&cli.StringFlag{Name: "source", Usage: "source `NAME` put in every frame (default: this host's name)"},
+		&cli.IntFlag{Name: "rate", Value: defaultRate, Usage: "send at most `BYTES` of entropy per second (0 for no limit)"},
+		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` frames (default: until the input ends, or SIGINT/SIGTERM)"},
+	}
+	flags = append(flags, netFlags()...)
+	flags = append(flags, logFlags()...)
+	return &cli.Command{
+		Name:  "send",
+		Usage: "read entropy, sign every frame, multicast it",
+		Description: "Reads --input in --size chunks, signs each as a JWS (EdDSA) with --key and sends it to\n" +
+			"the SSM group. Stops at the end of a regular file or stdin, after --count frames, or on\n" +
+			"SIGINT/SIGTERM, and logs a summary. A failed send is logged and counted, not fatal.",
+		Flags:  flags,
+		Action: func(c *cli.Context) error { return runSend(c, e) },
+	}
+}
+
+func runSend(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	log, err := newLogger(c, e.stderr)
+	if err != nil {
+		return err
+	}
+	group, err := groupFlag(c)
+	if err != nil {
+		return err
+	}
+	ttl := c.Int("ttl")
+	if ttl < 0 || ttl > 255 {
+		return usagef("-t/--ttl takes 0 to 255", "bad TTL %d", ttl)
+	}
+	if c.Int("rate") < 0 {
+		return usagef("--rate takes bytes per second, or 0 for no limit", "bad rate %d", c.Int("rate"))
+	}
+	budget, err := budgetFlag(c)
+	if err != nil {
+		return err
+	}
+	source := c.String("source")
+	if source == "" {
+		if source, err = os.Hostname(); err != nil || !frame.ValidSource(source) {
+			return usagef("name the source with --source", "this host's name %q cannot be a source name", source)
+		}
+	}
+	if !frame.ValidSource(source) {
+		return usagef(fmt.Sprintf("--source takes 1 to %d printable ASCII characters without quotes, backslashes or spaces", frame.MaxSource), "bad source name %q", source)
+	}
+	ifi, err := interfaceFlag(c)
+	if err != nil {
+		return err
+	}
+	signer, err := sign.LoadSigner(c.String("key"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !c.IsSet("key") {
+			return asUsage(err, "make a key with 'ssmrandom keygen', or name one with -k/--key")
+		}
+		return asUsage(err, "-k/--key takes a private Ed25519 JWK file made by 'ssmrandom keygen'")
+	}
+	fits := func(size int) bool { return signer.Len(frame.MaxLen(source, size)) <= budget }
+	size := c.Int("size")
+	if !c.IsSet("size") {
+		for size = 1 << 12; size > 1 && !fits(size); size >>= 1 {
+		}
+	}
+	if size < 1 || size > frame.MaxData || !fits(size) {
+		largest := 0
+		for n := 1; n <= frame.MaxData && fits(n); n++ {
+			largest = n
+		}
+		return usagef(fmt.Sprintf("use -s/--size %d or less, or raise --max-datagram on networks known to carry larger datagrams", largest),
+			"frames of %d bytes do not fit a datagram of %d bytes (source %q)", size, budget, source)
+	}
+	in, err := openInput(c.String("input"), e.stdin)
+	if err != nil {
+		return asUsage(err, "-r/--input takes a device, a file, or - for stdin")
+	}
+	defer in.Close()
+
+	sender, err := mcast.Dial(group, ifi, ttl)
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
+	log.Info().Str("kid", signer.KeyID()).Str("group", group.String()).Str("source_addr", sender.LocalAddr().Addr().String()).
+		Str("interface", ifiName(ifi)).Int("ttl", ttl).Int("size", size).Int("max_datagram", budget).
+		Str("input", c.String("input")).Int("rate", c.Int("rate")).Msg("sending")
+
+	ctx, stop := signalContext(c.Context)
+	defer stop()
+	s := &sendLoop{
+		log: log, signer: signer, sender: sender, in: in, size: size, source: source,
+		count: c.Uint64("count"), interval: c.Duration("stats-interval"),
+	}
+	if r := c.Int("rate"); r > 0 {
+		s.limit = rate.NewLimiter(rate.Limit(r), max(r, size))
+	}
+	err = s.run(ctx)
+	log.Info().Uint64("frames", s.frames).Uint64("bytes", s.bytes).Uint64("send_errors", s.sendErrors).
+		Msgf("sent %d frames, %d bytes, %d send errors", s.frames, s.bytes, s.sendErrors)
+	return err
+}
+
+// openInput opens the entropy source; "-" is stdin.
+func openInput(name string, stdin io.Reader) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(stdin), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("input: %s is a directory", name)
+	}
+	return f, nil
+}
+
+// sendLoop reads, signs and sends frames.
+type sendLoop struct {
+	log      zerolog.Logger
+	signer   *sign.Signer
+	sender   *mcast.Sender
+	in       io.Reader
+	limit    *rate.Limiter
+	size     int
+	source   string
+	count    uint64
+	interval time.Duration
+
+	frames, bytes, sendErrors uint64
+}
+
+// chunk is one read from the input.
+type chunk struct {
+	data []byte
+	err  error // io.EOF at the end of the input
+}
+
+func (s *sendLoop) run(ctx context.Context) error {
+	// Reading happens in its own goroutine so that a signal ends the run
+	// even while a read from a pipe or a slow device blocks.
+	chunks := make(chan chunk, 1)
+	go func() {
+		for {
+			buf := make([]byte, s.size)
+			n, err := io.ReadFull(s.in, buf)
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = nil // a last short chunk is still sent, then EOF comes
+			}
+			select {
+			case chunks <- chunk{data: buf[:n], err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	var tick <-chan time.Time
+	if s.interval > 0 {
+		t := time.NewTicker(s.interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	f := frame.Frame{Source: s.source, Epoch: uint64(time.Now().UnixMilli())}
+	buf := make([]byte, 0, frame.MaxLen(s.source, s.size))
+	for s.count == 0 || s.frames < s.count {
+		var ch chunk
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			s.log.Info().Uint64("frames", s.frames).Uint64("bytes", s.bytes).Uint64("send_errors", s.sendErrors).Msg("summary")
+			continue
+		case ch = <-chunks:
+		}
+		if len(ch.data) > 0 {
+			if s.limit != nil {
+				if err := s.limit.WaitN(ctx, len(ch.data)); err != nil {
+					return nil // cancelled
+				}
+			}
+			if err := s.send(&f, ch.data, &buf); err != nil {
+				return err
+			}
+		}
+		if errors.Is(ch.err, io.EOF) {
+			return nil
+		}
+		if ch.err != nil {
+			return fmt.Errorf("read input: %w", ch.err)
+		}
+	}
+	return nil
+}
+
+// send signs and sends one frame, then advances f's sequence number.
+func (s *sendLoop) send(f *frame.Frame, data []byte, buf *[]byte) error {
+	now := time.Now().UnixMilli()
+	if f.Seq > frame.MaxSeq { // start a new epoch (docs/protocol.md, section 4)
+		f.Epoch, f.Seq = max(uint64(now), f.Epoch+1), 0
+	}
+	f.Time, f.Data = now, data
+	*buf = f.Append((*buf)[:0])
+	datagram, err := s.signer.Sign(*buf)
+	if err != nil {
+		return err
+	}
+	if err := s.sender.Send(datagram); err != nil {
+		s.sendErrors++
+		if s.sendErrors == 1 || s.sendErrors%1000 == 0 {
+			s.log.Warn().Err(err).Uint64("send_errors", s.sendErrors).Msg("send failed; frame lost")
+		}
+	} else {
+		s.frames++
+		s.bytes += uint64(len(data))
+		s.log.Debug().Uint64("seq", f.Seq).Int("bytes", len(data)).Int("datagram", len(datagram)).Msg("sent")
+	}
+	f.Seq++
+	return nil
+}

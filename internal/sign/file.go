@@ -1,0 +1,215 @@
+package sign
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Suffixes of the two files [WriteKeyPair] writes.
+const (
+	PrivateSuffix = ".jwk"
+	PublicSuffix  = ".pub.jwk"
+)
+
+// MaxKeyFile is the largest key or JWK Set file read, in bytes.
+const MaxKeyFile = 1 << 20
+
+// ErrPermissions reports a private key file that group or others may read.
+var ErrPermissions = errors.New("sign: private key is readable by group or others")
+
+// WriteKeyPair writes priv to prefix+[PrivateSuffix] (mode 0600) and its
+// public key to prefix+[PublicSuffix] (mode 0644), and returns the two
+// paths. Each file is written under a temporary name created with mode
+// 0600 and O_EXCL, then moved into place, so the private key is never
+// readable by others and no half-written file is left behind. Without
+// force, WriteKeyPair writes nothing if either file exists.
+func WriteKeyPair(prefix string, priv ed25519.PrivateKey, force bool) (privPath, pubPath string, err error) {
+	privPath, pubPath = prefix+PrivateSuffix, prefix+PublicSuffix
+	privJWK, err := MarshalPrivate(priv)
+	if err != nil {
+		return "", "", err
+	}
+	pubJWK, err := MarshalPublic(priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return "", "", err
+	}
+	if !force {
+		for _, p := range []string{privPath, pubPath} {
+			if _, err := os.Lstat(p); err == nil {
+				return "", "", fmt.Errorf("sign: %s exists; not overwriting it", p)
+			}
+		}
+	}
+	if err := writeFile(privPath, privJWK, 0o600, force); err != nil {
+		return "", "", err
+	}
+	if err := writeFile(pubPath, pubJWK, 0o644, force); err != nil {
+		os.Remove(privPath)
+		return "", "", err
+	}
+	return privPath, pubPath, nil
+}
+
+// writeFile writes b to path through a temporary file in the same folder.
+// Without replace it fails if path exists, even if it appeared meanwhile.
+func writeFile(path string, b []byte, mode os.FileMode, replace bool) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil { // CreateTemp uses O_EXCL and mode 0600
+		return fmt.Errorf("sign: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(b); err != nil {
+		return fmt.Errorf("sign: write %s: %w", path, err)
+	}
+	if err = tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("sign: write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("sign: write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("sign: write %s: %w", path, err)
+	}
+	if replace {
+		err = os.Rename(tmp.Name(), path)
+	} else if err = os.Link(tmp.Name(), path); err == nil {
+		os.Remove(tmp.Name())
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("sign: %s exists; not overwriting it", path)
+		}
+		return fmt.Errorf("sign: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// readKeyFile reads a key file of at most [MaxKeyFile] bytes.
+func readKeyFile(path string) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("sign: %s is not a regular file", path)
+	}
+	if fi.Size() > MaxKeyFile {
+		return nil, nil, fmt.Errorf("sign: %s is over %d bytes; not a key file", path, MaxKeyFile)
+	}
+	b := make([]byte, fi.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && len(b) > 0 {
+		return nil, nil, fmt.Errorf("sign: read %s: %w", path, err)
+	}
+	return b, fi, nil
+}
+
+// LoadSigner reads a private JWK file and returns a [Signer] for it. Like
+// ssh, it refuses a file that group or others may read ([ErrPermissions]).
+func LoadSigner(path string) (*Signer, error) {
+	b, fi, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
+	}
+	_, priv, err := parseJWK(b)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %s: %w", path, err)
+	}
+	if priv == nil {
+		return nil, fmt.Errorf("sign: %s: %w: it is a public key; signing needs the private key", path, ErrKey)
+	}
+	return NewSigner(priv)
+}
+
+// LoadTrust reads trusted public keys from path: a folder of JWK files
+// (every file whose name ends in .jwk or .json; others are passed over), a
+// single JWK file, or a JWK Set file ({"keys":[...]}). A private JWK adds
+// its public half, and a notice saying so is returned in warnings. Any
+// file that does not parse is an error, and so is a path with no key.
+func LoadTrust(path string) (ring *Keyring, warnings []string, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign: trust: %w", err)
+	}
+	files := []string{path}
+	if fi.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sign: trust: %w", err)
+		}
+		files = files[:0]
+		for _, e := range entries {
+			name := e.Name()
+			if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
+				files = append(files, filepath.Join(path, name))
+			}
+		}
+		sort.Strings(files)
+	}
+	var keys []Key
+	for _, f := range files {
+		k, w, err := loadTrustFile(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, k...)
+		warnings = append(warnings, w...)
+	}
+	if len(keys) == 0 {
+		return nil, nil, fmt.Errorf("sign: trust: no Ed25519 key in %s", path)
+	}
+	return NewKeyring(keys...), warnings, nil
+}
+
+// loadTrustFile reads one JWK or JWK Set file.
+func loadTrustFile(path string) ([]Key, []string, error) {
+	b, _, err := readKeyFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
+		return nil, nil, fmt.Errorf("sign: %s: %w: %v", path, ErrKey, err)
+	}
+	jwks := set.Keys
+	if jwks == nil {
+		jwks = []json.RawMessage{b}
+	}
+	var keys []Key
+	var warnings []string
+	for i, raw := range jwks {
+		pub, priv, err := parseJWK(raw)
+		if err != nil {
+			if set.Keys != nil {
+				return nil, nil, fmt.Errorf("sign: %s: key %d: %w", path, i, err)
+			}
+			return nil, nil, fmt.Errorf("sign: %s: %w", path, err)
+		}
+		if priv != nil {
+			warnings = append(warnings, fmt.Sprintf("%s is a private key; trusting only its public half (keep private keys out of trust folders)", path))
+		}
+		keys = append(keys, Key{ID: KeyID(pub), Public: pub, File: path})
+	}
+	return keys, warnings, nil
+}
