@@ -272,6 +272,9 @@ func (p *parser) uint(max uint64) (uint64, bool) {
 		v = v*10 + uint64(p.b[j]-'0')
 		j++
 	}
+	if j < len(p.b) && (p.b[j] == '.' || p.b[j] == 'e' || p.b[j] == 'E') {
+		return 0, false // a fraction or an exponent
+	}
 	digits := j - p.i
 	if digits == 0 || (digits > 1 && p.b[p.i] == '0') || v > max {
 		return 0, false

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Suffixes of the two files [WriteKeyPair] writes.
@@ -32,6 +33,9 @@ var ErrPermissions = errors.New("sign: private key is readable by group or other
 // force, WriteKeyPair writes nothing if either file exists.
 func WriteKeyPair(prefix string, priv ed25519.PrivateKey, force bool) (privPath, pubPath string, err error) {
 	privPath, pubPath = prefix+PrivateSuffix, prefix+PublicSuffix
+	if len(priv) != ed25519.PrivateKeySize {
+		return "", "", fmt.Errorf("sign: Ed25519 private key of %d bytes; want %d", len(priv), ed25519.PrivateKeySize)
+	}
 	privJWK, err := MarshalPrivate(priv)
 	if err != nil {
 		return "", "", err
@@ -98,7 +102,8 @@ func writeFile(path string, b []byte, mode os.FileMode, replace bool) (err error
 
 // readKeyFile reads a key file of at most [MaxKeyFile] bytes.
 func readKeyFile(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO named like a key file must not hang the open.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %w", err)
 	}
@@ -127,15 +132,15 @@ func LoadSigner(path string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
-	}
 	_, priv, err := parseJWK(b)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %s: %w", path, err)
 	}
 	if priv == nil {
 		return nil, fmt.Errorf("sign: %s: %w: it is a public key; signing needs the private key", path, ErrKey)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
 	}
 	return NewSigner(priv)
 }
@@ -177,7 +182,8 @@ func LoadTrust(path string) (ring *Keyring, warnings []string, err error) {
 	if len(keys) == 0 {
 		return nil, nil, fmt.Errorf("sign: trust: no Ed25519 key in %s", path)
 	}
-	return NewKeyring(keys...), warnings, nil
+	ring, err = NewKeyring(keys...)
+	return ring, warnings, err
 }
 
 // loadTrustFile reads one JWK or JWK Set file.

@@ -88,18 +88,25 @@ type Keyring struct {
 	keys map[string]Key
 }
 
-// NewKeyring returns a keyring of keys. A key given twice counts once.
-func NewKeyring(keys ...Key) *Keyring {
+// NewKeyring returns a keyring of keys. A key given twice counts once; a
+// key's ID, if empty, is computed. A public key of the wrong length or an
+// ID that is not the key's thumbprint is an error.
+func NewKeyring(keys ...Key) (*Keyring, error) {
 	r := &Keyring{keys: make(map[string]Key, len(keys))}
 	for _, k := range keys {
-		if k.ID == "" {
-			k.ID = KeyID(k.Public)
+		if len(k.Public) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("sign: Ed25519 public key of %d bytes; want %d", len(k.Public), ed25519.PublicKeySize)
 		}
+		kid := KeyID(k.Public)
+		if k.ID != "" && k.ID != kid {
+			return nil, fmt.Errorf("sign: key id %q is not the key's thumbprint %q", k.ID, kid)
+		}
+		k.ID = kid
 		if _, dup := r.keys[k.ID]; !dup {
 			r.keys[k.ID] = k
 		}
 	}
-	return r
+	return r, nil
 }
 
 // Len returns the number of keys.
@@ -128,8 +135,16 @@ func (r *Keyring) Lookup(kid string) (Key, bool) {
 func (r *Keyring) Verify(datagram []byte) (payload []byte, kid string, err error) {
 	// go-jose also reads the JSON Serialization and forgives white space;
 	// a datagram must be exactly three base64url parts.
+	// It also decodes base64url loosely (unused low bits of the last
+	// character are ignored), so one signed frame would have many
+	// encodings: every part must be canonical base64url.
 	if bytes.Count(datagram, []byte{'.'}) != 2 || !isBase64URL(datagram) {
 		return nil, "", fmt.Errorf("%w: not three base64url parts", ErrMalformed)
+	}
+	for part := range bytes.SplitSeq(datagram, []byte{'.'}) {
+		if !canonicalBase64URL(part) {
+			return nil, "", fmt.Errorf("%w: a part is not canonical base64url", ErrMalformed)
+		}
 	}
 	jws, err := jose.ParseSigned(string(datagram))
 	if err != nil {
@@ -151,6 +166,40 @@ func (r *Keyring) Verify(datagram []byte) (payload []byte, kid string, err error
 		return nil, "", fmt.Errorf("%w: kid %s", ErrBadSignature, key.ID)
 	}
 	return payload, key.ID, nil
+}
+
+// canonicalBase64URL reports whether b, known to hold only base64url
+// characters, is the one unpadded encoding of some bytes: its length is
+// not 1 more than a multiple of 4 and its last character's unused low
+// bits are zero (RFC 4648, section 3.5).
+func canonicalBase64URL(b []byte) bool {
+	var unused byte
+	switch len(b) % 4 {
+	case 0:
+		return true
+	case 1:
+		return false
+	case 2:
+		unused = 0x0f
+	case 3:
+		unused = 0x03
+	}
+	return base64URLValue(b[len(b)-1])&unused == 0
+}
+
+// base64URLValue returns the 6-bit value of a base64url character.
+func base64URLValue(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c - 'A'
+	case c >= 'a' && c <= 'z':
+		return c - 'a' + 26
+	case c >= '0' && c <= '9':
+		return c - '0' + 52
+	case c == '-':
+		return 62
+	}
+	return 63 // '_'
 }
 
 // isBase64URL reports whether b holds only base64url characters and dots.

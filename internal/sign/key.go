@@ -4,11 +4,13 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	jose "github.com/go-jose/go-jose/v3"
+	// go-jose's JSON matches member names exactly, as its JWK parser does;
+	// encoding/json would check "x" but let go-jose load "X".
+	josejson "github.com/go-jose/go-jose/v3/json"
 )
 
 // ErrKey reports a JWK that is not a usable Ed25519 key.
@@ -41,12 +43,18 @@ func KeyID(pub ed25519.PublicKey) string {
 // MarshalPrivate returns priv as a private JWK with its kid, one line of
 // JSON followed by a newline.
 func MarshalPrivate(priv ed25519.PrivateKey) ([]byte, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("sign: Ed25519 private key of %d bytes; want %d", len(priv), ed25519.PrivateKeySize)
+	}
 	return marshalJWK(priv, priv.Public().(ed25519.PublicKey))
 }
 
 // MarshalPublic returns pub as a public JWK with its kid, one line of JSON
 // followed by a newline.
 func MarshalPublic(pub ed25519.PublicKey) ([]byte, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("sign: Ed25519 public key of %d bytes; want %d", len(pub), ed25519.PublicKeySize)
+	}
 	return marshalJWK(pub, pub)
 }
 
@@ -73,7 +81,7 @@ type rawJWK struct {
 // JWK, the private key; any other kind of key is an error wrapping [ErrKey].
 func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	var raw rawJWK
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if err := josejson.Unmarshal(b, &raw); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	if raw.Kty != "OKP" || raw.Crv != "Ed25519" {

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ssmrandom": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScript runs the scripts in testdata: the CLI end to end, on loopback
+// SSM. Each script uses its own group and port so they may run in parallel.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitjoin": cmdWaitJoin,
+			"mkframe":  cmdMkframe,
+			"sendraw":  cmdSendraw,
+		},
+	})
+}
+
+// cmdWaitJoin waits until some socket on this host has joined the SSM
+// channel (SOURCE, GROUP), as /proc/net/mcfilter shows, so a script sends
+// only once its receiver listens.
+//
+//	waitjoin GROUP SOURCE
+func cmdWaitJoin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitjoin GROUP SOURCE")
+	}
+	group, err1 := netip.ParseAddr(args[0])
+	source, err2 := netip.ParseAddr(args[1])
+	if err1 != nil || err2 != nil || !group.Is4() || !source.Is4() {
+		ts.Fatalf("waitjoin: want two IPv4 addresses")
+	}
+	// The kernel prints each address as a host-order word in hex.
+	hex := func(a netip.Addr) string {
+		b := a.As4()
+		return fmt.Sprintf("0x%08x", binary.BigEndian.Uint32(b[:]))
+	}
+	want := []string{hex(group), hex(source)}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if joined("/proc/net/mcfilter", want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("waitjoin: no socket joined (%s, %s) within 10s", source, group)
+}
+
+// joined reports whether the mcfilter table has a row with group and source.
+func joined(path string, want []string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 4 && fields[2] == want[0] && fields[3] == want[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// cmdMkframe writes one signed datagram, the way send makes them, so that
+// scripts can send frames that send never would (tampered ones).
+//
+//	mkframe [-seq N] [-tamper payload|signature|header] KEYFILE DATAFILE OUT
+func cmdMkframe(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("mkframe", flag.ContinueOnError)
+	seq := fs.Uint64("seq", 0, "sequence number")
+	tamper := fs.String("tamper", "", "change one byte of the payload, signature or header")
+	if neg || fs.Parse(args) != nil || fs.NArg() != 3 {
+		ts.Fatalf("usage: mkframe [-seq N] [-tamper payload|signature|header] KEYFILE DATAFILE OUT")
+	}
+	signer, err := sign.LoadSigner(ts.MkAbs(fs.Arg(0)))
+	ts.Check(err)
+	data, err := os.ReadFile(ts.MkAbs(fs.Arg(1)))
+	ts.Check(err)
+	now := time.Now().UnixMilli()
+	f := frame.Frame{Source: "producer.example.org", Epoch: uint64(now), Seq: *seq, Time: now, Data: data}
+	payload, err := f.Marshal()
+	ts.Check(err)
+	dgram, err := signer.Sign(payload)
+	ts.Check(err)
+	first, last := strings.IndexByte(string(dgram), '.'), strings.LastIndexByte(string(dgram), '.')
+	flip := func(i int) { // a different base64url character
+		if dgram[i] == 'A' {
+			dgram[i] = 'B'
+		} else {
+			dgram[i] = 'A'
+		}
+	}
+	switch *tamper {
+	case "":
+	case "header":
+		flip(first / 2)
+	case "payload":
+		flip((first + last) / 2)
+	case "signature":
+		flip(last + 10)
+	default:
+		ts.Fatalf("mkframe: unknown -tamper %q", *tamper)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(2)), dgram, 0o644))
+}
+
+// cmdSendraw sends each file as one datagram to GROUP:PORT out of lo.
+//
+//	sendraw GROUP:PORT FILE...
+func cmdSendraw(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: sendraw GROUP:PORT FILE...")
+	}
+	group, err := netip.ParseAddrPort(args[0])
+	ts.Check(err)
+	lo, err := net.InterfaceByName("lo")
+	ts.Check(err)
+	s, err := mcast.Dial(group, lo, 1)
+	ts.Check(err)
+	defer s.Close()
+	for _, name := range args[1:] {
+		b, err := os.ReadFile(ts.MkAbs(name))
+		ts.Check(err)
+		ts.Check(s.Send(b))
+	}
+}

@@ -1,0 +1,160 @@
+package mcast
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Receiver receives the datagrams one or more sources send to one SSM group.
+// Create it with [JoinSSM]; the zero value is not usable. Its methods are safe
+// for concurrent use; in particular Close may be called from another
+// goroutine to stop one blocked in Read.
+type Receiver struct {
+	conn    *net.UDPConn
+	ssm     ssmJoiner
+	group   netip.AddrPort
+	ifi     *net.Interface
+	sources []netip.Addr // joined, zone-less, no duplicates
+	foreign atomic.Uint64
+	close   sync.Once
+	err     error // from the first Close
+}
+
+// ssmJoiner is what ipv4.PacketConn and ipv6.PacketConn have in common.
+type ssmJoiner interface {
+	JoinSourceSpecificGroup(ifi *net.Interface, group, source net.Addr) error
+	LeaveSourceSpecificGroup(ifi *net.Interface, group, source net.Addr) error
+}
+
+// JoinSSM returns a [Receiver] for group: a UDP socket bound to the group
+// address and port (so datagrams for other groups on the port are not
+// delivered to it), with SO_REUSEADDR so several receivers on one host can
+// share the port, multicast-all off on Linux (see the package
+// documentation), and a source-specific join (IGMPv3 or MLDv2) of
+// (source, group) on ifi for each source. A nil ifi lets the kernel choose
+// the interface by routing.
+//
+// The group must be SSM ([ErrNotSSM] otherwise) with a nonzero port; there
+// must be at least one source ([ErrNoSources]), each a unicast address of
+// the group's family ([ErrFamily]). Duplicate sources are joined once. The
+// kernel limits the sources per group and socket (Linux: sysctl
+// net.ipv4.igmp_max_msf, 10 by default, and net.ipv6.mld_max_msf, 64).
+func JoinSSM(group netip.AddrPort, ifi *net.Interface, sources []netip.Addr) (*Receiver, error) {
+	if err := checkGroup(group); err != nil {
+		return nil, err
+	}
+	if len(sources) == 0 {
+		return nil, fmt.Errorf("mcast: join %s: %w", group.Addr(), ErrNoSources)
+	}
+	var srcs []netip.Addr
+	for _, s := range sources {
+		switch {
+		case !s.IsValid():
+			return nil, fmt.Errorf("mcast: join %s: invalid source address", group.Addr())
+		case s.Is4() != group.Addr().Is4() || s.Is4In6():
+			return nil, fmt.Errorf("mcast: join %s: source %s: %w", group.Addr(), s, ErrFamily)
+		case s.IsUnspecified() || s.IsMulticast():
+			return nil, fmt.Errorf("mcast: join %s: source %s: not a unicast address", group.Addr(), s)
+		}
+		s = s.WithZone("")
+		if !slices.Contains(srcs, s) {
+			srcs = append(srcs, s)
+		}
+	}
+
+	conn, err := listenGroup(group, ifi)
+	if err != nil {
+		return nil, fmt.Errorf("mcast: join %s: %w", group, err)
+	}
+	r := &Receiver{conn: conn, group: group, ifi: ifi, sources: srcs}
+	if group.Addr().Is4() {
+		r.ssm = ipv4.NewPacketConn(conn)
+	} else {
+		r.ssm = ipv6.NewPacketConn(conn)
+	}
+	gaddr := udpAddr(netip.AddrPortFrom(group.Addr(), 0), ifi)
+	for _, s := range srcs {
+		saddr := &net.UDPAddr{IP: s.AsSlice()}
+		if err := r.ssm.JoinSourceSpecificGroup(ifi, gaddr, saddr); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("mcast: join (%s, %s) on %s: %w", s, group.Addr(), ifiName(ifi), err)
+		}
+	}
+	return r, nil
+}
+
+func ifiName(ifi *net.Interface) string {
+	if ifi == nil {
+		return "default interface"
+	}
+	return ifi.Name
+}
+
+// Read reads the next datagram into b and returns its length and source
+// address. A datagram whose source is not one of the joined sources (which
+// the kernel's source filter should already have dropped) is skipped and
+// counted in [Receiver.Foreign], and Read waits for the next. A datagram
+// longer than b comes back cut to len(b) with an error wrapping
+// [ErrTruncated]; pass a buffer of [MaxDatagram] bytes to avoid that. After
+// Close, Read returns an error wrapping [net.ErrClosed]; past a deadline set
+// with [Receiver.SetReadDeadline], one wrapping [os.ErrDeadlineExceeded].
+func (r *Receiver) Read(b []byte) (n int, src netip.Addr, err error) {
+	for {
+		n, _, flags, from, err := r.conn.ReadMsgUDPAddrPort(b, nil)
+		if err != nil {
+			return 0, netip.Addr{}, fmt.Errorf("mcast: receive on %s: %w", r.group, err)
+		}
+		src := from.Addr().Unmap().WithZone("")
+		if !slices.Contains(r.sources, src) {
+			r.foreign.Add(1)
+			continue
+		}
+		if flags&msgTrunc != 0 {
+			return n, src, fmt.Errorf("mcast: receive on %s from %s: %w", r.group, src, ErrTruncated)
+		}
+		return n, src, nil
+	}
+}
+
+// SetReadDeadline sets the time after which a pending or future Read fails
+// with an error wrapping [os.ErrDeadlineExceeded]. The zero time means no
+// deadline.
+func (r *Receiver) SetReadDeadline(t time.Time) error {
+	if err := r.conn.SetReadDeadline(t); err != nil {
+		return fmt.Errorf("mcast: set read deadline on %s: %w", r.group, err)
+	}
+	return nil
+}
+
+// Foreign returns how many datagrams Read has skipped because their source
+// was not one of the joined sources.
+func (r *Receiver) Foreign() uint64 {
+	return r.foreign.Load()
+}
+
+// Close leaves the groups and closes the socket, making a blocked Read
+// return. Calls after the first return the first's result.
+func (r *Receiver) Close() error {
+	r.close.Do(func() {
+		// Closing the socket drops its memberships anyway; leaving first
+		// just says so explicitly, so its errors (say, the interface has
+		// gone) do not matter.
+		gaddr := udpAddr(netip.AddrPortFrom(r.group.Addr(), 0), r.ifi)
+		for _, s := range r.sources {
+			_ = r.ssm.LeaveSourceSpecificGroup(r.ifi, gaddr, &net.UDPAddr{IP: s.AsSlice()})
+		}
+		if err := r.conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			r.err = fmt.Errorf("mcast: close receiver for %s: %w", r.group, err)
+		}
+	})
+	return r.err
+}

@@ -1,0 +1,134 @@
+package mcast
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Sender sends datagrams to one SSM group. Create it with [Dial]; the zero
+// value is not usable. Its methods are safe for concurrent use.
+type Sender struct {
+	conn  *net.UDPConn
+	group netip.AddrPort
+	local netip.AddrPort
+}
+
+// Dial returns a [Sender] for group: a UDP socket connected to group, sending
+// on ifi (nil lets the kernel choose by routing, which needs a route to the
+// group), with multicast TTL or hop limit ttl and multicast loopback on, so
+// that receivers on this host get the datagrams too. The group must be SSM
+// ([ErrNotSSM] otherwise), its port nonzero and ttl 0 to 255.
+//
+// The source address, which receivers must join, is for IPv4 ifi's first
+// IPv4 address (127.0.0.1 for lo), for IPv6 the one the kernel selects among
+// ifi's addresses (RFC 6724), and for a nil ifi the one routing picks;
+// [Sender.LocalAddr] tells it.
+func Dial(group netip.AddrPort, ifi *net.Interface, ttl int) (*Sender, error) {
+	if err := checkGroup(group); err != nil {
+		return nil, err
+	}
+	if ttl < 0 || ttl > 255 {
+		return nil, fmt.Errorf("mcast: ttl %d, want 0 to 255", ttl)
+	}
+	v6 := group.Addr().Is6()
+	network := "udp4"
+	if v6 {
+		network = "udp6"
+	}
+	// The interface must be set before connect, which picks the route and
+	// so the source address; [dialControl] does that where it can.
+	d := net.Dialer{Control: dialControl(v6, ifi), LocalAddr: sourceFor(v6, ifi)}
+	raddr := udpAddr(group, ifi)
+	c, err := d.DialContext(context.Background(), network, raddr.String())
+	if err != nil {
+		return nil, fmt.Errorf("mcast: dial %s: %w", group, err)
+	}
+	conn := c.(*net.UDPConn)
+	if err := setSendOptions(conn, v6, ifi, ttl); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("mcast: dial %s: %w", group, err)
+	}
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	return &Sender{conn: conn, group: group, local: local}, nil
+}
+
+// sourceFor returns the address a sender on ifi binds to: nil (the kernel
+// chooses) for IPv6 or a nil ifi, else ifi's first IPv4 address if it has
+// one. Left to itself, Linux picks an address of scope link or wider, which
+// for lo (127.0.0.1 has host scope) is another interface's.
+func sourceFor(v6 bool, ifi *net.Interface) net.Addr {
+	if v6 || ifi == nil {
+		return nil
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip4 := ipn.IP.To4(); ip4 != nil {
+				return &net.UDPAddr{IP: ip4}
+			}
+		}
+	}
+	return nil
+}
+
+func setSendOptions(conn *net.UDPConn, v6 bool, ifi *net.Interface, ttl int) error {
+	if v6 {
+		p := ipv6.NewPacketConn(conn)
+		if ifi != nil {
+			if err := p.SetMulticastInterface(ifi); err != nil {
+				return fmt.Errorf("set interface %s: %w", ifi.Name, err)
+			}
+		}
+		if err := p.SetMulticastHopLimit(ttl); err != nil {
+			return fmt.Errorf("set hop limit %d: %w", ttl, err)
+		}
+		if err := p.SetMulticastLoopback(true); err != nil {
+			return fmt.Errorf("set loopback: %w", err)
+		}
+		return nil
+	}
+	p := ipv4.NewPacketConn(conn)
+	if ifi != nil {
+		if err := p.SetMulticastInterface(ifi); err != nil {
+			return fmt.Errorf("set interface %s: %w", ifi.Name, err)
+		}
+	}
+	if err := p.SetMulticastTTL(ttl); err != nil {
+		return fmt.Errorf("set ttl %d: %w", ttl, err)
+	}
+	if err := p.SetMulticastLoopback(true); err != nil {
+		return fmt.Errorf("set loopback: %w", err)
+	}
+	return nil
+}
+
+// Send sends b as one datagram to the group.
+func (s *Sender) Send(b []byte) error {
+	if _, err := s.conn.Write(b); err != nil {
+		return fmt.Errorf("mcast: send to %s: %w", s.group, err)
+	}
+	return nil
+}
+
+// LocalAddr returns the source address and port the datagrams carry.
+func (s *Sender) LocalAddr() netip.AddrPort {
+	return s.local
+}
+
+// Close closes the socket. Sends after Close fail with an error wrapping
+// [net.ErrClosed].
+func (s *Sender) Close() error {
+	if err := s.conn.Close(); err != nil {
+		return fmt.Errorf("mcast: close sender for %s: %w", s.group, err)
+	}
+	return nil
+}
