@@ -123,7 +123,7 @@ type recvLoop struct {
 	count uint64
 
 	mu     sync.Mutex
-	last   receive.Stats // at the previous summary
+	last   receive.Stats           // at the previous summary
 	warned map[receive.Reason]bool // reasons already logged once
 }
 
