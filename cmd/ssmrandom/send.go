@@ -124,7 +124,7 @@ func runSend(c *cli.Context, e *env) error {
 		count: c.Uint64("count"), interval: c.Duration("stats-interval"),
 	}
 	if r := c.Int("rate"); r > 0 {
-		s.limit = rate.NewLimiter(rate.Limit(r), max(r, size))
+		s.limit = rate.NewLimiter(rate.Limit(r), size) // a burst of one frame: paced, not bursty
 	}
 	err = s.run(ctx)
 	log.Info().Uint64("frames", s.frames).Uint64("bytes", s.bytes).Uint64("send_errors", s.sendErrors).

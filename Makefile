@@ -1,0 +1,58 @@
+# ssmrandom: make build | demo | test | bench | fuzz | check | install | clean
+GO        ?= go
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+BENCHCOUNT ?= 1
+
+.PHONY: all build demo test test-short bench fuzz check install clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o ssmrandom ./cmd/ssmrandom
+
+# A throwaway key, a sender and a receiver on loopback for a few seconds:
+# what was verified and what was rejected.
+demo: build
+	./scripts/demo.sh ./ssmrandom
+
+# Every test, with the race detector, after the static checks. Tests that
+# need root or network namespaces skip without them, and fail instead when
+# CI is set.
+test: check
+	$(GO) test -race -timeout 10m ./...
+
+test-short:
+	$(GO) test -short -timeout 5m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./internal/...
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/frame/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/sign/
+
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@cp go.mod /tmp/ssmrandom-go.mod.$$$$ && cp go.sum /tmp/ssmrandom-go.sum.$$$$ && \
+	  $(GO) mod tidy && \
+	  if ! git diff --quiet -- go.mod go.sum 2>/dev/null; then \
+	    echo "go mod tidy changed go.mod/go.sum; commit the result"; git diff -- go.mod go.sum; exit 1; fi; \
+	  rm -f /tmp/ssmrandom-go.mod.$$$$ /tmp/ssmrandom-go.sum.$$$$
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 ssmrandom $(DESTDIR)$(PREFIX)/bin/ssmrandom
+
+clean:
+	rm -f ssmrandom
+	$(GO) clean -testcache

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportBoundaries holds the packages to their jobs (STYLE.md): frame
+// is pure, sign knows keys and JWS but not sockets, mcast knows sockets but
+// not keys or frames, sink knows outputs only, and receive composes frame,
+// sign and sink without sockets. It checks each package's own imports.
+func TestImportBoundaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const mod = "github.com/nordunet/ssmrandom/internal/"
+	forbidden := map[string][]string{
+		"frame":   {mod, "net", "os", "github.com/", "golang.org/x/"},
+		"sign":    {mod, "net", "github.com/rs/zerolog"},
+		"mcast":   {mod, "github.com/go-jose/", "github.com/rs/zerolog"},
+		"sink":    {mod, "net", "github.com/go-jose/", "github.com/rs/zerolog"},
+		"receive": {mod + "mcast", "net", "os", "github.com/rs/zerolog", "github.com/go-jose/"},
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", "./../../internal/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list internal/%s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == mod+pkg {
+				continue
+			}
+			for _, b := range bad {
+				if dep == b || strings.HasPrefix(dep, b) && (strings.HasSuffix(b, "/") || strings.HasPrefix(dep, b+"/")) {
+					t.Errorf("internal/%s depends on %s; it must not depend on %s", pkg, dep, b)
+				}
+			}
+		}
+	}
+}
