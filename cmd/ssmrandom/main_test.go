@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -89,13 +90,17 @@ func joined(path string, want []string) bool {
 // cmdMkframe writes one signed datagram, the way send makes them, so that
 // scripts can send frames that send never would (tampered ones).
 //
-//	mkframe [-seq N] [-tamper payload|signature|header] KEYFILE DATAFILE OUT
+//	mkframe [-seq N] [-tamper data|payload|signature|header] KEYFILE DATAFILE OUT
+//
+// -tamper data changes one bit of the entropy bytes and keeps the original
+// signature: a well-formed frame whose signature does not verify. The
+// others change one base64url character of that part of the datagram.
 func cmdMkframe(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("mkframe", flag.ContinueOnError)
 	seq := fs.Uint64("seq", 0, "sequence number")
-	tamper := fs.String("tamper", "", "change one byte of the payload, signature or header")
+	tamper := fs.String("tamper", "", "change one bit of the data, or one character of the payload, signature or header")
 	if neg || fs.Parse(args) != nil || fs.NArg() != 3 {
-		ts.Fatalf("usage: mkframe [-seq N] [-tamper payload|signature|header] KEYFILE DATAFILE OUT")
+		ts.Fatalf("usage: mkframe [-seq N] [-tamper data|payload|signature|header] KEYFILE DATAFILE OUT")
 	}
 	signer, err := sign.LoadSigner(ts.MkAbs(fs.Arg(0)))
 	ts.Check(err)
@@ -117,8 +122,13 @@ func cmdMkframe(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	switch *tamper {
 	case "":
-	case "header":
-		flip(first / 2)
+	case "data":
+		f.Data[0] ^= 1
+		changed, err := f.Marshal()
+		ts.Check(err)
+		dgram = []byte(string(dgram[:first+1]) + base64.RawURLEncoding.EncodeToString(changed) + string(dgram[last:]))
+	case "header": // inside "alg": the same change whatever the kid
+		flip(5)
 	case "payload":
 		flip((first + last) / 2)
 	case "signature":

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
 )
@@ -24,6 +25,8 @@ func recvCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), or - for stdout"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
+		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
+		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
 	flags = append(flags, logFlags()...)
@@ -33,8 +36,8 @@ func recvCommand(e *env) *cli.Command {
 		ArgsUsage: "PRODUCER...",
 		Description: "Joins (PRODUCER, GROUP) for each producer host name or address (several producers are\n" +
 			"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
-			"of frames that verify reach --output; every other datagram is dropped and counted by\n" +
-			"reason. A FIFO is held open read-write, so rngd may restart at will; when it is full,\n" +
+			"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
+			"--output; every other datagram is dropped and counted by reason. A FIFO is held open read-write, so rngd may restart at will; when it is full,\n" +
 			"frames are dropped and counted rather than stalling the socket.",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runRecv(c, e) },
@@ -65,6 +68,12 @@ func runRecv(c *cli.Context, e *env) error {
 	maxDatagram, err := budgetFlag(c)
 	if err != nil {
 		return err
+	}
+	if c.Duration("max-age") <= 0 {
+		return usagef("--max-age takes a positive duration such as 30s", "bad --max-age %s", c.Duration("max-age"))
+	}
+	if c.Duration("max-skew") < 0 {
+		return usagef("--max-skew takes a duration such as 5s, or 0", "bad --max-skew %s", c.Duration("max-skew"))
 	}
 	ifi, err := interfaceFlag(c)
 	if err != nil {
@@ -101,7 +110,10 @@ func runRecv(c *cli.Context, e *env) error {
 		return asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, or - for stdout")
 	}
 	defer out.Close()
-	pipe, err := receive.New(receive.Config{Trust: ring, Output: out, MaxDatagram: maxDatagram})
+	pipe, err := receive.New(receive.Config{
+		Trust: ring, Output: out, MaxDatagram: maxDatagram,
+		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
+	})
 	if err != nil {
 		return err
 	}
@@ -173,11 +185,18 @@ func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
 			}
 			continue
 		}
-		r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Err).Msg("dropped")
-		if !r.warned[v.Reason] {
-			r.warned[v.Reason] = true
-			r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Err).
-				Msg("dropped a datagram; further drops for this reason are counted in the summaries")
+		first := !r.warned[v.Reason]
+		if first || r.log.GetLevel() <= zerolog.DebugLevel {
+			why := v.Err
+			if v.Reason != receive.OutputFull {
+				why = r.pipe.Explain(buf[:n]) // more words than v.Err, for logs only
+			}
+			r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
+			if first {
+				r.warned[v.Reason] = true
+				r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
+					Msg("dropped a datagram; further drops for this reason are counted in the summaries")
+			}
 		}
 	}
 }

@@ -1,8 +1,13 @@
 // Package receive is the receive path of ssmrandom: it takes datagrams as
 // they come off the socket, checks each one (size, JWS, trusted key,
-// signature, payload) and writes the entropy bytes of those that pass to
-// an output. Anything else is dropped and counted by [Reason]; not one of
-// its bytes reaches the output.
+// payload, freshness and replay, signature) and writes the entropy bytes
+// of those that pass to an output. Anything else is dropped and counted by
+// [Reason]; not one of its bytes reaches the output.
+//
+// The checks run cheapest first (docs/protocol.md §5), so that a forged
+// flood costs as little as it can: only a datagram that names a trusted
+// key, carries a well-formed, fresh, unseen frame and has a signature of
+// the right length costs an Ed25519 verification.
 //
 // The package does no socket I/O and no logging: the caller reads the
 // datagrams, and reads the counts with [Pipeline.Stats].
@@ -13,8 +18,10 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
 )
@@ -29,6 +36,9 @@ const (
 	Malformed                  // not a compact JWS, or a payload that is not a canonical IEDP frame
 	BadAlg                     // the JWS alg is not EdDSA
 	UnknownKey                 // the kid is not in the keyring
+	Stale                      // the frame is older than the maximum age, or older than the receiver
+	Future                     // the frame is dated further ahead than the maximum skew
+	Replay                     // the frame was forwarded before, is behind the window, or of an earlier epoch
 	BadSignature               // the signature does not verify
 	OutputFull                 // verified, but the output would block (a FIFO nobody drains)
 	numReasons
@@ -40,6 +50,9 @@ var reasonNames = [numReasons]string{
 	Malformed:    "malformed",
 	BadAlg:       "bad_alg",
 	UnknownKey:   "unknown_key",
+	Stale:        "stale",
+	Future:       "future",
+	Replay:       "replay",
 	BadSignature: "bad_signature",
 	OutputFull:   "output_full",
 }
@@ -90,6 +103,11 @@ type Config struct {
 	// MaxDatagram is the size limit in bytes; larger datagrams are
 	// dropped before any parsing. Required.
 	MaxDatagram int
+	// MaxAge and MaxSkew are the freshness limits (package replay); zero
+	// means replay.DefaultMaxAge and replay.DefaultMaxSkew.
+	MaxAge, MaxSkew time.Duration
+	// Now returns the current time; nil means time.Now. For tests.
+	Now func() time.Time
 }
 
 // Pipeline checks datagrams and forwards the good ones. Make one with
@@ -97,7 +115,9 @@ type Config struct {
 // any goroutine at any time.
 type Pipeline struct {
 	cfg      Config
-	frame    frame.Frame
+	guard    *replay.Guard
+	payload  []byte      // the decoded JWS payload, reused
+	frame    frame.Frame // the decoded frame, reused
 	received atomic.Uint64
 	frames   atomic.Uint64
 	bytes    atomic.Uint64
@@ -115,7 +135,17 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.MaxDatagram <= 0 {
 		return nil, errors.New("receive: no datagram size limit")
 	}
-	return &Pipeline{cfg: cfg}, nil
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = replay.DefaultMaxAge
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = replay.DefaultMaxSkew
+	}
+	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	return &Pipeline{cfg: cfg, guard: guard, payload: make([]byte, 0, cfg.MaxDatagram)}, nil
 }
 
 // Verdict is the outcome of one datagram.
@@ -149,23 +179,61 @@ func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 	return v, nil
 }
 
-// check runs the checks and leaves the decoded frame in p.frame.
+// check runs the checks and leaves the decoded frame in p.frame. Its
+// errors are sentinels: [Pipeline.Explain] says more.
 func (p *Pipeline) check(datagram []byte) Verdict {
 	if len(datagram) > p.cfg.MaxDatagram {
-		return Verdict{Reason: TooBig, Err: fmt.Errorf("receive: datagram of %d bytes is over the limit of %d", len(datagram), p.cfg.MaxDatagram)}
+		return Verdict{Reason: TooBig, Err: errTooBig}
 	}
-	payload, kid, err := p.cfg.Trust.Verify(datagram)
+	m, err := p.cfg.Trust.Parse(p.payload, datagram)
 	if err != nil {
-		return Verdict{Reason: verifyReason(err), Err: err}
+		return Verdict{Reason: signReason(err), Err: err}
 	}
-	if err := frame.ParseInto(&p.frame, payload); err != nil {
-		return Verdict{Reason: Malformed, KeyID: kid, Err: err}
+	p.payload = m.Payload[:0] // keep a buffer that grew
+	if err := frame.ParseInto(&p.frame, m.Payload); err != nil {
+		return Verdict{Reason: Malformed, Err: err}
 	}
-	return Verdict{Reason: Forwarded, KeyID: kid}
+	f := &p.frame
+	if err := p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time); err != nil {
+		return Verdict{Reason: replayReason(err), Err: err}
+	}
+	if err := m.Verify(); err != nil {
+		return Verdict{Reason: BadSignature, Err: err}
+	}
+	// Only a verified frame moves the window.
+	p.guard.Commit(m.KeyID, f.Epoch, f.Seq)
+	return Verdict{Reason: Forwarded, KeyID: m.KeyID}
 }
 
-// verifyReason maps an error of [sign.Keyring.Verify] to a Reason.
-func verifyReason(err error) Reason {
+var errTooBig = errors.New("receive: datagram over the size limit")
+
+// Explain runs the checks on datagram again, without counting it or
+// changing any state, and returns an error that says what is wrong with
+// it in more words than a [Verdict] does, or nil. It is for logs.
+func (p *Pipeline) Explain(datagram []byte) error {
+	if len(datagram) > p.cfg.MaxDatagram {
+		return fmt.Errorf("receive: datagram of %d bytes is over the limit of %d", len(datagram), p.cfg.MaxDatagram)
+	}
+	m, err := p.cfg.Trust.Parse(nil, datagram)
+	if err != nil {
+		_, _, err = p.cfg.Trust.Verify(datagram) // the same check, in words
+		return err
+	}
+	f, err := frame.Parse(m.Payload)
+	if err != nil {
+		return err
+	}
+	if err := p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time); err != nil {
+		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, time %s", err, m.KeyID, f.Epoch, f.Seq, time.UnixMilli(f.Time).UTC().Format(time.RFC3339Nano))
+	}
+	if err := m.Verify(); err != nil {
+		return fmt.Errorf("%w: kid %s", err, m.KeyID)
+	}
+	return nil
+}
+
+// signReason maps an error of [sign.Keyring.Parse] to a Reason.
+func signReason(err error) Reason {
 	switch {
 	case errors.Is(err, sign.ErrBadAlg):
 		return BadAlg
@@ -175,6 +243,18 @@ func verifyReason(err error) Reason {
 		return BadSignature
 	default:
 		return Malformed
+	}
+}
+
+// replayReason maps an error of [replay.Guard.Check] to a Reason.
+func replayReason(err error) Reason {
+	switch err {
+	case replay.ErrStale:
+		return Stale
+	case replay.ErrFuture:
+		return Future
+	default:
+		return Replay
 	}
 }
 

@@ -6,9 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
-
-	jose "github.com/go-jose/go-jose/v3"
 )
 
 // Alg is the only JWS algorithm ssmrandom signs or accepts (RFC 8037).
@@ -19,7 +18,8 @@ const Alg = "EdDSA"
 const SignatureLen = 86
 
 // Errors returned by [Keyring.Verify], one per reason a datagram is
-// dropped. They are wrapped; test them with errors.Is.
+// dropped. Verify wraps them, so test them with errors.Is;
+// [Keyring.VerifyInto] returns them as they are.
 var (
 	ErrMalformed    = errors.New("sign: malformed JWS")
 	ErrBadAlg       = errors.New("sign: alg is not EdDSA")
@@ -27,14 +27,18 @@ var (
 	ErrBadSignature = errors.New("sign: bad signature")
 )
 
+// MaxPayload is the largest payload, in bytes, that [Signer.Sign] signs
+// and [Keyring.Verify] returns: 64 KiB, more than a UDP datagram can carry
+// once it is base64url-encoded, so that the bound costs no real frame.
+const MaxPayload = 65536
+
 // Signer signs payloads with one Ed25519 key. Make one with [NewSigner]
 // or [LoadSigner]; the zero value is not usable. A Signer is safe for
 // concurrent use.
 type Signer struct {
 	kid    string
 	priv   ed25519.PrivateKey
-	signer jose.Signer
-	header int // length of the encoded protected header
+	header string // the protected header {"alg":"EdDSA","kid":KID}, encoded
 }
 
 // NewSigner returns a Signer for priv.
@@ -43,15 +47,8 @@ func NewSigner(priv ed25519.PrivateKey) (*Signer, error) {
 		return nil, fmt.Errorf("sign: Ed25519 private key of %d bytes; want %d", len(priv), ed25519.PrivateKeySize)
 	}
 	kid := KeyID(priv.Public().(ed25519.PublicKey))
-	s, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.EdDSA,
-		Key:       jose.JSONWebKey{Key: priv, KeyID: kid},
-	}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
-	}
-	header := base64.RawURLEncoding.EncodedLen(len(`{"alg":"EdDSA","kid":""}`) + len(kid))
-	return &Signer{kid: kid, priv: priv, signer: s, header: header}, nil
+	header := base64.RawURLEncoding.EncodeToString([]byte(headerPrefix + kid + headerSuffix))
+	return &Signer{kid: kid, priv: priv, header: header}, nil
 }
 
 // KeyID returns the key id of the signing key.
@@ -63,22 +60,33 @@ func (s *Signer) Public() ed25519.PublicKey { return s.priv.Public().(ed25519.Pu
 // Len returns the length of the datagram that [Signer.Sign] makes of a
 // payload of n bytes.
 func (s *Signer) Len(n int) int {
-	return s.header + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
+	return len(s.header) + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
 }
 
 // Sign returns payload signed as a JWS in the Compact Serialization, with
 // the protected header {"alg":"EdDSA","kid":KID}. Ed25519 is
-// deterministic: the same key and payload always give the same bytes.
+// deterministic: the same key and payload always give the same bytes. A
+// payload that is empty or longer than [MaxPayload] is an error: no
+// receiver would accept it.
 func (s *Signer) Sign(payload []byte) ([]byte, error) {
-	jws, err := s.signer.Sign(payload)
-	if err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
+	if len(payload) == 0 || len(payload) > MaxPayload {
+		return nil, fmt.Errorf("sign: payload of %d bytes; want 1 to %d", len(payload), MaxPayload)
 	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
-	}
-	return []byte(out), nil
+	return s.Append(make([]byte, 0, s.Len(len(payload))), payload), nil
+}
+
+// Append appends the datagram that [Signer.Sign] makes of payload to dst
+// and returns the extended slice. It allocates nothing if dst has room for
+// [Signer.Len] more bytes. It does not check the payload's length.
+func (s *Signer) Append(dst, payload []byte) []byte {
+	dst = slices.Grow(dst, s.Len(len(payload)))
+	start := len(dst)
+	dst = append(dst, s.header...)
+	dst = append(dst, '.')
+	dst = base64.RawURLEncoding.AppendEncode(dst, payload)
+	sig := ed25519.Sign(s.priv, dst[start:])
+	dst = append(dst, '.')
+	return base64.RawURLEncoding.AppendEncode(dst, sig)
 }
 
 // Keyring is a set of trusted public keys indexed by key id. It is not
@@ -128,44 +136,125 @@ func (r *Keyring) Lookup(kid string) (Key, bool) {
 	return k, ok
 }
 
-// Verify checks that datagram is a JWS in the Compact Serialization, with
-// alg EdDSA, signed by a key in the keyring, and returns its payload and
-// the key id. The error wraps [ErrMalformed], [ErrBadAlg], [ErrUnknownKey]
-// or [ErrBadSignature].
+// Verify checks that datagram is a JWS in the Compact Serialization as
+// [Signer.Sign] writes it, signed by a key in the keyring, and returns its
+// payload and the key id. The datagram must be three parts H.P.S, each
+// non-empty canonical base64url without padding; H must decode to exactly
+// {"alg":"EdDSA","kid":KID}, KID in the keyring; S must be that key's
+// Ed25519 signature of the received bytes H.P; P must decode to at most
+// [MaxPayload] bytes. The error wraps [ErrMalformed], [ErrBadAlg],
+// [ErrUnknownKey] or [ErrBadSignature] and says what was wrong.
 func (r *Keyring) Verify(datagram []byte) (payload []byte, kid string, err error) {
-	// go-jose also reads the JSON Serialization and forgives white space;
-	// a datagram must be exactly three base64url parts.
-	// It also decodes base64url loosely (unused low bits of the last
-	// character are ignored), so one signed frame would have many
-	// encodings: every part must be canonical base64url.
-	if bytes.Count(datagram, []byte{'.'}) != 2 || !isBase64URL(datagram) {
-		return nil, "", fmt.Errorf("%w: not three base64url parts", ErrMalformed)
+	payload, kid, v := r.verify(nil, datagram)
+	if v.err != nil {
+		return nil, "", v.error()
 	}
-	for part := range bytes.SplitSeq(datagram, []byte{'.'}) {
-		if !canonicalBase64URL(part) {
-			return nil, "", fmt.Errorf("%w: a part is not canonical base64url", ErrMalformed)
-		}
+	return payload, kid, nil
+}
+
+// VerifyInto is [Keyring.Verify] decoding the payload into dst[:0],
+// reusing its capacity. Its error is one of the four sentinels, unwrapped.
+// It allocates nothing unless dst is too small for the payload, but for
+// a signature that does not verify: crypto/ed25519 allocates its error.
+func (r *Keyring) VerifyInto(dst, datagram []byte) (payload []byte, kid string, err error) {
+	m, v := r.parse(dst, datagram)
+	if v.err != nil {
+		return nil, "", v.err
 	}
-	jws, err := jose.ParseSigned(string(datagram))
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: %v", ErrMalformed, err)
+	if err := m.Verify(); err != nil {
+		return nil, "", err
 	}
-	if len(jws.Signatures) != 1 {
-		return nil, "", fmt.Errorf("%w: %d signatures", ErrMalformed, len(jws.Signatures))
+	return m.Payload, m.KeyID, nil
+}
+
+// Signed is a datagram that passed every check of [Keyring.Verify] but the
+// signature itself. Its Payload is decoded but not yet authentic: it may
+// be read to decide whether the signature is worth checking (a replayed
+// or stale frame is not), and trusted only once [Signed.Verify] returns
+// nil.
+type Signed struct {
+	Payload []byte // the decoded payload, in the caller's buffer
+	KeyID   string // the kid, which is in the keyring
+
+	key   ed25519.PublicKey
+	input []byte // the JWS Signing Input H.P, within the datagram
+	sig   [ed25519.SignatureSize]byte
+}
+
+// Parse runs the checks of [Keyring.Verify] that come before the Ed25519
+// verification: the shape of the datagram, the protected header, the kid
+// lookup and the signature's length. It decodes the payload into dst[:0]
+// and returns a [Signed] that refers to datagram; the caller then calls
+// [Signed.Verify]. Its error is one of the four sentinels, unwrapped, and
+// it allocates nothing unless dst is too small for the payload.
+func (r *Keyring) Parse(dst, datagram []byte) (Signed, error) {
+	m, v := r.parse(dst, datagram)
+	return m, v.err
+}
+
+// Verify checks the Ed25519 signature: nil, or [ErrBadSignature].
+func (m *Signed) Verify() error {
+	if m.key == nil || !ed25519.Verify(m.key, m.input, m.sig[:]) {
+		return ErrBadSignature
 	}
-	h := jws.Signatures[0].Protected
-	if h.Algorithm != Alg {
-		return nil, "", fmt.Errorf("%w: %.16q", ErrBadAlg, h.Algorithm)
+	return nil
+}
+
+// verify does the checks of [Keyring.Verify], cheapest first.
+func (r *Keyring) verify(dst, datagram []byte) ([]byte, string, reject) {
+	m, v := r.parse(dst, datagram)
+	if v.err != nil {
+		return nil, "", v
 	}
-	key, ok := r.keys[h.KeyID]
+	if m.Verify() != nil {
+		return nil, "", refuseArg(ErrBadSignature, "kid %s", []byte(m.KeyID))
+	}
+	return m.Payload, m.KeyID, reject{}
+}
+
+// parse does the checks that come before the signature, cheapest first.
+func (r *Keyring) parse(dst, datagram []byte) (Signed, reject) {
+	// go-jose would also read the JSON Serialization, forgive white space
+	// and padding, and decode base64url loosely (ignoring the unused low
+	// bits of the last character), so that one signed frame would have
+	// many encodings. A datagram has exactly one.
+	if !isBase64URL(datagram) || bytes.Count(datagram, []byte{'.'}) != 2 {
+		return Signed{}, refuse(ErrMalformed, "not three base64url parts")
+	}
+	i := bytes.IndexByte(datagram, '.')
+	j := i + 1 + bytes.IndexByte(datagram[i+1:], '.')
+	h, p, sig := datagram[:i], datagram[i+1:j], datagram[j+1:]
+	if len(h) == 0 || len(p) == 0 || len(sig) == 0 {
+		return Signed{}, refuse(ErrMalformed, "empty part")
+	}
+	if !canonicalBase64URL(h) || !canonicalBase64URL(p) || !canonicalBase64URL(sig) {
+		return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url")
+	}
+	if base64.RawURLEncoding.DecodedLen(len(p)) > MaxPayload {
+		return Signed{}, refuse(ErrMalformed, "payload of more than 65536 bytes")
+	}
+	var hbuf [maxHeader]byte
+	kid, v := decodeHeader(&hbuf, h)
+	if v.err != nil {
+		return Signed{}, v
+	}
+	key, ok := r.keys[string(kid)]
 	if !ok {
-		return nil, "", fmt.Errorf("%w: %.64q", ErrUnknownKey, h.KeyID)
+		return Signed{}, refuseArg(ErrUnknownKey, "%q", kid)
 	}
-	payload, err = jws.Verify(key.Public)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: kid %s", ErrBadSignature, key.ID)
+	if len(sig) != SignatureLen {
+		return Signed{}, refuseArg(ErrBadSignature, "kid %s: signature is not 64 bytes", kid)
 	}
-	return payload, key.ID, nil
+	m := Signed{KeyID: key.ID, key: key.Public, input: datagram[:j]}
+	if _, err := base64.RawURLEncoding.Decode(m.sig[:], sig); err != nil {
+		return Signed{}, refuseArg(ErrBadSignature, "kid %s: signature is not base64url", kid) // not reached
+	}
+	payload, err := base64.RawURLEncoding.AppendDecode(dst[:0], p)
+	if err != nil { // not reached: the part is canonical base64url
+		return Signed{}, refuse(ErrMalformed, "payload is not base64url")
+	}
+	m.Payload = payload
+	return m, reject{}
 }
 
 // canonicalBase64URL reports whether b, known to hold only base64url
@@ -205,9 +294,17 @@ func base64URLValue(c byte) byte {
 // isBase64URL reports whether b holds only base64url characters and dots.
 func isBase64URL(b []byte) bool {
 	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !base64URLChar[c] && c != '.' {
 			return false
 		}
 	}
 	return true
 }
+
+// base64URLChar says which bytes are base64url characters.
+var base64URLChar = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()

@@ -60,7 +60,7 @@ func TestSignVerify(t *testing.T) {
 	priv := testKey(1)
 	s := mustSigner(t, priv)
 	ring := ringOf(priv, testKey(2))
-	for _, p := range [][]byte{[]byte(testPayload), {0}, bytes.Repeat([]byte{0xff}, 1400), {}} {
+	for _, p := range [][]byte{[]byte(testPayload), {0}, bytes.Repeat([]byte{0xff}, 1400), make([]byte, sign.MaxPayload)} {
 		d := mustSign(t, s, p)
 		got, kid, err := ring.Verify(d)
 		if err != nil {
@@ -80,6 +80,17 @@ func TestSignVerify(t *testing.T) {
 	}
 }
 
+// TestSignBadLength: Sign refuses the payloads that Verify would refuse,
+// the empty one and those longer than MaxPayload.
+func TestSignBadLength(t *testing.T) {
+	s := mustSigner(t, testKey(1))
+	for _, n := range []int{0, sign.MaxPayload + 1} {
+		if d, err := s.Sign(make([]byte, n)); err == nil {
+			t.Errorf("Sign(%d bytes): got %.40q, want an error", n, d)
+		}
+	}
+}
+
 func TestSignDeterministic(t *testing.T) {
 	a := mustSign(t, mustSigner(t, testKey(1)), []byte(testPayload))
 	b := mustSign(t, mustSigner(t, testKey(1)), []byte(testPayload))
@@ -94,7 +105,7 @@ func TestSignDeterministic(t *testing.T) {
 
 func TestSignerLen(t *testing.T) {
 	s := mustSigner(t, testKey(1))
-	for n := 0; n <= 1500; n++ {
+	for n := 1; n <= 1500; n++ {
 		d := mustSign(t, s, bytes.Repeat([]byte{'x'}, n))
 		if got, want := s.Len(n), len(d); got != want {
 			t.Fatalf("Len(%d): got %d, want len(Sign(%d bytes)) = %d", n, got, n, want)
@@ -177,32 +188,44 @@ func TestVerifyRejects(t *testing.T) {
 	}{
 		{"signed by an unknown key", mustSign(t, mustSigner(t, attacker), payload), sign.ErrUnknownKey},
 		{"unknown key claiming a trusted kid", forge(`{"alg":"EdDSA","kid":"`+kid+`"}`, payload, attacker, nil), sign.ErrBadSignature},
-		{"no kid", forge(`{"alg":"EdDSA"}`, payload, priv, nil), sign.ErrUnknownKey},
+		{"no kid", forge(`{"alg":"EdDSA"}`, payload, priv, nil), sign.ErrMalformed},
 		{"kid in another case", forge(`{"alg":"EdDSA","kid":"`+strings.ToUpper(kid)+`"}`, payload, priv, nil), sign.ErrUnknownKey},
 		{"payload byte changed", flip(len(parts[0]) + 1 + 10), sign.ErrBadSignature},
 		{"header byte changed", flip(2), sign.ErrMalformed},
 		{"signature byte changed", flip(len(good) - 20), sign.ErrBadSignature},
 		{"signature first byte changed", flip(len(parts[0]) + 1 + len(parts[1]) + 1), sign.ErrBadSignature},
 		{"signature of another payload", []byte(parts[0] + "." + b64u([]byte("other")) + "." + parts[2]), sign.ErrBadSignature},
-		{"empty signature", []byte(parts[0] + "." + parts[1] + "."), sign.ErrBadSignature},
+		{"empty signature", []byte(parts[0] + "." + parts[1] + "."), sign.ErrMalformed},
 		{"short signature", []byte(parts[0] + "." + parts[1] + "." + parts[2][:40]), sign.ErrBadSignature},
 		{"long signature", []byte(string(good) + "AAAA"), sign.ErrBadSignature},
-		{"empty payload", []byte(parts[0] + ".." + parts[2]), sign.ErrBadSignature},
-		{"alg none, empty signature", forge(`{"alg":"none","kid":"`+kid+`"}`, payload, nil, nil), sign.ErrBadAlg},
-		{"alg none without kid", forge(`{"alg":"none"}`, payload, nil, nil), sign.ErrBadAlg},
+		{"empty payload", []byte(parts[0] + ".." + parts[2]), sign.ErrMalformed},
+		{"empty payload, signed", forge(`{"alg":"EdDSA","kid":"`+kid+`"}`, nil, priv, nil), sign.ErrMalformed},
+		// An empty part is malformed before the header is looked at.
+		{"alg none, empty signature", forge(`{"alg":"none","kid":"`+kid+`"}`, payload, nil, nil), sign.ErrMalformed},
+		{"alg none", forge(`{"alg":"none","kid":"`+kid+`"}`, payload, priv, nil), sign.ErrBadAlg},
+		{"alg none without kid, empty signature", forge(`{"alg":"none"}`, payload, nil, nil), sign.ErrMalformed},
+		{"alg none without kid", forge(`{"alg":"none"}`, payload, nil, []byte{0}), sign.ErrBadAlg},
+		{"alg RS256 with extra members", forge(`{"alg":"RS256","jwk":{},"kid":"`+kid+`"}`, payload, priv, nil), sign.ErrBadAlg},
 		{"alg HS256", forge(`{"alg":"HS256","kid":"`+kid+`"}`, payload, nil, mac.Sum(nil)), sign.ErrBadAlg},
 		{"alg HS256 keyed with the public key", forge(`{"alg":"HS256","kid":"`+kid+`"}`, payload, nil, hmacSum(priv.Public().(ed25519.PublicKey), `{"alg":"HS256","kid":"`+kid+`"}`, payload)), sign.ErrBadAlg},
 		{"alg Ed25519", forge(`{"alg":"Ed25519","kid":"`+kid+`"}`, payload, priv, nil), sign.ErrBadAlg},
 		{"alg eddsa", forge(`{"alg":"eddsa","kid":"`+kid+`"}`, payload, priv, nil), sign.ErrBadAlg},
-		{"no alg", forge(`{"kid":"`+kid+`"}`, payload, priv, nil), sign.ErrBadAlg},
-		{"embedded jwk of the attacker", forge(`{"alg":"EdDSA","jwk":`+attackerJWK+`,"kid":"`+kidOf(9)+`"}`, payload, attacker, nil), sign.ErrUnknownKey},
-		{"embedded jwk of the attacker, trusted kid", forge(`{"alg":"EdDSA","jwk":`+attackerJWK+`,"kid":"`+kid+`"}`, payload, attacker, nil), sign.ErrBadSignature},
+		{"no alg", forge(`{"kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"alg not a string", forge(`{"alg":null,"kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"alg EdDSA with escapes", forge(`{"alg":"EdDS\u0041","kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"embedded jwk of the attacker", forge(`{"alg":"EdDSA","jwk":`+attackerJWK+`,"kid":"`+kidOf(9)+`"}`, payload, attacker, nil), sign.ErrMalformed},
+		{"embedded jwk of the attacker, trusted kid", forge(`{"alg":"EdDSA","jwk":`+attackerJWK+`,"kid":"`+kid+`"}`, payload, attacker, nil), sign.ErrMalformed},
+		{"b64 false with crit", forge(`{"alg":"EdDSA","b64":false,"crit":["b64"],"kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"members reordered", forge(`{"kid":"`+kid+`","alg":"EdDSA"}`, payload, priv, nil), sign.ErrMalformed},
+		{"white space in the header", forge(`{"alg":"EdDSA", "kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"duplicate kid", forge(`{"alg":"EdDSA","kid":"`+kid+`","kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"kid of 42 characters", forge(`{"alg":"EdDSA","kid":"`+kid[:42]+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"header of more than 512 bytes", forge(`{"alg":"none","typ":"`+strings.Repeat("x", 500)+`"}`, payload, priv, nil), sign.ErrMalformed},
+		{"header nested too deeply", forge(`{"alg":"none","x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40)+`}`, payload, priv, nil), sign.ErrMalformed},
 		{"duplicate alg", forge(`{"alg":"EdDSA","alg":"none","kid":"`+kid+`"}`, payload, priv, nil), sign.ErrMalformed},
 		{"header not JSON", forge(`alg=EdDSA`, payload, priv, nil), sign.ErrMalformed},
 		{"header a JSON string", forge(`"EdDSA"`, payload, priv, nil), sign.ErrMalformed},
-		// go-jose reads an empty protected header as no header; Verify
-		// then reports the missing alg.
-		{"empty header", forge(``, payload, priv, nil), sign.ErrBadAlg},
+		{"empty header", forge(``, payload, priv, nil), sign.ErrMalformed},
 		{"JSON serialization", []byte(`{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`), sign.ErrMalformed},
 		{"general JSON serialization", []byte(`{"payload":"` + parts[1] + `","signatures":[{"protected":"` + parts[0] + `","signature":"` + parts[2] + `"}]}`), sign.ErrMalformed},
 		{"space inserted", []byte(parts[0] + ". " + parts[1] + "." + parts[2]), sign.ErrMalformed},
@@ -220,7 +243,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"NUL byte", append(bytes.Clone(good), 0), sign.ErrMalformed},
 		{"non-ASCII", []byte(parts[0] + "." + parts[1] + "é." + parts[2]), sign.ErrMalformed},
 		{"empty", nil, sign.ErrMalformed},
-		{"dots only", []byte(".."), sign.ErrBadAlg},
+		{"dots only", []byte(".."), sign.ErrMalformed},
+		{"payload over MaxPayload", forge(`{"alg":"EdDSA","kid":"`+kid+`"}`, make([]byte, sign.MaxPayload+1), priv, nil), sign.ErrMalformed},
 	}
 	sentinels := []error{sign.ErrMalformed, sign.ErrBadAlg, sign.ErrUnknownKey, sign.ErrBadSignature}
 	for _, tt := range tests {

@@ -24,7 +24,7 @@ const vectorFile = "testdata/vector-ok.txt"
 var vectorFields = []string{"seed", "kid", "source", "epoch", "seq", "time", "data", "payload", "datagram"}
 
 // readVector parses a file of "key: value" lines; "#" lines are comments.
-func readVector(t *testing.T, path string) map[string]string {
+func readVector(t testing.TB, path string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
