@@ -90,24 +90,31 @@ func joined(path string, want []string) bool {
 // cmdMkframe writes one signed datagram, the way send makes them, so that
 // scripts can send frames that send never would (tampered ones).
 //
-//	mkframe [-seq N] [-tamper data|payload|signature|header] KEYFILE DATAFILE OUT
+//	mkframe [-seq N] [-epoch MS] [-age D] [-tamper data|payload|signature|header] KEYFILE DATAFILE OUT
 //
+// -age dates the frame D before now (a negative D: after now); -epoch sets
+// the epoch (default: now).
 // -tamper data changes one bit of the entropy bytes and keeps the original
 // signature: a well-formed frame whose signature does not verify. The
 // others change one base64url character of that part of the datagram.
 func cmdMkframe(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("mkframe", flag.ContinueOnError)
 	seq := fs.Uint64("seq", 0, "sequence number")
+	epoch := fs.Uint64("epoch", 0, "epoch, Unix milliseconds (default: now)")
+	age := fs.Duration("age", 0, "how long ago the frame was made")
 	tamper := fs.String("tamper", "", "change one bit of the data, or one character of the payload, signature or header")
 	if neg || fs.Parse(args) != nil || fs.NArg() != 3 {
-		ts.Fatalf("usage: mkframe [-seq N] [-tamper data|payload|signature|header] KEYFILE DATAFILE OUT")
+		ts.Fatalf("usage: mkframe [-seq N] [-epoch MS] [-age D] [-tamper data|payload|signature|header] KEYFILE DATAFILE OUT")
 	}
 	signer, err := sign.LoadSigner(ts.MkAbs(fs.Arg(0)))
 	ts.Check(err)
 	data, err := os.ReadFile(ts.MkAbs(fs.Arg(1)))
 	ts.Check(err)
 	now := time.Now().UnixMilli()
-	f := frame.Frame{Source: "producer.example.org", Epoch: uint64(now), Seq: *seq, Time: now, Data: data}
+	if *epoch == 0 {
+		*epoch = uint64(now)
+	}
+	f := frame.Frame{Source: "producer.example.org", Epoch: *epoch, Seq: *seq, Time: now - age.Milliseconds(), Data: data}
 	payload, err := f.Marshal()
 	ts.Check(err)
 	dgram, err := signer.Sign(payload)
