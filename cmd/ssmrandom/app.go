@@ -132,7 +132,7 @@ func logFlags() []cli.Flag {
 // newLogger builds the logger from the logging flags.
 func newLogger(c *cli.Context, w io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(strings.ToLower(c.String("log-level")))
-	if err != nil || level == zerolog.NoLevel || level > zerolog.ErrorLevel {
+	if err != nil || level < zerolog.DebugLevel || level > zerolog.ErrorLevel {
 		return zerolog.Nop(), usagef("-L/--log-level takes debug, info, warn or error", "bad log level %q", c.String("log-level"))
 	}
 	format := c.String("log-format")

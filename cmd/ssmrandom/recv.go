@@ -93,6 +93,10 @@ func runRecv(c *cli.Context, e *env) error {
 	sources, err := mcast.ResolveSources(ctx, hosts, group.Addr())
 	cancel()
 	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) { // perhaps passing: a run-time failure
+			return withHint(err, "check the producer's name, and this host's resolver")
+		}
 		return asUsage(err, "producers are host names or addresses of the group's family")
 	}
 	conn, err := mcast.JoinSSM(group, ifi, sources)

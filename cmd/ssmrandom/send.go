@@ -86,15 +86,21 @@ func runSend(c *cli.Context, e *env) error {
 		if errors.Is(err, os.ErrNotExist) && !c.IsSet("key") {
 			return asUsage(err, "make a key with 'ssmrandom keygen', or name one with -k/--key")
 		}
+		if errors.Is(err, sign.ErrPermissions) {
+			return asUsage(err, "chmod 600 "+c.String("key")+" so that only its owner can read it")
+		}
 		return asUsage(err, "-k/--key takes a private Ed25519 JWK file made by 'ssmrandom keygen'")
 	}
 	fits := func(size int) bool { return signer.Len(frame.MaxLen(source, size)) <= budget }
 	size := c.Int("size")
+	if c.IsSet("size") && (size < 1 || size > frame.MaxData) {
+		return usagef(fmt.Sprintf("-s/--size takes 1 to %d bytes", frame.MaxData), "bad size %d", size)
+	}
 	if !c.IsSet("size") {
 		for size = 1 << 12; size > 1 && !fits(size); size >>= 1 {
 		}
 	}
-	if size < 1 || size > frame.MaxData || !fits(size) {
+	if size < 1 || !fits(size) {
 		largest := 0
 		for n := 1; n <= frame.MaxData && fits(n); n++ {
 			largest = n

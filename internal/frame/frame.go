@@ -219,7 +219,9 @@ func ParseInto(f *Frame, b []byte) error {
 	if len(data) == 0 || len(data) > MaxData {
 		return p.fail("d", "longer than the frame limit", ErrSyntax)
 	}
-	f.Source = string(s)
+	if f.Source != string(s) { // no allocation while the source stays the same
+		f.Source = string(s)
+	}
 	f.Epoch, f.Seq, f.Time, f.Data = e, n, int64(t), data
 	return nil
 }

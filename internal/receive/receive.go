@@ -158,7 +158,12 @@ type Verdict struct {
 // Handle runs every check on datagram and, if all pass, writes the
 // frame's entropy bytes to the output. The returned error is only for a
 // failed output write other than a full one; the caller decides whether
-// that ends the run. Handle does not keep datagram.
+// that ends the run, and the Verdict then means nothing. Handle does not
+// keep datagram.
+//
+// A frame is marked seen once its signature verifies, before the write: a
+// frame dropped because the output was full is not forwarded later when
+// another copy of it arrives.
 func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 	p.received.Add(1)
 	v := p.check(datagram)
@@ -172,7 +177,7 @@ func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 		case errors.Is(err, sink.ErrFull):
 			v.Reason, v.Err = OutputFull, err
 		default:
-			return v, fmt.Errorf("receive: write output: %w", err)
+			return Verdict{}, fmt.Errorf("receive: write output: %w", err)
 		}
 	}
 	p.dropped[v.Reason].Add(1)
