@@ -37,10 +37,10 @@ type Config struct {
 // concurrent use.
 type Sampler struct {
 	cfg       Config
-	threshold uint64 // keep when the next 64-bit draw is below it; 0 means always
+	threshold uint64         // keep when the next 64-bit draw is below it; 0 means always
 	src       *mrand.ChaCha8 // the CSPRNG
 	rng       *mrand.Rand    // helpers over src
-	next      time.Time // no frame is kept before this
+	next      time.Time      // no frame is kept before this
 }
 
 // New returns a Sampler seeded with [SeedSize] bytes from crypto/rand.
