@@ -1,0 +1,145 @@
+package receive_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// fuzzMinSeeds is how many corpus datagrams FuzzHandle wants to start from.
+const fuzzMinSeeds = 10
+
+// fuzzStreamID is a frame's replay identity: (kid, e, n).
+type fuzzStreamID struct {
+	kid        string
+	epoch, seq uint64
+}
+
+// FuzzHandle feeds a pair of datagrams, before and then datagram twice,
+// to a Pipeline whose clock reads hostileNow, and checks against a
+// reference (sign.Keyring.Verify and frame.Parse, the slow path) that
+//
+//   - Handle never panics and never returns an error (the output takes
+//     everything);
+//   - the output gets bytes only for a Forwarded verdict, and then one
+//     write of exactly the data of a frame that verifies, fits the size
+//     limit and is fresh (docs/protocol.md §5, §5.1);
+//   - no (kid, e, n) is forwarded twice (§5.2), so no datagram either;
+//   - a datagram that the reference accepts and that is fresh is forwarded
+//     by a fresh Pipeline, which Explain agrees with; one the reference
+//     refuses before the signature is refused for the same reason.
+//
+// It is seeded from every datagram of testdata/hostile.
+func FuzzHandle(f *testing.F) {
+	seeds := 0
+	for _, h := range hostileCorpus(f) {
+		if len(h.datagram) > hostileMaxSeed {
+			continue
+		}
+		var before []byte
+		if len(h.before) > 0 {
+			before = h.before[len(h.before)-1]
+			f.Add([]byte(nil), before)
+		}
+		f.Add(before, h.datagram)
+		seeds++
+	}
+	if seeds < fuzzMinSeeds {
+		f.Fatalf("FuzzHandle: got %d seeds from %s, want at least %d", seeds, hostileDir, fuzzMinSeeds)
+	}
+	ring := hostileTrust(f)
+	f.Fuzz(func(t *testing.T, before, datagram []byte) {
+		p, rec := hostilePipeline(t, hostileNow, hostileNow)
+		forwarded := map[fuzzStreamID]bool{}
+		for i, in := range [][]byte{before, datagram, datagram} {
+			writes := len(rec.writes)
+			v, err := p.Handle(in)
+			if err != nil {
+				t.Fatalf("input %d: Handle: got error %v, want nil", i, err)
+			}
+			if v.Reason != receive.Forwarded {
+				if n := len(rec.writes) - writes; n != 0 {
+					t.Fatalf("input %d: %v, but the output got %d writes, want none", i, v.Reason, n)
+				}
+				if v.KeyID != "" {
+					t.Fatalf("input %d: %v with KeyID %q, want none", i, v.Reason, v.KeyID)
+				}
+				continue
+			}
+			kid, fr, err := hostileReference(ring, in)
+			switch {
+			case err != nil:
+				t.Fatalf("input %d: forwarded, but the reference refuses it: %v\n%q", i, err, in)
+			case len(in) > hostileMaxDatagram:
+				t.Fatalf("input %d: forwarded a datagram of %d bytes, over the limit", i, len(in))
+			case !fuzzFresh(fr.Time, hostileNow):
+				t.Fatalf("input %d: forwarded a frame of time %d, not fresh at %d", i, fr.Time, hostileNow)
+			case v.KeyID != kid:
+				t.Fatalf("input %d: Verdict.KeyID %q, want %q", i, v.KeyID, kid)
+			case len(rec.writes) != writes+1 || !bytes.Equal(rec.writes[writes], fr.Data):
+				t.Fatalf("input %d: forwarded; output got %d writes, want 1 of exactly the frame's %d bytes", i, len(rec.writes)-writes, len(fr.Data))
+			}
+			id := fuzzStreamID{kid, fr.Epoch, fr.Seq}
+			if forwarded[id] {
+				t.Fatalf("input %d: forwarded (kid %s, e %d, n %d) twice", i, id.kid, id.epoch, id.seq)
+			}
+			forwarded[id] = true
+		}
+
+		// Completeness and agreement with the reference, on a fresh
+		// Pipeline that has seen nothing.
+		fresh, rec := hostilePipeline(t, hostileNow, hostileNow)
+		explained := fresh.Explain(datagram)
+		v, err := fresh.Handle(datagram)
+		if err != nil {
+			t.Fatalf("fresh Handle: got error %v, want nil", err)
+		}
+		if (explained == nil) != (v.Reason == receive.Forwarded) {
+			t.Fatalf("fresh Pipeline: Explain says %v, Handle %v", explained, v.Reason)
+		}
+		if v.Reason != receive.Forwarded && len(rec.writes) != 0 {
+			t.Fatalf("fresh Pipeline: %v, but the output got %d writes", v.Reason, len(rec.writes))
+		}
+		if len(datagram) > hostileMaxDatagram {
+			if v.Reason != receive.TooBig {
+				t.Fatalf("fresh Pipeline: %d bytes got %v, want too_big", len(datagram), v.Reason)
+			}
+			return
+		}
+		_, fr, err := hostileReference(ring, datagram)
+		var want receive.Reason
+		switch {
+		case err == nil && fuzzFresh(fr.Time, hostileNow):
+			want = receive.Forwarded
+		case errors.Is(err, sign.ErrMalformed):
+			want = receive.Malformed
+		case errors.Is(err, sign.ErrBadAlg):
+			want = receive.BadAlg
+		case errors.Is(err, sign.ErrUnknownKey):
+			want = receive.UnknownKey
+		default:
+			// A stale or future frame, a payload that is not a frame, or a
+			// bad signature: the Pipeline reads the payload first (§5),
+			// so any of those may be the reason, but only those.
+			switch v.Reason {
+			case receive.Malformed, receive.Stale, receive.Future, receive.BadSignature:
+			default:
+				t.Fatalf("fresh Pipeline: got %v, want malformed, stale, future or bad_signature (reference: %v)", v.Reason, err)
+			}
+			return
+		}
+		if v.Reason != want {
+			t.Fatalf("fresh Pipeline: got %v (%v), want %v (reference: %v)\n%q", v.Reason, v.Err, want, err, datagram)
+		}
+	})
+}
+
+// fuzzFresh reports whether a frame of time ms is fresh at now (§5.1) to a
+// receiver started at now with the default limits.
+func fuzzFresh(ms, now int64) bool {
+	return ms >= now && ms >= now-replay.DefaultMaxAge.Milliseconds() && ms <= now+replay.DefaultMaxSkew.Milliseconds()
+}
