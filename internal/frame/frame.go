@@ -157,72 +157,93 @@ func Parse(b []byte) (Frame, error) {
 // ParseInto is [Parse] decoding into f, reusing the capacity of f.Data for
 // the entropy bytes. On error f holds no meaningful value.
 func ParseInto(f *Frame, b []byte) error {
+	d, err := ParseFields(f, b)
+	if err != nil {
+		return err
+	}
+	return DecodeData(f, d)
+}
+
+// ParseFields is [ParseInto] but for the decoding of "d": it checks the
+// whole payload but d's base64, sets every field of f but Data (which it
+// empties), and returns the text of "d" for [DecodeData]. A receiver can
+// so judge a frame by its epoch, sequence number and time before it spends
+// work on the data.
+func ParseFields(f *Frame, b []byte) (d []byte, err error) {
+	f.Data = f.Data[:0]
 	p := parser{b: b}
 	if !p.lit(`{"v":"`) {
-		return p.fail("", "payload does not start with {\"v\":\"", ErrSyntax)
+		return nil, p.fail("", "payload does not start with {\"v\":\"", ErrSyntax)
 	}
 	v, ok := p.str()
 	if !ok {
-		return p.fail("v", "not a string without escapes", ErrSyntax)
+		return nil, p.fail("v", "not a string without escapes", ErrSyntax)
 	}
 	if string(v) != Version {
-		return p.fail("v", fmt.Sprintf("%.8q is not %q", v, Version), ErrVersion)
+		return nil, p.fail("v", fmt.Sprintf("%.8q is not %q", v, Version), ErrVersion)
 	}
 	if !p.lit(`,"s":"`) {
-		return p.fail("s", "missing or out of order", ErrSyntax)
+		return nil, p.fail("s", "missing or out of order", ErrSyntax)
 	}
 	s, ok := p.str()
 	if !ok || !ValidSource(string(s)) {
-		return p.fail("s", "not a valid source name", ErrSyntax)
+		return nil, p.fail("s", "not a valid source name", ErrSyntax)
 	}
 	if !p.lit(`,"e":`) {
-		return p.fail("e", "missing or out of order", ErrSyntax)
+		return nil, p.fail("e", "missing or out of order", ErrSyntax)
 	}
 	e, ok := p.uint(MaxTime)
 	if !ok {
-		return p.fail("e", "not an integer from 0 to 9999999999999", ErrSyntax)
+		return nil, p.fail("e", "not an integer from 0 to 9999999999999", ErrSyntax)
 	}
 	if !p.lit(`,"n":`) {
-		return p.fail("n", "missing or out of order", ErrSyntax)
+		return nil, p.fail("n", "missing or out of order", ErrSyntax)
 	}
 	n, ok := p.uint(MaxSeq)
 	if !ok {
-		return p.fail("n", "not an integer from 0 to 999999999999", ErrSyntax)
+		return nil, p.fail("n", "not an integer from 0 to 999999999999", ErrSyntax)
 	}
 	if !p.lit(`,"t":`) {
-		return p.fail("t", "missing or out of order", ErrSyntax)
+		return nil, p.fail("t", "missing or out of order", ErrSyntax)
 	}
 	t, ok := p.uint(MaxTime)
 	if !ok {
-		return p.fail("t", "not an integer from 0 to 9999999999999", ErrSyntax)
+		return nil, p.fail("t", "not an integer from 0 to 9999999999999", ErrSyntax)
 	}
 	if !p.lit(`,"d":"`) {
-		return p.fail("d", "missing or out of order", ErrSyntax)
+		return nil, p.fail("d", "missing or out of order", ErrSyntax)
 	}
-	d, ok := p.str()
+	d, ok = p.str()
 	if !ok {
-		return p.fail("d", "not a string without escapes", ErrSyntax)
+		return nil, p.fail("d", "not a string without escapes", ErrSyntax)
 	}
 	if !p.lit(`}`) || p.i != len(p.b) {
-		return p.fail("", "trailing bytes after \"d\"", ErrSyntax)
+		return nil, p.fail("", "trailing bytes after \"d\"", ErrSyntax)
 	}
 	if len(d) == 0 {
-		return p.fail("d", "empty", ErrSyntax)
+		return nil, p.fail("d", "empty", ErrSyntax)
 	}
 	if base64.StdEncoding.DecodedLen(len(d)) > MaxData+2 {
-		return p.fail("d", "longer than the frame limit", ErrSyntax)
-	}
-	data, err := base64.StdEncoding.Strict().AppendDecode(f.Data[:0], d)
-	if err != nil {
-		return p.fail("d", "bad base64: "+err.Error(), ErrSyntax)
-	}
-	if len(data) == 0 || len(data) > MaxData {
-		return p.fail("d", "longer than the frame limit", ErrSyntax)
+		return nil, p.fail("d", "longer than the frame limit", ErrSyntax)
 	}
 	if f.Source != string(s) { // no allocation while the source stays the same
 		f.Source = string(s)
 	}
-	f.Epoch, f.Seq, f.Time, f.Data = e, n, int64(t), data
+	f.Epoch, f.Seq, f.Time = e, n, int64(t)
+	return d, nil
+}
+
+// DecodeData decodes d, the text of "d" that [ParseFields] returned, into
+// f.Data, reusing its capacity. Errors are a *[ParseError].
+func DecodeData(f *Frame, d []byte) error {
+	data, err := base64.StdEncoding.Strict().AppendDecode(f.Data[:0], d)
+	if err != nil {
+		return &ParseError{Field: "d", Msg: "bad base64: " + err.Error(), Err: ErrSyntax}
+	}
+	if len(data) == 0 || len(data) > MaxData {
+		return &ParseError{Field: "d", Msg: "longer than the frame limit", Err: ErrSyntax}
+	}
+	f.Data = data
 	return nil
 }
 

@@ -195,12 +195,18 @@ func (p *Pipeline) check(datagram []byte) Verdict {
 		return Verdict{Reason: signReason(err), Err: err}
 	}
 	p.payload = m.Payload[:0] // keep a buffer that grew
-	if err := frame.ParseInto(&p.frame, m.Payload); err != nil {
+	// The data is decoded only for a fresh, unseen frame: replays and
+	// stale frames cost no base64 work on it.
+	d, err := frame.ParseFields(&p.frame, m.Payload)
+	if err != nil {
 		return Verdict{Reason: Malformed, Err: err}
 	}
 	f := &p.frame
 	if err := p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time); err != nil {
 		return Verdict{Reason: replayReason(err), Err: err}
+	}
+	if err := frame.DecodeData(f, d); err != nil {
+		return Verdict{Reason: Malformed, Err: err}
 	}
 	if err := m.Verify(); err != nil {
 		return Verdict{Reason: BadSignature, Err: err}
@@ -224,12 +230,16 @@ func (p *Pipeline) Explain(datagram []byte) error {
 		_, _, err = p.cfg.Trust.Verify(datagram) // the same check, in words
 		return err
 	}
-	f, err := frame.Parse(m.Payload)
+	var f frame.Frame
+	d, err := frame.ParseFields(&f, m.Payload)
 	if err != nil {
 		return err
 	}
 	if err := p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time); err != nil {
 		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, time %s", err, m.KeyID, f.Epoch, f.Seq, time.UnixMilli(f.Time).UTC().Format(time.RFC3339Nano))
+	}
+	if err := frame.DecodeData(&f, d); err != nil {
+		return err
 	}
 	if err := m.Verify(); err != nil {
 		return fmt.Errorf("%w: kid %s", err, m.KeyID)
