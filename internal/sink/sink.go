@@ -22,15 +22,16 @@ const PipeBuf = 4096
 // DefaultFIFO is the path of the FIFO that rngd reads by default.
 const DefaultFIFO = "/run/ssmrandom/rnd-pipe"
 
-// Sink is an output for verified entropy bytes. The Sinks that [Open]
-// returns are safe for concurrent use: concurrent Writes to a FIFO never
-// interleave, and Close may be called while Writes are in progress.
+// Sink is an output for verified entropy bytes. The Sinks that [Open] and
+// [OpenKernel] return are safe for concurrent use: concurrent Writes to a
+// FIFO never interleave, and Close may be called while Writes are in
+// progress.
 type Sink interface {
 	// Write writes all of p or none of it. For a FIFO, a write of at most
 	// PipeBuf bytes is atomic and a larger one is refused. Write returns
 	// an error matching ErrFull (with errors.Is) when the write would
-	// block. A file or device may report a short write together with an
-	// error, for example when the disk is full.
+	// block. A file, device or the kernel pool may report a short write
+	// together with an error, for example when the disk is full.
 	Write(p []byte) (int, error)
 
 	// Close releases the output. Write after Close returns an error
@@ -38,7 +39,8 @@ type Sink interface {
 	Close() error
 
 	// String describes the output for logs, for example
-	// `fifo "/run/ssmrandom/rnd-pipe"`, `file "x"` or `stdout`.
+	// `fifo "/run/ssmrandom/rnd-pipe"`, `file "x"`, `stdout` or
+	// `kernel pool (credit 0 bits/byte)`.
 	String() string
 }
 
