@@ -28,10 +28,22 @@ func TestMain(m *testing.M) {
 
 // TestScript runs the scripts in testdata: the CLI end to end, on loopback
 // SSM. Each script uses its own group and port so they may run in parallel.
+//
+// Scripts that need root say "[!root] skip"; with CI set, not being root
+// fails the test instead.
 func TestScript(t *testing.T) {
+	if os.Getenv("CI") != "" && os.Geteuid() != 0 {
+		t.Fatal("CI is set but the tests do not run as root: scripts that need root would skip")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitjoin": cmdWaitJoin,
 			"mkframe":  cmdMkframe,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"strings"
 	"sync"
@@ -22,7 +23,8 @@ import (
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), or - for stdout"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
+		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
@@ -69,6 +71,9 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
+		return usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
+	}
 	if c.Duration("max-age") <= 0 {
 		return usagef("--max-age takes a positive duration such as 30s", "bad --max-age %s", c.Duration("max-age"))
 	}
@@ -109,9 +114,9 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	// The output is opened last, so a command that fails to start leaves
 	// no FIFO or file behind.
-	out, err := sink.Open(c.String("output"))
+	out, err := openOutput(c)
 	if err != nil {
-		return asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, or - for stdout")
+		return err
 	}
 	defer out.Close()
 	pipe, err := receive.New(receive.Config{
@@ -222,4 +227,21 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		Uint64("rejected", s.Rejected()).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
 	r.last = s
+}
+
+// openOutput opens -o/--output: "kernel" is the kernel pool, anything else
+// a path or - for stdout.
+func openOutput(c *cli.Context) (sink.Sink, error) {
+	if c.String("output") == "kernel" {
+		out, err := sink.OpenKernel(c.Int("credit"))
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, withHint(err, "run recv as root, or give its service CAP_SYS_ADMIN (AmbientCapabilities=CAP_SYS_ADMIN)")
+		}
+		return out, err
+	}
+	out, err := sink.Open(c.String("output"))
+	if err != nil {
+		return nil, asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, - for stdout, or kernel")
+	}
+	return out, nil
 }
