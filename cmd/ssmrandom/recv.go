@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +29,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
+		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived"},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
@@ -73,6 +76,9 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
 		return usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
+	}
+	if w := c.Int("workers"); w < 1 || w > 256 {
+		return usagef("--workers takes 1 to 256", "bad --workers %d", w)
 	}
 	if c.Duration("max-age") <= 0 {
 		return usagef("--max-age takes a positive duration such as 30s", "bad --max-age %s", c.Duration("max-age"))
@@ -122,6 +128,7 @@ func runRecv(c *cli.Context, e *env) error {
 	pipe, err := receive.New(receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
 		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
+		Limit: c.Uint64("count"),
 	})
 	if err != nil {
 		return err
@@ -130,7 +137,7 @@ func runRecv(c *cli.Context, e *env) error {
 
 	ctx, stop := signalContext(c.Context)
 	defer stop()
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, count: c.Uint64("count"), warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, workers: c.Int("workers"), warned: map[receive.Reason]bool{}}
 	err = r.run(ctx, c.Duration("stats-interval"))
 	r.summary(zerolog.InfoLevel, "stopped")
 	return err
@@ -138,10 +145,10 @@ func runRecv(c *cli.Context, e *env) error {
 
 // recvLoop reads datagrams and hands them to the pipeline.
 type recvLoop struct {
-	log   zerolog.Logger
-	conn  *mcast.Receiver
-	pipe  *receive.Pipeline
-	count uint64
+	log     zerolog.Logger
+	conn    *mcast.Receiver
+	pipe    *receive.Pipeline
+	workers int
 
 	mu     sync.Mutex
 	last   receive.Stats           // at the previous summary
@@ -149,14 +156,16 @@ type recvLoop struct {
 }
 
 func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
+	q := receive.NewParallel(r.pipe, r.workers, r.dropped)
 	done := make(chan struct{})
 	defer close(done)
-	go func() { // Close unblocks Read when a signal comes
+	go func() { // Close unblocks Read when a signal comes or the pipeline stops
 		select {
 		case <-ctx.Done():
-			r.conn.Close()
+		case <-q.Done():
 		case <-done:
 		}
+		r.conn.Close()
 	}()
 	if interval > 0 {
 		go func() {
@@ -175,38 +184,44 @@ func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
 	buf := make([]byte, mcast.MaxDatagram)
 	for {
 		n, src, err := r.conn.Read(buf)
-		if err != nil && !errors.Is(err, mcast.ErrTruncated) {
-			if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
 		// A truncated datagram fills buf, which is longer than any
 		// --max-datagram, so the pipeline drops it as too big.
-		v, err := r.pipe.Handle(buf[:n])
+		if err == nil || errors.Is(err, mcast.ErrTruncated) {
+			err = q.Submit(buf[:n], src)
+		}
 		if err != nil {
+			qerr := q.Close() // finish what is in flight
+			switch {
+			case errors.Is(qerr, receive.ErrLimit):
+				return nil // --count frames written
+			case qerr != nil:
+				return qerr
+			case errors.Is(err, net.ErrClosed) && ctx.Err() != nil:
+				return nil // SIGINT or SIGTERM
+			}
 			return err
 		}
-		if v.Reason == receive.Forwarded {
-			r.log.Debug().Str("from", src.String()).Str("kid", v.KeyID).Msg("forwarded")
-			if r.count > 0 && r.pipe.Stats().Frames >= r.count {
-				return nil
-			}
-			continue
-		}
-		first := !r.warned[v.Reason]
-		if first || r.log.GetLevel() <= zerolog.DebugLevel {
-			why := v.Err
-			if v.Reason != receive.OutputFull {
-				why = r.pipe.Explain(buf[:n]) // more words than v.Err, for logs only
-			}
-			r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
-			if first {
-				r.warned[v.Reason] = true
-				r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
-					Msg("dropped a datagram; further drops for this reason are counted in the summaries")
-			}
-		}
+	}
+}
+
+// dropped logs a datagram the pipeline did not forward: at debug level
+// each one, at warn level the first of each reason.
+func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
+	first := !r.warned[v.Reason]
+	if !first && r.log.GetLevel() > zerolog.DebugLevel {
+		return
+	}
+	why := v.Err
+	switch v.Reason {
+	case receive.OutputFull, receive.Unhealthy, receive.SampledOut:
+	default:
+		why = r.pipe.Explain(datagram) // more words than v.Err, for logs only
+	}
+	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
+	if first && v.Reason != receive.SampledOut {
+		r.warned[v.Reason] = true
+		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
+			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
 	}
 }
 

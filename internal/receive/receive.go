@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,7 +40,9 @@ const (
 	Stale                      // the frame is older than the maximum age, or older than the receiver
 	Future                     // the frame is dated further ahead than the maximum skew
 	Replay                     // the frame was forwarded before, is behind the window, or of an earlier epoch
+	SampledOut                 // not a reject: sampling chose not to keep the frame (so it was not verified)
 	BadSignature               // the signature does not verify
+	Unhealthy                  // verified, but the producer's bytes fail the health tests
 	OutputFull                 // verified, but the output would block (a FIFO nobody drains)
 	numReasons
 )
@@ -53,7 +56,9 @@ var reasonNames = [numReasons]string{
 	Stale:        "stale",
 	Future:       "future",
 	Replay:       "replay",
+	SampledOut:   "sampled_out",
 	BadSignature: "bad_signature",
+	Unhealthy:    "unhealthy",
 	OutputFull:   "output_full",
 }
 
@@ -83,11 +88,14 @@ type Stats struct {
 	Dropped   [numReasons]uint64 // datagrams dropped, by reason; Dropped[Forwarded] is 0
 }
 
-// Rejected returns the number of datagrams dropped for any reason.
+// Rejected returns the number of datagrams dropped for any reason but
+// [SampledOut], which is by choice.
 func (s Stats) Rejected() uint64 {
 	var n uint64
-	for _, c := range s.Dropped {
-		n += c
+	for r, c := range s.Dropped {
+		if Reason(r) != SampledOut {
+			n += c
+		}
 	}
 	return n
 }
@@ -108,16 +116,45 @@ type Config struct {
 	MaxAge, MaxSkew time.Duration
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
+	// Sample, if not nil, decides which frames to keep; the others are
+	// dropped as [SampledOut] before their signature is verified.
+	Sample Sampler
+	// Limit, if not 0, is how many frames to forward: [Pipeline.Handle]
+	// returns [ErrLimit] with the frame that reaches it (written), and for
+	// any frame after (not written).
+	Limit uint64
+	// Health, if not nil, returns the health check of a producer key's
+	// verified bytes; it is called once per key, on its first verified
+	// frame. A frame whose check fails is dropped as [Unhealthy].
+	Health func(kid string) HealthCheck
+}
+
+// Sampler decides which frames to keep (package sample's Sampler).
+type Sampler interface {
+	// Keep reports whether to keep a frame that arrives at now.
+	Keep(now time.Time) bool
+	// Kept says that a frame Keep chose was forwarded.
+	Kept(now time.Time)
+}
+
+// HealthCheck tests one producer's verified bytes (package health's
+// Monitor): Check returns an error if data must not be forwarded.
+type HealthCheck interface {
+	Check(data []byte) error
 }
 
 // Pipeline checks datagrams and forwards the good ones. Make one with
 // [New]. Handle must not be called concurrently; Stats may be called from
 // any goroutine at any time.
 type Pipeline struct {
-	cfg      Config
-	guard    *replay.Guard
-	payload  []byte      // the decoded JWS payload, reused
-	frame    frame.Frame // the decoded frame, reused
+	cfg    Config
+	now    func() time.Time
+	work   work // the sequential path's buffers
+	health map[string]HealthCheck
+
+	mu    sync.Mutex // guards guard and sample, shared with parallel workers
+	guard *replay.Guard
+
 	received atomic.Uint64
 	frames   atomic.Uint64
 	bytes    atomic.Uint64
@@ -145,7 +182,11 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	return &Pipeline{cfg: cfg, guard: guard, payload: make([]byte, 0, cfg.MaxDatagram)}, nil
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram), health: make(map[string]HealthCheck)}, nil
 }
 
 // Verdict is the outcome of one datagram.
@@ -157,22 +198,112 @@ type Verdict struct {
 
 // Handle runs every check on datagram and, if all pass, writes the
 // frame's entropy bytes to the output. The returned error is only for a
-// failed output write other than a full one; the caller decides whether
-// that ends the run, and the Verdict then means nothing. Handle does not
-// keep datagram.
+// failed output write other than a full one, or [ErrLimit]; the caller
+// decides whether that ends the run, and the Verdict then means nothing.
+// Handle does not keep datagram.
 //
 // A frame is marked seen once its signature verifies, before the write: a
 // frame dropped because the output was full is not forwarded later when
 // another copy of it arrives.
 func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 	p.received.Add(1)
-	v := p.check(datagram)
+	v := p.check(&p.work, datagram)
+	return p.finish(&p.work, v)
+}
+
+// work holds the buffers of one frame in flight.
+type work struct {
+	payload []byte      // the decoded JWS payload
+	frame   frame.Frame // the decoded frame
+}
+
+func newWork(maxDatagram int) work {
+	return work{payload: make([]byte, 0, maxDatagram), frame: frame.Frame{Data: make([]byte, 0, maxDatagram)}}
+}
+
+// check runs the checks up to and including the signature, cheapest
+// first, and leaves the decoded frame in w. It changes no replay state, so
+// it may run on several frames at once. Its errors are sentinels:
+// [Pipeline.Explain] says more.
+func (p *Pipeline) check(w *work, datagram []byte) Verdict {
+	if len(datagram) > p.cfg.MaxDatagram {
+		return Verdict{Reason: TooBig, Err: errTooBig}
+	}
+	m, err := p.cfg.Trust.Parse(w.payload, datagram)
+	if err != nil {
+		return Verdict{Reason: signReason(err), Err: err}
+	}
+	w.payload = m.Payload[:0] // keep a buffer that grew
+	// The data is decoded only for a fresh, unseen frame: replays and
+	// stale frames cost no base64 work on it.
+	d, err := frame.ParseFields(&w.frame, m.Payload)
+	if err != nil {
+		return Verdict{Reason: Malformed, Err: err}
+	}
+	f := &w.frame
+	p.mu.Lock()
+	err = p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time)
+	keep := err != nil || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
+	p.mu.Unlock()
+	if err != nil {
+		return Verdict{Reason: replayReason(err), Err: err}
+	}
+	if !keep {
+		return Verdict{Reason: SampledOut, KeyID: m.KeyID}
+	}
+	if err := frame.DecodeData(f, d); err != nil {
+		return Verdict{Reason: Malformed, Err: err}
+	}
+	if err := m.Verify(); err != nil {
+		return Verdict{Reason: BadSignature, Err: err}
+	}
+	return Verdict{Reason: Forwarded, KeyID: m.KeyID}
+}
+
+// finish completes a frame that check passed, in arrival order: it checks
+// and records the frame in the replay window (which catches a frame
+// verified twice at once by parallel workers), runs the health check and
+// writes the bytes. It counts every datagram.
+func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 	if v.Reason == Forwarded {
-		_, err := p.cfg.Output.Write(p.frame.Data)
+		f := &w.frame
+		p.mu.Lock()
+		err := p.guard.Check(v.KeyID, f.Epoch, f.Seq, f.Time)
+		if err == nil {
+			// Only a verified frame moves the window.
+			p.guard.Commit(v.KeyID, f.Epoch, f.Seq)
+		}
+		p.mu.Unlock()
+		if err != nil {
+			v = Verdict{Reason: replayReason(err), Err: err}
+		}
+	}
+	if v.Reason == Forwarded && p.cfg.Health != nil {
+		h := p.health[v.KeyID]
+		if h == nil {
+			h = p.cfg.Health(v.KeyID)
+			p.health[v.KeyID] = h
+		}
+		if err := h.Check(w.frame.Data); err != nil {
+			v.Reason, v.Err = Unhealthy, err
+		}
+	}
+	if v.Reason == Forwarded && p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {
+		return Verdict{}, ErrLimit
+	}
+	if v.Reason == Forwarded {
+		_, err := p.cfg.Output.Write(w.frame.Data)
 		switch {
 		case err == nil:
-			p.frames.Add(1)
-			p.bytes.Add(uint64(len(p.frame.Data)))
+			if p.cfg.Sample != nil {
+				p.mu.Lock()
+				p.cfg.Sample.Kept(p.now())
+				p.mu.Unlock()
+			}
+			p.bytes.Add(uint64(len(w.frame.Data)))
+			if n := p.frames.Add(1); p.cfg.Limit > 0 && n >= p.cfg.Limit {
+				return v, ErrLimit
+			}
 			return v, nil
 		case errors.Is(err, sink.ErrFull):
 			v.Reason, v.Err = OutputFull, err
@@ -184,39 +315,10 @@ func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 	return v, nil
 }
 
-// check runs the checks and leaves the decoded frame in p.frame. Its
-// errors are sentinels: [Pipeline.Explain] says more.
-func (p *Pipeline) check(datagram []byte) Verdict {
-	if len(datagram) > p.cfg.MaxDatagram {
-		return Verdict{Reason: TooBig, Err: errTooBig}
-	}
-	m, err := p.cfg.Trust.Parse(p.payload, datagram)
-	if err != nil {
-		return Verdict{Reason: signReason(err), Err: err}
-	}
-	p.payload = m.Payload[:0] // keep a buffer that grew
-	// The data is decoded only for a fresh, unseen frame: replays and
-	// stale frames cost no base64 work on it.
-	d, err := frame.ParseFields(&p.frame, m.Payload)
-	if err != nil {
-		return Verdict{Reason: Malformed, Err: err}
-	}
-	f := &p.frame
-	if err := p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time); err != nil {
-		return Verdict{Reason: replayReason(err), Err: err}
-	}
-	if err := frame.DecodeData(f, d); err != nil {
-		return Verdict{Reason: Malformed, Err: err}
-	}
-	if err := m.Verify(); err != nil {
-		return Verdict{Reason: BadSignature, Err: err}
-	}
-	// Only a verified frame moves the window.
-	p.guard.Commit(m.KeyID, f.Epoch, f.Seq)
-	return Verdict{Reason: Forwarded, KeyID: m.KeyID}
-}
-
 var errTooBig = errors.New("receive: datagram over the size limit")
+
+// ErrLimit is returned once [Config.Limit] frames were forwarded.
+var ErrLimit = errors.New("receive: frame limit reached")
 
 // Explain runs the checks on datagram again, without counting it or
 // changing any state, and returns an error that says what is wrong with
@@ -235,7 +337,10 @@ func (p *Pipeline) Explain(datagram []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time); err != nil {
+	p.mu.Lock()
+	err = p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time)
+	p.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, time %s", err, m.KeyID, f.Epoch, f.Seq, time.UnixMilli(f.Time).UTC().Format(time.RFC3339Nano))
 	}
 	if err := frame.DecodeData(&f, d); err != nil {

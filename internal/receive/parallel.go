@@ -1,0 +1,142 @@
+package receive
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrClosed is returned by [Parallel.Submit] after [Parallel.Close].
+var ErrClosed = errors.New("receive: parallel pipeline closed")
+
+// Parallel runs a [Pipeline] on several cores. Each datagram is checked,
+// and its signature verified, by one of the workers; then one goroutine
+// finishes the frames in the order they were submitted: it checks and
+// records them in the replay window (so the window stays exact even when
+// two workers verify copies of one frame at once), runs the health check
+// and writes the bytes. So each producer's bytes reach the output in the
+// order they arrived, as with [Pipeline.Handle].
+//
+// At most a fixed number of datagrams are in flight; [Parallel.Submit]
+// blocks when all are, and the socket's buffer takes up the slack. Make
+// one with [NewParallel]; Submit must not be called concurrently, and
+// nothing else may use the Pipeline's Handle meanwhile.
+type Parallel[T any] struct {
+	p       *Pipeline
+	observe func(datagram []byte, tag T, v Verdict)
+	slots   []slot[T]
+	free    chan int // slots not in flight
+	todo    chan int // slots for the workers
+	order   chan int // slots for the finisher, in submission order
+
+	wg     sync.WaitGroup
+	err    atomic.Pointer[error] // the first error of finish: output, or ErrLimit
+	done   chan struct{}         // closed when err is set
+	closed bool
+}
+
+// slot is one datagram in flight.
+type slot[T any] struct {
+	buf   []byte
+	tag   T
+	w     work
+	v     Verdict
+	ready chan struct{} // a worker is done with the slot
+}
+
+// NewParallel starts workers goroutines (at least 1) checking datagrams
+// for p, and the goroutine that finishes them. T is the type of a tag the
+// caller gives each datagram (its source address, say); observe, if not
+// nil, is called by the finishing goroutine for every datagram not
+// forwarded, with the datagram (valid only during the call), its tag and
+// the verdict: it is for logs, and must be quick.
+func NewParallel[T any](p *Pipeline, workers int, observe func(datagram []byte, tag T, v Verdict)) *Parallel[T] {
+	workers = max(workers, 1)
+	n := 8 * workers // enough to keep every worker busy while the finisher writes
+	q := &Parallel[T]{
+		p: p, observe: observe, slots: make([]slot[T], n),
+		free: make(chan int, n), todo: make(chan int, n), order: make(chan int, n),
+		done: make(chan struct{}),
+	}
+	for i := range q.slots {
+		q.slots[i] = slot[T]{buf: make([]byte, 0, p.cfg.MaxDatagram+1), w: newWork(p.cfg.MaxDatagram), ready: make(chan struct{}, 1)}
+		q.free <- i
+	}
+	q.wg.Add(workers + 1)
+	for range workers {
+		go q.worker()
+	}
+	go q.finisher()
+	return q
+}
+
+// Submit hands datagram to the workers; it copies what it needs, so the
+// caller may reuse datagram at once. It returns the first error the
+// finisher met (an output error or [ErrLimit]: the caller should stop),
+// or nil.
+func (q *Parallel[T]) Submit(datagram []byte, tag T) error {
+	if q.closed {
+		return ErrClosed
+	}
+	if err := q.err.Load(); err != nil {
+		return *err
+	}
+	i := <-q.free
+	s := &q.slots[i]
+	// A datagram over the limit is copied only so far as to stay over it:
+	// check drops it unread.
+	s.buf = append(s.buf[:0], datagram[:min(len(datagram), q.p.cfg.MaxDatagram+1)]...)
+	s.tag = tag
+	q.p.received.Add(1)
+	q.order <- i
+	q.todo <- i
+	return nil
+}
+
+// Done is closed when the finisher has stopped forwarding: after an
+// output error, or once [Config.Limit] frames were forwarded ([ErrLimit]).
+// [Parallel.Close] then returns the error.
+func (q *Parallel[T]) Done() <-chan struct{} { return q.done }
+
+// Close waits for every submitted datagram to be finished and stops the
+// goroutines. It returns the first output error, or nil.
+func (q *Parallel[T]) Close() error {
+	if !q.closed {
+		q.closed = true
+		close(q.todo)
+		close(q.order)
+		q.wg.Wait()
+	}
+	if err := q.err.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+func (q *Parallel[T]) worker() {
+	defer q.wg.Done()
+	for i := range q.todo {
+		s := &q.slots[i]
+		s.v = q.p.check(&s.w, s.buf)
+		s.ready <- struct{}{}
+	}
+}
+
+func (q *Parallel[T]) finisher() {
+	defer q.wg.Done()
+	for i := range q.order {
+		s := &q.slots[i]
+		<-s.ready
+		if q.err.Load() == nil {
+			v, err := q.p.finish(&s.w, s.v)
+			if err != nil {
+				q.err.Store(&err)
+				close(q.done)
+			}
+			if v.Reason != Forwarded && err == nil && q.observe != nil {
+				q.observe(s.buf, s.tag, v)
+			}
+		}
+		q.free <- i
+	}
+}
