@@ -18,6 +18,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/sample"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
 )
@@ -29,6 +30,8 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
+		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
+		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived"},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
@@ -125,10 +128,14 @@ func runRecv(c *cli.Context, e *env) error {
 		return err
 	}
 	defer out.Close()
+	sampler, err := samplerFlags(c)
+	if err != nil {
+		return err
+	}
 	pipe, err := receive.New(receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
 		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
-		Limit: c.Uint64("count"),
+		Limit: c.Uint64("count"), Sample: sampler,
 	})
 	if err != nil {
 		return err
@@ -259,4 +266,29 @@ func openOutput(c *cli.Context) (sink.Sink, error) {
 		return nil, asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, - for stdout, or kernel")
 	}
 	return out, nil
+}
+
+// samplerFlags reads --sample and --sample-interval; nil means keep all.
+func samplerFlags(c *cli.Context) (receive.Sampler, error) {
+	cfg := sample.Config{P: c.Float64("sample")}
+	if iv := c.String("sample-interval"); iv != "" {
+		lo, hi, ok := strings.Cut(iv, ":")
+		if !ok {
+			hi = lo
+		}
+		var err1, err2 error
+		cfg.MinInterval, err1 = time.ParseDuration(lo)
+		cfg.MaxInterval, err2 = time.ParseDuration(hi)
+		if err1 != nil || err2 != nil || cfg.MinInterval < 0 || cfg.MaxInterval < cfg.MinInterval || cfg.MaxInterval == 0 {
+			return nil, usagef("--sample-interval takes MIN:MAX durations such as 1s:20s, or one duration", "bad --sample-interval %q", iv)
+		}
+	}
+	if cfg.P == 1 && cfg.MaxInterval == 0 {
+		return nil, nil
+	}
+	s, err := sample.New(cfg)
+	if err != nil {
+		return nil, asUsage(err, "--sample takes a probability P with 0 < P <= 1")
+	}
+	return s, nil
 }

@@ -162,6 +162,7 @@ type everyOther struct{ n, kept int }
 
 func (s *everyOther) Keep(time.Time) bool { s.n++; return s.n%2 == 1 }
 func (s *everyOther) Kept(time.Time)      { s.kept++ }
+func (s *everyOther) Open(time.Time) bool { return true }
 
 // TestSample shows that sampling happens before the signature check: a
 // forged frame that is not kept is counted as sampled out, not as a bad

@@ -133,6 +133,10 @@ type Config struct {
 type Sampler interface {
 	// Keep reports whether to keep a frame that arrives at now.
 	Keep(now time.Time) bool
+	// Open reports whether a frame may be kept at now at all; it is asked
+	// again before a verified frame is written, since frames verified at
+	// once by parallel workers were all chosen before any was kept.
+	Open(now time.Time) bool
 	// Kept says that a frame Keep chose was forwarded.
 	Kept(now time.Time)
 }
@@ -286,6 +290,14 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 		}
 		if err := h.Check(w.frame.Data); err != nil {
 			v.Reason, v.Err = Unhealthy, err
+		}
+	}
+	if v.Reason == Forwarded && p.cfg.Sample != nil {
+		p.mu.Lock()
+		open := p.cfg.Sample.Open(p.now())
+		p.mu.Unlock()
+		if !open {
+			v = Verdict{Reason: SampledOut, KeyID: v.KeyID}
 		}
 	}
 	if v.Reason == Forwarded && p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {

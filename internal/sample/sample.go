@@ -78,6 +78,10 @@ func (s *Sampler) Keep(now time.Time) bool {
 	return s.threshold == 0 || s.src.Uint64() < s.threshold
 }
 
+// Open reports whether the interval since the last kept frame is over at
+// now (always true without an interval). It draws nothing.
+func (s *Sampler) Open(now time.Time) bool { return !now.Before(s.next) }
+
 // Kept tells the Sampler that a frame it chose to keep at now was
 // forwarded (it passed every other check), which starts the interval.
 func (s *Sampler) Kept(now time.Time) {
