@@ -1,0 +1,383 @@
+// Package health runs continuous health tests on the entropy bytes a
+// receiver gets from one producer, after the frame's signature has
+// verified and before any byte reaches a sink: a signature says who sent
+// the bytes, not whether they are any good.
+//
+// A [Monitor] holds one producer's state. Each byte of a frame's data is a
+// sample (8 bits) of the stream the tests see, which is the concatenation
+// of the payloads passed to [Monitor.Check], in call order. Three tests
+// run:
+//
+//   - The Repetition Count Test of NIST SP 800-90B §4.4.1: a frame fails
+//     if it holds the byte at which some byte value has occurred RCT times
+//     in a row, a run that may start in earlier frames.
+//   - The Adaptive Proportion Test of SP 800-90B §4.4.2: the stream is cut
+//     into windows of W bytes (a window may span frames); a frame fails if
+//     it holds the byte at which the first byte value of a window has
+//     occurred APT times in that window.
+//   - A duplicate check: a frame fails if its data is the same as that of
+//     one of the last Recent frames checked (default 64). It catches a
+//     producer that sends the same output again under new sequence
+//     numbers, from a stuck buffer or a restored snapshot; replayed
+//     frames are package replay's job. Only data of at least
+//     [MinDuplicateSize] bytes is compared and remembered: shorter data can
+//     repeat by chance, 16 uniform bytes cannot (a chance repeat has
+//     probability Recent × 2^-128). Data is compared by a 64-bit
+//     hash/maphash hash under a seed drawn for each Monitor, not byte by
+//     byte: the state is 8 bytes per frame remembered, two different
+//     payloads pass for equal with probability Recent × 2^-64 per frame
+//     (2^-58 with the defaults, far below alpha), and nobody who does not
+//     know the seed can make them do so on purpose. A frame that fails the
+//     duplicate check is not remembered again.
+//
+// The cutoffs RCT and APT follow SP 800-90B from the assessed min-entropy
+// H of a byte and the false-alarm probability alpha; see [Cutoffs].
+//
+// A frame is judged as a whole before it is forwarded: if any of its
+// bytes trips a test, the whole frame is refused.
+//
+// # Recovery
+//
+// A frame that fails a test is refused with an error wrapping
+// [ErrRepetition], [ErrProportion] or [ErrDuplicate], and puts the
+// producer on probation ([Monitor.Failed] reports true). Both sample tests
+// then start again from nothing: the next byte checked starts a new run
+// and a new window (the rest of the failing frame is not tested). Every
+// frame checked on probation is run through all three tests as usual but
+// is refused even if it passes, with an error wrapping [ErrFailed] and the
+// cause of the last failure. Once the frames that passed since the last
+// failure add up to at least Recovery bytes (default 4 windows, 2048
+// bytes), the producer recovers: the frame that completes the count is
+// still refused, and the next frame is forwarded if it passes. A frame
+// that fails on probation is refused with its own error and starts the
+// count again from 0. The test state is not reset on recovery: the
+// probation bytes were tested like any others.
+//
+// So a source that is stuck or repeats its output stays refused, a false
+// alarm (on full-entropy bytes: at most alpha per byte for the RCT, a few
+// times alpha per window for the APT, see [Cutoffs]) costs a probation of
+// Recovery bytes, and a bad source that passes probation by chance is
+// forwarded only until the tests catch it again.
+//
+// The tests catch gross failures only: a stuck, constant or heavily
+// biased source (well under the assessed min-entropy). A deterministic
+// stream such as a cipher's keystream, or a mild bias, passes them.
+package health
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"strings"
+)
+
+// MinDuplicateSize is the length, in bytes, below which data is left out
+// of the duplicate check: 16 bytes (128 bits) of entropy do not repeat by
+// chance.
+const MinDuplicateSize = 16
+
+// Defaults for [Config].
+const (
+	// DefaultMinEntropy is the min-entropy of a byte from a producer that
+	// sends full-entropy bytes, in bits.
+	DefaultMinEntropy = 8
+	// DefaultWindow is the APT window SP 800-90B §4.4.2 sets for
+	// non-binary samples, in bytes.
+	DefaultWindow = 512
+	// DefaultRecent is how many payloads the duplicate check remembers.
+	DefaultRecent = 64
+	// DefaultRecoveryWindows is the default probation, in APT windows.
+	DefaultRecoveryWindows = 4
+	// DefaultAlpha is the default false-alarm probability of each test,
+	// 2^-40, the value SP 800-90B recommends.
+	DefaultAlpha = 0x1p-40
+)
+
+// Limits on [Config].
+const (
+	// MaxAlpha is the largest false-alarm probability allowed, 2^-8; it
+	// keeps the APT cutoff above 1 for every window.
+	MaxAlpha = 1.0 / 256
+	// MinWindow and MaxWindow bound the APT window, in bytes.
+	MinWindow, MaxWindow = 2, 1 << 16
+	// MaxRecent bounds how many payloads the duplicate check remembers
+	// (each frame is compared with all of them).
+	MaxRecent = 1024
+)
+
+// Errors returned by [Monitor.Check], one per test, and [ErrFailed] for a
+// frame refused on probation; test them with errors.Is.
+var (
+	ErrRepetition = errors.New("health: repetition count test failed")
+	ErrProportion = errors.New("health: adaptive proportion test failed")
+	ErrDuplicate  = errors.New("health: data repeats a recent frame")
+	ErrFailed     = errors.New("health: producer on probation after a failed test")
+)
+
+// Config sets a [Monitor]'s tests. The zero value of each field means its
+// default.
+type Config struct {
+	// Alpha is the false-alarm probability of each test, in (0, MaxAlpha]:
+	// the probability that a byte of a full-entropy stream trips the RCT,
+	// and the bound SP 800-90B puts on a window tripping the APT. 0 means
+	// DefaultAlpha (2^-40).
+	Alpha float64
+	// MinEntropy is the assessed min-entropy of one byte, in bits, in
+	// (0, 8]. 0 means DefaultMinEntropy (8).
+	MinEntropy float64
+	// Window is the APT window, in bytes, in [MinWindow, MaxWindow]. 0
+	// means DefaultWindow (512).
+	Window int
+	// Recent is how many recent payloads the duplicate check remembers, up
+	// to MaxRecent. 0 means DefaultRecent (64); a negative value turns the
+	// duplicate check off.
+	Recent int
+	// Recovery is how many bytes of consecutive passing frames end a
+	// probation. 0 means DefaultRecoveryWindows × Window (2048).
+	Recovery int
+}
+
+// Stats counts what a [Monitor] has checked.
+type Stats struct {
+	Frames     uint64 // calls to Check
+	Bytes      uint64 // bytes run through the RCT and APT
+	Refused    uint64 // frames refused: those that failed a test and those checked on probation
+	Repetition uint64 // frames that failed the RCT
+	Proportion uint64 // frames that failed the APT
+	Duplicate  uint64 // frames that failed the duplicate check
+	Recoveries uint64 // probations completed
+}
+
+// Failures returns how many frames failed a test, of any kind.
+func (s Stats) Failures() uint64 { return s.Repetition + s.Proportion + s.Duplicate }
+
+// kind names a test.
+type kind int
+
+const (
+	pass kind = iota
+	repetition
+	proportion
+	duplicate
+	numKinds
+)
+
+// Monitor is the health state of one producer. Make one with [New]; the
+// zero value is not usable. A Monitor is not safe for concurrent use: the
+// receive path keeps one per producer key and calls it from one goroutine
+// at a time.
+type Monitor struct {
+	rctCut, aptCut, window int
+	recovery               uint64
+
+	// RCT: the current run of byte rctVal, rctRun long (0 after a reset).
+	rctVal byte
+	rctRun int
+	// APT: aptPos bytes of the current window seen, aptCount of them equal
+	// to its first byte aptVal.
+	aptVal   byte
+	aptCount int
+	aptPos   int
+
+	// Duplicate check: a ring of the hashes of the last payloads.
+	seed   maphash.Seed
+	recent []uint64
+	filled int // slots of recent in use
+	next   int // slot the next hash goes to
+
+	failed bool
+	cause  kind   // of the last failure
+	passed uint64 // bytes passed on probation since the last failure
+
+	fail      [numKinds]error // returned by the failing frame
+	probation [numKinds]error // returned on probation, by cause
+	stats     Stats
+}
+
+// New returns a Monitor with the tests cfg sets, or an error if cfg is out
+// of range. It computes the cutoffs with [Cutoffs], which takes a fraction
+// of a millisecond for the default window.
+func New(cfg Config) (*Monitor, error) {
+	if cfg.Alpha == 0 {
+		cfg.Alpha = DefaultAlpha
+	}
+	if cfg.MinEntropy == 0 {
+		cfg.MinEntropy = DefaultMinEntropy
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.Recent == 0 {
+		cfg.Recent = DefaultRecent
+	}
+	if cfg.Recovery == 0 {
+		cfg.Recovery = DefaultRecoveryWindows * cfg.Window
+	}
+	rct, apt, err := Cutoffs(cfg.MinEntropy, cfg.Alpha, cfg.Window)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Recent > MaxRecent:
+		return nil, fmt.Errorf("health: %d recent payloads: want at most %d", cfg.Recent, MaxRecent)
+	case cfg.Recovery < 0:
+		return nil, fmt.Errorf("health: recovery of %d bytes: want 0 or more", cfg.Recovery)
+	}
+	m := &Monitor{
+		rctCut: rct, aptCut: apt, window: cfg.Window, recovery: uint64(cfg.Recovery),
+		seed: maphash.MakeSeed(),
+	}
+	if cfg.Recent > 0 {
+		m.recent = make([]uint64, cfg.Recent)
+	}
+	m.fail[repetition] = fmt.Errorf("%w: a byte value %d times in a row", ErrRepetition, rct)
+	m.fail[proportion] = fmt.Errorf("%w: a byte value %d times in a window of %d", ErrProportion, apt, cfg.Window)
+	m.fail[duplicate] = fmt.Errorf("%w (one of the last %d)", ErrDuplicate, cfg.Recent)
+	for k := repetition; k < numKinds; k++ {
+		msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fail[k].Error(), "health: ")
+		m.probation[k] = &probationError{msg: msg, cause: m.fail[k]}
+	}
+	return m, nil
+}
+
+// probationError is the error of a frame refused on probation.
+type probationError struct {
+	msg   string
+	cause error
+}
+
+func (e *probationError) Error() string { return e.msg }
+
+func (e *probationError) Unwrap() []error { return []error{ErrFailed, e.cause} }
+
+// Check runs the tests on data, the entropy bytes of one verified frame of
+// the producer, and returns nil if data may be forwarded. Otherwise it
+// returns an error wrapping [ErrRepetition], [ErrProportion] or
+// [ErrDuplicate] for a frame that fails a test, or wrapping [ErrFailed]
+// and the cause of the last failure for a frame refused on probation (see
+// Recovery in the package doc). Check keeps no reference to data.
+func (m *Monitor) Check(data []byte) error {
+	m.stats.Frames++
+	if k := m.test(data); k != pass {
+		m.stats.Refused++
+		m.failed, m.cause, m.passed = true, k, 0
+		m.rctRun, m.aptPos = 0, 0
+		switch k {
+		case repetition:
+			m.stats.Repetition++
+		case proportion:
+			m.stats.Proportion++
+		case duplicate:
+			m.stats.Duplicate++
+		}
+		return m.fail[k]
+	}
+	if !m.failed {
+		return nil
+	}
+	m.stats.Refused++
+	m.passed += uint64(len(data))
+	if m.passed >= m.recovery {
+		m.failed = false
+		m.stats.Recoveries++
+	}
+	return m.probation[m.cause]
+}
+
+// test runs the three tests on data and returns the first that fails, or
+// pass.
+func (m *Monitor) test(data []byte) kind {
+	if m.recent != nil && len(data) >= MinDuplicateSize {
+		h := maphash.Bytes(m.seed, data)
+		for _, r := range m.recent[:m.filled] {
+			if r == h {
+				return duplicate
+			}
+		}
+		m.recent[m.next] = h
+		m.next++
+		if m.next == len(m.recent) {
+			m.next = 0
+		}
+		if m.filled < len(m.recent) {
+			m.filled++
+		}
+	}
+
+	rv, rn, rc := m.rctVal, m.rctRun, m.rctCut
+	av, an, ap, ac, w := m.aptVal, m.aptCount, m.aptPos, m.aptCut, m.window
+	for i, b := range data {
+		if b == rv {
+			rn++
+			if rn >= rc {
+				m.stats.Bytes += uint64(i + 1)
+				return repetition
+			}
+		} else {
+			rv, rn = b, 1
+		}
+		if ap == 0 {
+			av, an = b, 1
+		} else if b == av {
+			an++
+			if an >= ac {
+				m.stats.Bytes += uint64(i + 1)
+				return proportion
+			}
+		}
+		ap++
+		if ap == w {
+			ap = 0
+		}
+	}
+	m.rctVal, m.rctRun = rv, rn
+	m.aptVal, m.aptCount, m.aptPos = av, an, ap
+	m.stats.Bytes += uint64(len(data))
+	return pass
+}
+
+// Failed reports whether the producer is on probation: whether the next
+// frame will be refused whatever it holds.
+func (m *Monitor) Failed() bool { return m.failed }
+
+// Stats returns the counts so far.
+func (m *Monitor) Stats() Stats { return m.stats }
+
+// Cutoffs returns the cutoffs of the two SP 800-90B tests for bytes of
+// min-entropy minEntropy bits, a false-alarm probability alpha and an APT
+// window of window bytes:
+//
+//	rct = 1 + ceil(-log2(alpha) / H)          (§4.4.1)
+//	apt = 1 + CRITBINOM(W, 2^-H, 1 - alpha)   (§4.4.2)
+//
+// where CRITBINOM(n, p, a) is the smallest k with P(X <= k) >= a for X
+// binomial with n trials of probability p; so apt is the smallest c with
+// P(X >= c) <= alpha for X ~ Binomial(W, 2^-H). The tail is summed exactly
+// enough (256-bit floats) that the cutoff is never off by one from
+// rounding. The RCT quotient is rounded up with a tolerance of 1e-9, so
+// that a quotient that is a whole number in exact arithmetic (such as
+// 36/7.2) is not pushed to the next one by float rounding.
+//
+// A test fails when its count reaches the cutoff. The APT counts the
+// first byte of a window too, so on full-entropy bytes a window trips it
+// with probability P(Y >= apt-1) for Y ~ Binomial(W-1, 2^-H), a few times
+// alpha (2^-37.6, about 5 alpha, with the defaults): the formula is the
+// standard's, kept as written.
+//
+// With the defaults (H = 8, alpha = 2^-40, W = 512), rct is 6 and apt is
+// 19. Cutoffs returns an error if H is not in (0, 8], alpha not in
+// (0, MaxAlpha] or window not in [MinWindow, MaxWindow].
+func Cutoffs(minEntropy, alpha float64, window int) (rct, apt int, err error) {
+	switch {
+	case !(minEntropy > 0 && minEntropy <= 8):
+		return 0, 0, fmt.Errorf("health: min-entropy %v: want (0, 8] bits per byte", minEntropy)
+	case !(alpha > 0 && alpha <= MaxAlpha):
+		return 0, 0, fmt.Errorf("health: alpha %v: want (0, %v]", alpha, MaxAlpha)
+	case window < MinWindow || window > MaxWindow:
+		return 0, 0, fmt.Errorf("health: window of %d bytes: want %d to %d", window, MinWindow, MaxWindow)
+	}
+	rct = 1 + int(math.Ceil(-math.Log2(alpha)/minEntropy-1e-9))
+	apt = binomialCutoff(window, math.Exp2(-minEntropy), alpha)
+	return rct, apt, nil
+}

@@ -1,0 +1,278 @@
+package health_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/nordunet/ssmrandom/internal/health"
+)
+
+// random returns n deterministic random bytes from seed, none of them
+// equal to avoid: a filler in which placed bytes are the only ones of
+// their value.
+func random(seed byte, n int, avoid ...byte) []byte {
+	var s [32]byte
+	s[0] = seed
+	b := make([]byte, n)
+	rand.NewChaCha8(s).Read(b)
+	for i := range b {
+		for bytes.IndexByte(avoid, b[i]) >= 0 {
+			b[i]++
+		}
+	}
+	return b
+}
+
+func newMonitor(t testing.TB, cfg health.Config) *health.Monitor {
+	t.Helper()
+	m, err := health.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkErr reports, with t.Errorf, unless err is nil exactly when want is
+// and wraps want otherwise.
+func checkErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if (err == nil) != (want == nil) || !errors.Is(err, want) {
+		t.Errorf("%s: got %v, want %v", what, err, want)
+	}
+}
+
+func TestNewInvalid(t *testing.T) {
+	for _, cfg := range []health.Config{
+		{Alpha: 0.5}, {MinEntropy: 9}, {Window: 1}, {Recent: health.MaxRecent + 1}, {Recovery: -1},
+	} {
+		if _, err := health.New(cfg); err == nil {
+			t.Errorf("New(%+v): got no error, want one", cfg)
+		}
+	}
+}
+
+func TestRepetition(t *testing.T) {
+	// Frames of data with no 0x42, then a run of 0x42 split across two
+	// frames.
+	tests := []struct {
+		name       string
+		head, tail int // 0x42 bytes at the end of the first frame, the start of the second
+		want       error
+	}{
+		{"run of 5 in one frame", 5, 0, nil},
+		{"run of 6 in one frame", 6, 0, health.ErrRepetition},
+		{"run of 5 across frames", 3, 2, nil},
+		{"run of 6 across frames", 3, 3, health.ErrRepetition},
+		{"run of 6 across frames, 1+5", 1, 5, health.ErrRepetition},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMonitor(t, health.Config{})
+			a := append(random(1, 100, 0x42), bytes.Repeat([]byte{0x42}, tt.head)...)
+			b := append(bytes.Repeat([]byte{0x42}, tt.tail), random(2, 100, 0x42)...)
+			var want1, want2 error = tt.want, nil
+			if tt.tail > 0 {
+				want1, want2 = nil, tt.want
+			}
+			checkErr(t, "first frame", m.Check(a), want1)
+			if want1 == nil {
+				checkErr(t, "second frame", m.Check(b), want2)
+			}
+		})
+	}
+}
+
+// aptData returns n bytes in which the first byte, 0x42, occurs count
+// times in all, spread out, and no other byte value repeats near itself.
+func aptData(seed byte, n, count int) []byte {
+	b := random(seed, n, 0x42)
+	step := n / count
+	for i := 0; i < count; i++ {
+		b[i*step] = 0x42
+	}
+	return b
+}
+
+func TestProportion(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	// 18 in a window: passes; the window spans two frames.
+	w := aptData(1, health.DefaultWindow, 18)
+	checkErr(t, "18 of 512, first half", m.Check(w[:300]), nil)
+	checkErr(t, "18 of 512, second half", m.Check(w[300:]), nil)
+	// 19 in the next window, across three frames: the last fails.
+	w = aptData(2, health.DefaultWindow, 19)
+	checkErr(t, "19 of 512, first part", m.Check(w[:100]), nil)
+	checkErr(t, "19 of 512, second part", m.Check(w[100:400]), nil)
+	checkErr(t, "19 of 512, last part", m.Check(w[400:]), health.ErrProportion)
+
+	// Only the first byte of a window is counted: a window that starts
+	// with another value passes with 100 bytes of 0x42 in it.
+	m = newMonitor(t, health.Config{})
+	w = aptData(3, health.DefaultWindow, 100)
+	w[0] = 0x43
+	checkErr(t, "100 of 512 after the first byte", m.Check(w), nil)
+	// And a window ends: 18 in one, ending with 17 in its last 34 bytes,
+	// and 18 in the first 36 bytes of the next pass.
+	w = random(4, 2*health.DefaultWindow, 0x42)
+	w[0] = 0x42
+	for i := range 17 {
+		w[health.DefaultWindow-34+2*i] = 0x42
+	}
+	for i := range 18 {
+		w[health.DefaultWindow+2*i] = 0x42
+	}
+	m = newMonitor(t, health.Config{})
+	checkErr(t, "counts in two windows", m.Check(w), nil)
+}
+
+func TestDuplicate(t *testing.T) {
+	frames := make([][]byte, health.DefaultRecent+2)
+	for i := range frames {
+		frames[i] = random(byte(i), 512)
+	}
+
+	m := newMonitor(t, health.Config{})
+	checkErr(t, "frame 0", m.Check(frames[0]), nil)
+	checkErr(t, "frame 1", m.Check(frames[1]), nil)
+	checkErr(t, "frame 0 again", m.Check(frames[0]), health.ErrDuplicate)
+	checkErr(t, "a copy of frame 1", m.Check(bytes.Clone(frames[1])), health.ErrDuplicate)
+
+	// A frame is remembered for Recent frames.
+	m = newMonitor(t, health.Config{})
+	for i := range health.DefaultRecent + 1 {
+		checkErr(t, "a new frame", m.Check(frames[i]), nil)
+	}
+	checkErr(t, "frame 0, 64 frames later", m.Check(frames[0]), nil)
+	checkErr(t, "frame 2, 63 frames later", m.Check(frames[2]), health.ErrDuplicate)
+
+	// Short data may repeat.
+	m = newMonitor(t, health.Config{})
+	short := frames[2][:health.MinDuplicateSize-1]
+	checkErr(t, "short frame", m.Check(short), nil)
+	checkErr(t, "short frame again", m.Check(short), nil)
+	long := frames[3][:health.MinDuplicateSize]
+	checkErr(t, "16-byte frame", m.Check(long), nil)
+	checkErr(t, "16-byte frame again", m.Check(long), health.ErrDuplicate)
+
+	// Recent < 0 turns the check off.
+	m = newMonitor(t, health.Config{Recent: -1})
+	checkErr(t, "frame 0", m.Check(frames[0]), nil)
+	checkErr(t, "frame 0 again, check off", m.Check(frames[0]), nil)
+}
+
+func TestRecovery(t *testing.T) {
+	const recovery = 1000
+	m := newMonitor(t, health.Config{Recovery: recovery})
+	bad := append(random(1, 100, 0), make([]byte, 6)...) // ends in a run of 6 zeros
+	checkErr(t, "bad frame", m.Check(bad), health.ErrRepetition)
+	if !m.Failed() {
+		t.Fatal("after a failure: got Failed() false, want true")
+	}
+	err := m.Check(append(random(2, 100, 0), make([]byte, 6)...))
+	checkErr(t, "bad frame on probation", err, health.ErrRepetition)
+	if errors.Is(err, health.ErrFailed) {
+		t.Errorf("a frame failing on probation: got %v, want its own error, not ErrFailed", err)
+	}
+
+	// The tests start afresh: 5 zeros after the failing frame's 6 pass.
+	err = m.Check(append(make([]byte, 5), random(3, 395, 0)...))
+	checkErr(t, "probation frame starting with 5 zeros", err, health.ErrFailed)
+	checkErr(t, "probation frame starting with 5 zeros", err, health.ErrRepetition)
+	if got, want := err.Error(), "health: producer on probation after a failed test: repetition count test failed: a byte value 6 times in a row"; got != want {
+		t.Errorf("probation error: got %q, want %q", got, want)
+	}
+	// 400 of 1000 bytes passed; a failure starts the count again.
+	checkErr(t, "duplicate on probation", m.Check(bad), health.ErrDuplicate)
+	for i := range 3 {
+		checkErr(t, "probation frame", m.Check(random(byte(10+i), 300)), health.ErrFailed)
+		if !m.Failed() {
+			t.Fatalf("after %d of %d bytes: got Failed() false, want true", 300*(i+1), recovery)
+		}
+	}
+	// The frame that completes the count is refused, the next forwarded.
+	err = m.Check(random(20, 100))
+	checkErr(t, "last probation frame", err, health.ErrFailed)
+	checkErr(t, "last probation frame", err, health.ErrDuplicate)
+	if m.Failed() {
+		t.Fatalf("after %d of %d bytes: got Failed() true, want false", 1000, recovery)
+	}
+	checkErr(t, "frame after recovery", m.Check(random(21, 512)), nil)
+
+	s := m.Stats()
+	want := health.Stats{
+		Frames: 9, Bytes: 106 + 106 + 400 + 900 + 100 + 512, Refused: 8,
+		Repetition: 2, Duplicate: 1, Recoveries: 1,
+	}
+	if s != want {
+		t.Errorf("Stats: got %+v, want %+v", s, want)
+	}
+	if got := s.Failures(); got != 3 {
+		t.Errorf("Failures: got %d, want 3", got)
+	}
+}
+
+// A stuck source never recovers: each probation frame fails again.
+func TestStuckStaysFailed(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	stuck := make([]byte, 512)
+	for i := range 100 {
+		stuck[0] = byte(i) // not a duplicate
+		if err := m.Check(stuck); !errors.Is(err, health.ErrRepetition) {
+			t.Fatalf("frame %d: got %v, want %v", i, err, health.ErrRepetition)
+		}
+	}
+	if s := m.Stats(); s.Refused != 100 || s.Recoveries != 0 {
+		t.Errorf("Stats: got %+v, want 100 refused, no recovery", s)
+	}
+}
+
+// frames returns n distinct random frames of size bytes.
+func frames(n, size int) [][]byte {
+	all := random(99, n*size)
+	f := make([][]byte, n)
+	for i := range f {
+		f[i] = all[i*size : (i+1)*size]
+	}
+	return f
+}
+
+func TestCheckAllocs(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	fs := frames(1000, 512)
+	i := 0
+	if got := testing.AllocsPerRun(500, func() {
+		if err := m.Check(fs[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}); got != 0 {
+		t.Errorf("Check of a passing frame: got %v allocations, want 0", got)
+	}
+	// Refusing allocates nothing either: a flood of bad frames costs no
+	// garbage.
+	stuck := make([]byte, 512)
+	if got := testing.AllocsPerRun(100, func() { _ = m.Check(stuck) }); got != 0 {
+		t.Errorf("Check of a failing frame: got %v allocations, want 0", got)
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	for _, size := range []int{64, 512, 1400} {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			m := newMonitor(b, health.Config{})
+			fs := frames(4096, size) // more than Recent, so none is a duplicate
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			i := 0
+			for b.Loop() {
+				if err := m.Check(fs[i%len(fs)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
