@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
@@ -30,6 +31,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
+		&cli.StringFlag{Name: "health", Value: "on", Usage: "`on` or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived"},
@@ -132,10 +134,17 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	checks, err := healthFlag(c)
+	if err != nil {
+		return err
+	}
+	if checks == nil {
+		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
+	}
 	pipe, err := receive.New(receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
 		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
-		Limit: c.Uint64("count"), Sample: sampler,
+		Limit: c.Uint64("count"), Sample: sampler, Health: checks,
 	})
 	if err != nil {
 		return err
@@ -224,6 +233,11 @@ func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
 	default:
 		why = r.pipe.Explain(datagram) // more words than v.Err, for logs only
 	}
+	if v.Reason == receive.Unhealthy && !errors.Is(v.Err, health.ErrFailed) {
+		// A new failure, not a frame refused on probation: once per failure.
+		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
+			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+	}
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut {
 		r.warned[v.Reason] = true
@@ -291,4 +305,23 @@ func samplerFlags(c *cli.Context) (receive.Sampler, error) {
 		return nil, asUsage(err, "--sample takes a probability P with 0 < P <= 1")
 	}
 	return s, nil
+}
+
+// healthFlag reads --health: it returns the factory of per-producer
+// health checks, or nil for off.
+func healthFlag(c *cli.Context) (func(kid string) receive.HealthCheck, error) {
+	switch c.String("health") {
+	case "off":
+		return nil, nil
+	case "on":
+	default:
+		return nil, usagef("--health takes on or off", "bad --health %q", c.String("health"))
+	}
+	if _, err := health.New(health.Config{}); err != nil { // the defaults, checked once
+		return nil, err
+	}
+	return func(string) receive.HealthCheck {
+		m, _ := health.New(health.Config{})
+		return m
+	}, nil
 }
