@@ -35,6 +35,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived"},
+		&cli.IntFlag{Name: "batch", Value: receive.MaxBatch, Usage: fmt.Sprintf("when frames queue up, verify up to `N` signatures at once (1 to %d; 1: one by one)", receive.MaxBatch)},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
@@ -84,6 +85,9 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	if w := c.Int("workers"); w < 1 || w > 256 {
 		return usagef("--workers takes 1 to 256", "bad --workers %d", w)
+	}
+	if b := c.Int("batch"); b < 1 || b > receive.MaxBatch {
+		return usagef(fmt.Sprintf("--batch takes 1 to %d", receive.MaxBatch), "bad --batch %d", b)
 	}
 	if c.Duration("max-age") <= 0 {
 		return usagef("--max-age takes a positive duration such as 30s", "bad --max-age %s", c.Duration("max-age"))
@@ -153,7 +157,7 @@ func runRecv(c *cli.Context, e *env) error {
 
 	ctx, stop := signalContext(c.Context)
 	defer stop()
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, workers: c.Int("workers"), warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
 	err = r.run(ctx, c.Duration("stats-interval"))
 	r.summary(zerolog.InfoLevel, "stopped")
 	return err
@@ -161,10 +165,10 @@ func runRecv(c *cli.Context, e *env) error {
 
 // recvLoop reads datagrams and hands them to the pipeline.
 type recvLoop struct {
-	log     zerolog.Logger
-	conn    *mcast.Receiver
-	pipe    *receive.Pipeline
-	workers int
+	log  zerolog.Logger
+	conn *mcast.Receiver
+	pipe *receive.Pipeline
+	opts receive.Options
 
 	mu     sync.Mutex
 	last   receive.Stats           // at the previous summary
@@ -172,7 +176,7 @@ type recvLoop struct {
 }
 
 func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
-	q := receive.NewParallel(r.pipe, r.workers, r.dropped)
+	q := receive.NewParallel(r.pipe, r.opts, r.dropped)
 	done := make(chan struct{})
 	defer close(done)
 	go func() { // Close unblocks Read when a signal comes or the pipeline stops

@@ -54,7 +54,8 @@ func mixedSequence(t testing.TB, k keys, n int) [][]byte {
 func TestParallelMatchesHandle(t *testing.T) {
 	k := newKeys(t)
 	seq := mixedSequence(t, k, 400)
-	for _, workers := range []int{1, 2, 4, 8} {
+	for _, o := range []receive.Options{{Workers: 1}, {Workers: 2}, {Workers: 4}, {Workers: 8}, {Workers: 1, Batch: 64}, {Workers: 2, Batch: 16}} {
+		workers := fmt.Sprintf("%+v", o)
 		c := &clock{ms: now}
 		var want output
 		ps := newPipeline(t, k, &want, maxDatagram, c)
@@ -73,7 +74,7 @@ func TestParallelMatchesHandle(t *testing.T) {
 		pp := newPipeline(t, k, &got, maxDatagram, c)
 		var mu sync.Mutex
 		gotDrops := map[receive.Reason]int{}
-		q := receive.NewParallel(pp, workers, func(datagram []byte, i int, v receive.Verdict) {
+		q := receive.NewParallel(pp, o, func(datagram []byte, i int, v receive.Verdict) {
 			mu.Lock()
 			defer mu.Unlock()
 			gotDrops[v.Reason]++
@@ -90,16 +91,16 @@ func TestParallelMatchesHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.buf.String() != want.buf.String() {
-			t.Errorf("workers=%d: output differs from the sequential pipeline's:\ngot  %.200q\nwant %.200q", workers, got.buf.String(), want.buf.String())
+			t.Errorf("%s: output differs from the sequential pipeline's:\ngot  %.200q\nwant %.200q", workers, got.buf.String(), want.buf.String())
 		}
 		if gs, ws := pp.Stats(), ps.Stats(); gs != ws {
-			t.Errorf("workers=%d: Stats: got %+v, want %+v", workers, gs, ws)
+			t.Errorf("%s: Stats: got %+v, want %+v", workers, gs, ws)
 		}
 		if fmt.Sprint(gotDrops) != fmt.Sprint(wantDrops) {
-			t.Errorf("workers=%d: observed drops: got %v, want %v", workers, gotDrops, wantDrops)
+			t.Errorf("%s: observed drops: got %v, want %v", workers, gotDrops, wantDrops)
 		}
 		if n := strings.Count(got.buf.String(), ";"); n != 400 {
-			t.Errorf("workers=%d: %d frames forwarded, want each of the 400 once", workers, n)
+			t.Errorf("%s: %d frames forwarded, want each of the 400 once", workers, n)
 		}
 	}
 }
@@ -112,7 +113,7 @@ func TestParallelLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := receive.NewParallel[struct{}](p, 2, nil)
+	q := receive.NewParallel[struct{}](p, receive.Options{Workers: 2, Batch: 8}, nil)
 	for i := range 20 {
 		if err := q.Submit(signFrame(t, k.trusted, mkframe(uint64(i), now, fmt.Sprintf("%d,", i))), struct{}{}); err != nil {
 			if !errors.Is(err, receive.ErrLimit) {
@@ -141,7 +142,7 @@ func TestParallelOutputError(t *testing.T) {
 	k := newKeys(t)
 	broken := errors.New("disk on fire")
 	p := newPipeline(t, k, &output{err: broken}, maxDatagram, &clock{ms: now})
-	q := receive.NewParallel[int](p, 2, nil)
+	q := receive.NewParallel[int](p, receive.Options{Workers: 2, Batch: 8}, nil)
 	var subErr error
 	for i := 0; i < 100 && subErr == nil; i++ {
 		subErr = q.Submit(signFrame(t, k.trusted, mkframe(uint64(i), now, "x")), i)
@@ -259,8 +260,8 @@ func BenchmarkParallel(b *testing.B) {
 	for i := range frames {
 		frames[i] = signFrame(b, k.trusted, mkframe(uint64(i), now, strings.Repeat("x", 512)))
 	}
-	for _, workers := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+	for _, o := range []receive.Options{{Workers: 1}, {Workers: 2}, {Workers: 4}, {Workers: 1, Batch: 64}, {Workers: 2, Batch: 64}} {
+		b.Run(fmt.Sprintf("workers=%d/batch=%d", o.Workers, max(o.Batch, 1)), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(512)
 			var q *receive.Parallel[struct{}]
@@ -271,7 +272,7 @@ func BenchmarkParallel(b *testing.B) {
 						q.Close()
 					}
 					p := newPipeline(b, k, discard{}, maxDatagram, &clock{ms: now})
-					q = receive.NewParallel[struct{}](p, workers, nil)
+					q = receive.NewParallel[struct{}](p, o, nil)
 				}
 				q.Submit(frames[i%pool], struct{}{})
 				i++

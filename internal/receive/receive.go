@@ -219,6 +219,7 @@ func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 type work struct {
 	payload []byte      // the decoded JWS payload
 	frame   frame.Frame // the decoded frame
+	signed  sign.Signed // the datagram, once prechecked
 }
 
 func newWork(maxDatagram int) work {
@@ -230,6 +231,18 @@ func newWork(maxDatagram int) work {
 // it may run on several frames at once. Its errors are sentinels:
 // [Pipeline.Explain] says more.
 func (p *Pipeline) check(w *work, datagram []byte) Verdict {
+	v := p.precheck(w, datagram)
+	if v.Reason == Forwarded {
+		if err := w.signed.Verify(); err != nil {
+			return Verdict{Reason: BadSignature, Err: err}
+		}
+	}
+	return v
+}
+
+// precheck is check but for the Ed25519 verification: a Verdict of
+// Forwarded means the frame is worth verifying, and w.signed holds it.
+func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return Verdict{Reason: TooBig, Err: errTooBig}
 	}
@@ -258,9 +271,7 @@ func (p *Pipeline) check(w *work, datagram []byte) Verdict {
 	if err := frame.DecodeData(f, d); err != nil {
 		return Verdict{Reason: Malformed, Err: err}
 	}
-	if err := m.Verify(); err != nil {
-		return Verdict{Reason: BadSignature, Err: err}
-	}
+	w.signed = m
 	return Verdict{Reason: Forwarded, KeyID: m.KeyID}
 }
 
