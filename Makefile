@@ -9,7 +9,7 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all build demo test test-short bench bench-sign fuzz check install clean
+.PHONY: all build demo test test-short bench bench-sign bench-e2e fuzz check install clean
 
 all: build
 
@@ -36,6 +36,11 @@ bench:
 # The table of docs/performance.md: sign and verify cost per frame.
 bench-sign:
 	./bench/sign.sh 10
+
+# Sender and receiver on loopback at rising rates and under forged floods:
+# frames/s, loss, CPU per frame, peak RSS (bench/e2e/README.md).
+bench-e2e:
+	$(GO) run ./bench/e2e
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:

@@ -192,11 +192,11 @@ func (p *rngdProc) exitedBySignal(sig syscall.Signal) bool {
 }
 
 // rchar returns how many bytes the process has read so far, all read(2)
-// calls together (/rngdProc/PID/io). Once rngd has started, its only reads
+// calls together (/proc/PID/io). Once rngd has started, its only reads
 // are from the FIFO.
 func (p *rngdProc) rchar() uint64 {
 	p.t.Helper()
-	b, err := os.ReadFile("/rngdProc/" + strconv.Itoa(p.cmd.Process.Pid) + "/io")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/io")
 	if err != nil {
 		p.t.Fatalf("%s: %v", p.name, err)
 	}
@@ -205,12 +205,12 @@ func (p *rngdProc) rchar() uint64 {
 		if v, ok := strings.CutPrefix(sc.Text(), "rchar: "); ok {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				p.t.Fatalf("%s: /rngdProc/PID/io: %v", p.name, err)
+				p.t.Fatalf("%s: /proc/PID/io: %v", p.name, err)
 			}
 			return n
 		}
 	}
-	p.t.Fatalf("%s: no rchar in /rngdProc/PID/io:\n%s", p.name, b)
+	p.t.Fatalf("%s: no rchar in /proc/PID/io:\n%s", p.name, b)
 	return 0
 }
 
@@ -218,7 +218,7 @@ func (p *rngdProc) rchar() uint64 {
 // "anon_pipe_read" (or "pipe_read" on older kernels) for a blocked read of
 // a FIFO; "" if the kernel does not say.
 func (p *rngdProc) wchan() string {
-	b, _ := os.ReadFile("/rngdProc/" + strconv.Itoa(p.cmd.Process.Pid) + "/wchan")
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/wchan")
 	if s := string(b); s != "0" {
 		return s
 	}

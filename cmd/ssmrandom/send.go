@@ -130,7 +130,9 @@ func runSend(c *cli.Context, e *env) error {
 		count: c.Uint64("count"), interval: c.Duration("stats-interval"),
 	}
 	if r := c.Int("rate"); r > 0 {
-		s.limit = rate.NewLimiter(rate.Limit(r), size) // a burst of one frame: paced, not bursty
+		// A burst of 20 ms of frames (at least one): paced, yet a sleep that
+		// overshoots (timers are coarse on busy hosts) is made up for.
+		s.limit = rate.NewLimiter(rate.Limit(r), max(size, r/50))
 	}
 	err = s.run(ctx)
 	log.Info().Uint64("frames", s.frames).Uint64("bytes", s.bytes).Uint64("send_errors", s.sendErrors).
