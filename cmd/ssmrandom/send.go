@@ -168,6 +168,8 @@ type sendLoop struct {
 	count    uint64
 	interval time.Duration
 
+	dgram []byte // the datagram being sent, reused
+
 	frames, bytes, sendErrors uint64
 }
 
@@ -180,10 +182,20 @@ type chunk struct {
 func (s *sendLoop) run(ctx context.Context) error {
 	// Reading happens in its own goroutine so that a signal ends the run
 	// even while a read from a pipe or a slow device blocks.
-	chunks := make(chan chunk, 1)
+	//
+	// The reader runs up to readAhead chunks ahead, so the two goroutines
+	// do not hand over every frame one at a time, and it cycles through
+	// readAhead+3 buffers: one being read, readAhead queued, one being
+	// signed, and one spare, so a buffer is never reused while in use.
+	const readAhead = 64
+	chunks := make(chan chunk, readAhead)
+	bufs := make([][]byte, readAhead+3)
+	for i := range bufs {
+		bufs[i] = make([]byte, s.size)
+	}
 	go func() {
-		for {
-			buf := make([]byte, s.size)
+		for i := 0; ; i = (i + 1) % len(bufs) {
+			buf := bufs[i]
 			n, err := io.ReadFull(s.in, buf)
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				err = nil // a last short chunk is still sent, then EOF comes
@@ -245,10 +257,8 @@ func (s *sendLoop) send(f *frame.Frame, data []byte, buf *[]byte) error {
 	}
 	f.Time, f.Data = now, data
 	*buf = f.Append((*buf)[:0])
-	datagram, err := s.signer.Sign(*buf)
-	if err != nil {
-		return err
-	}
+	s.dgram = s.signer.Append(s.dgram[:0], *buf)
+	datagram := s.dgram
 	if err := s.sender.Send(datagram); err != nil {
 		s.sendErrors++
 		if s.sendErrors == 1 || s.sendErrors%1000 == 0 {
