@@ -1,6 +1,7 @@
 package sample_test
 
 import (
+	"crypto/rand"
 	"math"
 	"testing"
 	"time"
@@ -125,5 +126,29 @@ func BenchmarkKeep(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Keep(now)
+	}
+}
+
+// BenchmarkOSBytePerDecision is the alternative the package avoids: one
+// byte from the operating system (getrandom) for every decision.
+func BenchmarkOSBytePerDecision(b *testing.B) {
+	var one [1]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rand.Read(one[:]); err != nil {
+			b.Fatal(err)
+		}
+		_ = one[0] < 128
+	}
+}
+
+// BenchmarkNewSampler is the one-time cost: 32 bytes from the OS and the
+// generator's set-up.
+func BenchmarkNewSampler(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sample.New(sample.Config{P: 0.5}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
