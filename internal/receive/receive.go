@@ -348,7 +348,7 @@ var ErrLimit = errors.New("receive: frame limit reached")
 // it in more words than a [Verdict] does, or nil. It is for logs.
 func (p *Pipeline) Explain(datagram []byte) error {
 	if len(datagram) > p.cfg.MaxDatagram {
-		return fmt.Errorf("receive: datagram of %d bytes is over the limit of %d", len(datagram), p.cfg.MaxDatagram)
+		return fmt.Errorf("receive: datagram over the limit of %d bytes", p.cfg.MaxDatagram)
 	}
 	m, err := p.cfg.Trust.Parse(nil, datagram)
 	if err != nil {

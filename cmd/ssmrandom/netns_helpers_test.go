@@ -1,0 +1,510 @@
+//go:build linux
+
+package main
+
+// The machinery of the namespace tests (netns_test.go): a small switched
+// network of namespaces, processes run inside them, and the JSON lines
+// they log.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// netnsPrefix starts the name of every namespace these tests make:
+// netnsPrefix + ID + "-" + ROLE. ID names one run of the test; a lock file
+// held by that run (see lockRun) tells live runs from dead ones.
+const netnsPrefix = "ssmrnt-"
+
+// netnsNeedRoot skips t, with the reason, when it cannot create network
+// namespaces (not root, or no ip command); when CI is set it fails
+// instead.
+func netnsNeedRoot(t *testing.T) {
+	t.Helper()
+	switch {
+	case os.Geteuid() != 0:
+		netnsCannotRun(t, "needs root to create network namespaces")
+	default:
+		if _, err := exec.LookPath("ip"); err != nil {
+			netnsCannotRun(t, "needs the ip command (iproute2) to create network namespaces")
+		}
+	}
+}
+
+// netnsCannotRun skips t with reason, or fails it when CI is set.
+func netnsCannotRun(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s (not skipping: CI is set)", reason)
+	}
+	t.Skip(reason)
+}
+
+// ipRun runs ip with args and returns its output, failing t on error.
+func ipRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := ipTry(args...)
+	if err != nil {
+		t.Fatalf("ip %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// ipTry runs ip with args, bounded to 10 seconds.
+func ipTry(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
+}
+
+// waitUntil polls cond every 20ms for up to 10 seconds, failing t if it
+// never holds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 10s waiting for %s", what)
+		}
+	}
+}
+
+// lockRun makes a run ID and holds a lock file for it until t's cleanup,
+// after the namespaces are gone. A run that dies without its cleanups
+// (SIGKILL, a test timeout's panic) leaves its namespaces behind with a
+// lock file nobody holds; the next run deletes those first, see
+// removeStale.
+func lockRun(t *testing.T) string {
+	t.Helper()
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	id := hex.EncodeToString(rnd[:])
+	path := lockPath(id)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatalf("lock file: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		t.Fatalf("lock %s: %v", path, err)
+	}
+	t.Cleanup(func() {
+		os.Remove(path)
+		f.Close()
+	})
+	return id
+}
+
+func lockPath(id string) string {
+	return filepath.Join(os.TempDir(), netnsPrefix+id+".lock")
+}
+
+// removeStale deletes the namespaces of earlier runs that died without
+// cleaning up: those whose lock file exists and is not locked. A run
+// whose lock file is missing (a different TMPDIR) is left alone.
+func removeStale(t *testing.T) {
+	t.Helper()
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return // no namespaces at all
+	}
+	byID := map[string][]string{}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), netnsPrefix)
+		if id, _, ok2 := strings.Cut(rest, "-"); ok && ok2 {
+			byID[id] = append(byID[id], e.Name())
+		}
+	}
+	for id, names := range byID {
+		f, err := os.OpenFile(lockPath(id), os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close() // a live run
+			continue
+		}
+		for _, name := range names {
+			if _, err := ipTry("netns", "del", name); err != nil {
+				t.Logf("removing stale namespace %s: %v", name, err)
+			}
+		}
+		t.Logf("removed %d namespaces left behind by dead run %s", len(names), id)
+		os.Remove(lockPath(id))
+		f.Close()
+	}
+}
+
+// listNetns returns the names of the namespaces "ip netns list" shows.
+func listNetns(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	for _, line := range strings.Split(ipRun(t, "netns", "list"), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	return names
+}
+
+// host is one machine of the test network: a namespace whose eth0 is
+// plugged into the switch.
+type host struct {
+	ns   string
+	addr string // eth0's IPv4 address
+}
+
+// testNet is the network of the tests: a namespace "sw" with a bridge br0,
+// and hosts, each with an eth0 whose veth peer pN is a port of br0. Every
+// interface lives in a namespace the test made; the host's own network is
+// never touched.
+type testNet struct {
+	sw    string
+	hosts map[string]host
+}
+
+// newTestNet builds the network; everything is deleted at t's cleanup.
+// The hosts are given as role, address pairs.
+func newTestNet(t *testing.T, id string, hosts ...[2]string) *testNet {
+	t.Helper()
+	n := &testNet{hosts: map[string]host{}}
+	newNS := func(role string) string {
+		name := netnsPrefix + id + "-" + role
+		if _, err := ipTry("netns", "add", name); err != nil {
+			netnsCannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v", err))
+		}
+		t.Cleanup(func() {
+			if _, err := ipTry("netns", "del", name); err != nil {
+				t.Errorf("ip netns del %s: %v", name, err)
+			}
+		})
+		ipRun(t, "-n", name, "link", "set", "lo", "up")
+		return name
+	}
+	n.sw = newNS("sw")
+	// Multicast snooping off: the bridge floods every multicast datagram
+	// to every port, as a hub would. With snooping on and no querier on
+	// the segment, whether the bridge forwards a group depends on whether
+	// it has seen a receiver's IGMPv3 report yet (and on timers), which
+	// would make the tests racy. Which source a host gets is then up to
+	// the host's kernel, the thing under test. STP is off (the default),
+	// so ports forward as soon as their carrier is up.
+	ipRun(t, "-n", n.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+	if out := ipRun(t, "-n", n.sw, "-d", "link", "show", "br0"); !strings.Contains(out, "mcast_snooping 0") {
+		t.Fatalf("br0: multicast snooping still on: %s", out)
+	}
+	for i, h := range hosts {
+		role, addr := h[0], h[1]
+		ns, port := newNS(role), fmt.Sprintf("p%d", i)
+		ipRun(t, "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", n.sw)
+		ipRun(t, "-n", n.sw, "link", "set", port, "master", "br0")
+		ipRun(t, "-n", n.sw, "link", "set", port, "up")
+		ipRun(t, "-n", ns, "addr", "add", addr+"/24", "dev", "eth0")
+		ipRun(t, "-n", ns, "link", "set", "eth0", "up")
+		n.hosts[role] = host{ns: ns, addr: addr}
+	}
+	ipRun(t, "-n", n.sw, "link", "set", "br0", "up")
+	// A veth carrier comes up asynchronously (linkwatch, up to a second).
+	up := func(ns, dev string) func() bool {
+		return func() bool {
+			out := ipRun(t, "-n", ns, "link", "show", "dev", dev)
+			return strings.Contains(out, "state UP") && !strings.Contains(out, "NO-CARRIER")
+		}
+	}
+	for i, h := range hosts {
+		port := fmt.Sprintf("p%d", i)
+		waitUntil(t, h[0]+" eth0 carrier", up(n.hosts[h[0]].ns, "eth0"))
+		waitUntil(t, "switch port "+port+" forwarding", func() bool {
+			return strings.Contains(ipRun(t, "-n", n.sw, "-d", "link", "show", "dev", port), "state forwarding")
+		})
+	}
+	waitUntil(t, "br0 up", up(n.sw, "br0"))
+	return n
+}
+
+// rxPackets returns how many packets dev in ns has received.
+func rxPackets(t *testing.T, ns, dev string) uint64 {
+	t.Helper()
+	var links []struct {
+		Stats struct {
+			RX struct {
+				Packets uint64 `json:"packets"`
+			} `json:"rx"`
+		} `json:"stats64"`
+	}
+	out := ipRun(t, "-n", ns, "-s", "-j", "link", "show", "dev", dev)
+	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
+		t.Fatalf("ip -s -j link show %s: %v: %s", dev, err, out)
+	}
+	return links[0].Stats.RX.Packets
+}
+
+// udpStats returns the Udp counters of namespace ns (/proc/net/snmp), for
+// failure messages: RcvbufErrors says whether a socket overflowed.
+func udpStats(ns string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "cat", "/proc/net/snmp").Output()
+	if err != nil {
+		return fmt.Sprintf("(cannot read /proc/net/snmp: %v)", err)
+	}
+	var names, values string
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Udp: "); ok {
+			if names == "" {
+				names = rest
+			} else {
+				values = rest
+			}
+		}
+	}
+	var b strings.Builder
+	v := strings.Fields(values)
+	for i, name := range strings.Fields(names) {
+		if i < len(v) {
+			fmt.Fprintf(&b, "%s=%s ", name, v[i])
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// lineLog collects what a process writes, line by line.
+type lineLog struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+}
+
+func (l *lineLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, b...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		l.lines = append(l.lines, string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+	}
+}
+
+// Lines returns the complete lines so far.
+func (l *lineLog) Lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// proc is a process running in a namespace.
+type proc struct {
+	name           string
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr lineLog
+	done           chan struct{} // closed once it has exited
+	err            error         // its exit status, once done
+}
+
+// startProc runs argv in namespace ns, under ctx. The process dies with
+// the test (SIGKILL as parent-death signal, so that not even a killed test
+// leaves it behind), is killed at t's cleanup if still running, and its
+// output is logged then if t failed.
+func startProc(t *testing.T, ctx context.Context, ns, name string, argv ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, done: make(chan struct{})}
+	// ip netns exec execs argv in place: the parent-death signal and
+	// ctx's kill reach the command itself.
+	p.cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, argv...)...)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = 5 * time.Second
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: still running 10s after SIGKILL", name)
+		}
+		if t.Failed() {
+			p.logTail(t, 30)
+		}
+	})
+	return p
+}
+
+// logTail logs the last n lines of p's output.
+func (p *proc) logTail(t *testing.T, n int) {
+	t.Helper()
+	for _, out := range []struct {
+		name string
+		l    *lineLog
+	}{{"stdout", &p.stdout}, {"stderr", &p.stderr}} {
+		lines := out.l.Lines()
+		if len(lines) > n {
+			t.Logf("%s %s: (%d lines omitted)", p.name, out.name, len(lines)-n)
+			lines = lines[len(lines)-n:]
+		}
+		for _, line := range lines {
+			t.Logf("%s %s: %s", p.name, out.name, line)
+		}
+	}
+}
+
+// waitLine waits up to timeout for a line of p's output (stdout or
+// stderr, as l says) that contains substr, and returns it.
+func (p *proc) waitLine(t *testing.T, l *lineLog, substr string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, line := range l.Lines() {
+			if strings.Contains(line, substr) {
+				return line
+			}
+		}
+		select {
+		case <-p.done:
+			// Its output is complete once Wait returned: look once more.
+			for _, line := range l.Lines() {
+				if strings.Contains(line, substr) {
+					return line
+				}
+			}
+			t.Fatalf("%s exited (%v) without writing %q", p.name, p.err, substr)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %q within %v", p.name, substr, timeout)
+		}
+	}
+}
+
+// wait waits up to timeout for p to exit, and fails t unless it exited 0.
+func (p *proc) wait(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		// SIGTERM first: recv then logs its summary, which says why.
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(3 * time.Second):
+			p.cmd.Process.Kill()
+		}
+		t.Fatalf("%s: still running after %v; stopped", p.name, timeout)
+	}
+	if p.err != nil {
+		var ee *exec.ExitError
+		if errors.As(p.err, &ee) && ee.ExitCode() == 66 {
+			t.Fatalf("%s: %v (the race detector found a data race; see its output)", p.name, p.err)
+		}
+		t.Fatalf("%s: %v", p.name, p.err)
+	}
+}
+
+// recvSummary is recv's final "stopped" log line.
+type recvSummary struct {
+	Message   string            `json:"message"`
+	Datagrams uint64            `json:"datagrams"`
+	Frames    uint64            `json:"frames"`
+	Bytes     uint64            `json:"bytes"`
+	Rejected  uint64            `json:"rejected"`
+	Dropped   map[string]uint64 `json:"dropped"`
+	Foreign   uint64            `json:"foreign_source"`
+}
+
+// sendSummary is send's final "sent" log line.
+type sendSummary struct {
+	Message    string `json:"message"`
+	Frames     uint64 `json:"frames"`
+	Bytes      uint64 `json:"bytes"`
+	SendErrors uint64 `json:"send_errors"`
+}
+
+// summary decodes the JSON log line of p that contains marker into v.
+func (p *proc) summary(t *testing.T, marker string, v any) {
+	t.Helper()
+	line := p.waitLine(t, &p.stderr, marker, time.Second)
+	if err := json.Unmarshal([]byte(line), v); err != nil {
+		t.Fatalf("%s: bad log line %q: %v", p.name, line, err)
+	}
+}
+
+// ssmrandomBinary builds the ssmrandom command to run in the namespaces,
+// without the race detector even when the tests have it: instrumented, a
+// receiver handles datagrams several times slower, and under the spoofed
+// flood its socket buffer overflows on a two-CPU machine unless the flood
+// is paced to a trickle (the unit tests run the receive pipeline under
+// -race). The build cache makes this quick after the first time.
+func ssmrandomBinary(t *testing.T) string {
+	t.Helper()
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		netnsCannotRun(t, "needs the go command to build ssmrandom")
+	}
+	out := filepath.Join(t.TempDir(), "ssmrandom")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if b, err := exec.CommandContext(ctx, goCmd, "build", "-o", out, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, b)
+	}
+	return out
+}
+
+// writeFile writes b to a new file, failing t on error.
+func writeFile(t *testing.T, path string, b []byte, perm fs.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, b, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sameBytes fails t unless the file at path holds exactly want.
+func sameBytes(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	t.Errorf("%s: got %d bytes, want %d; first difference at byte %d (frame %d of 512 bytes)", filepath.Base(path), len(got), len(want), i, i/512)
+}
