@@ -86,9 +86,9 @@ func decodeHeader(buf *[maxHeader]byte, part []byte) ([]byte, reject) {
 	if base64.RawURLEncoding.DecodedLen(len(part)) > maxHeader {
 		return nil, refuse(ErrMalformed, "header of more than 512 bytes")
 	}
-	n, err := base64.RawURLEncoding.Decode(buf[:], part)
-	if err != nil { // not reached: the part is canonical base64url
-		return nil, refuse(ErrMalformed, "header is not base64url")
+	n, err := strictB64.Decode(buf[:], part)
+	if err != nil {
+		return nil, refuse(ErrMalformed, "a part is not canonical base64url")
 	}
 	h := buf[:n]
 	if kid, ok := canonicalKeyID(h); ok {
