@@ -1022,9 +1022,9 @@ func printRates(cfg config, rows []rateRow) {
 		"\"(cut)\": the sender had not sent its --count frames %v after it started and was stopped with SIGINT.\n\n", runtime.NumCPU(), cfg.duration+sendGrace)
 	if len(short) > 0 {
 		fmt.Printf("**The sender missed its target by more than 10%% at %s frames/s (achieved rate in brackets).** "+
-			"send paces with golang.org/x/time/rate and a burst of one frame, so it sleeps before every frame; "+
-			"when a sleep overshoots (on this machine: %s), the time lost is never made up, so the rate is capped near 1/overshoot. "+
-			"Only the unlimited run loads the receiver fully.\n\n", strings.Join(short, ", "), sleepOvershoot())
+			"send paces with golang.org/x/time/rate with a burst of 20 ms of frames, which makes up for timer overshoot "+
+			"(on this machine time.Sleep(50µs) takes %s); a target it still misses is past what the sender can sign "+
+			"on a machine it shares with the receiver: compare the unlimited row.\n\n", strings.Join(short, ", "), sleepOvershoot())
 	}
 }
 
