@@ -35,6 +35,10 @@ const MaxSeq = 999_999_999_999
 // year 2286); it keeps both to 13 digits.
 const MaxTime = 9_999_999_999_999
 
+// MaxHead is the longest a payload can be up to and including `,"d":"`:
+// what [ParseHead] needs to read.
+const MaxHead = len(`{"v":"2.0","s":"`) + MaxSource + len(`","e":`) + 13 + len(`,"n":`) + 12 + len(`,"t":`) + 13 + len(`,"d":"`)
+
 // MaxData is the most entropy bytes one frame may carry. No frame this
 // large fits an unfragmented datagram; the bound only keeps a parser's work
 // small whatever it is handed.
@@ -164,6 +168,62 @@ func ParseInto(f *Frame, b []byte) error {
 	return DecodeData(f, d)
 }
 
+// head reads the fields before "d", up to and including `,"d":"`.
+func (p *parser) head() (s []byte, e, n, t uint64, err error) {
+	if !p.lit(`{"v":"`) {
+		return nil, 0, 0, 0, p.fail("", "payload does not start with {\"v\":\"", ErrSyntax)
+	}
+	v, ok := p.str()
+	if !ok {
+		return nil, 0, 0, 0, p.fail("v", "not a string without escapes", ErrSyntax)
+	}
+	if string(v) != Version {
+		return nil, 0, 0, 0, p.fail("v", fmt.Sprintf("%.8q is not %q", v, Version), ErrVersion)
+	}
+	if !p.lit(`,"s":"`) {
+		return nil, 0, 0, 0, p.fail("s", "missing or out of order", ErrSyntax)
+	}
+	s, ok = p.str()
+	if !ok || !ValidSource(string(s)) {
+		return nil, 0, 0, 0, p.fail("s", "not a valid source name", ErrSyntax)
+	}
+	if !p.lit(`,"e":`) {
+		return nil, 0, 0, 0, p.fail("e", "missing or out of order", ErrSyntax)
+	}
+	e, ok = p.uint(MaxTime)
+	if !ok {
+		return nil, 0, 0, 0, p.fail("e", "not an integer from 0 to 9999999999999", ErrSyntax)
+	}
+	if !p.lit(`,"n":`) {
+		return nil, 0, 0, 0, p.fail("n", "missing or out of order", ErrSyntax)
+	}
+	n, ok = p.uint(MaxSeq)
+	if !ok {
+		return nil, 0, 0, 0, p.fail("n", "not an integer from 0 to 999999999999", ErrSyntax)
+	}
+	if !p.lit(`,"t":`) {
+		return nil, 0, 0, 0, p.fail("t", "missing or out of order", ErrSyntax)
+	}
+	t, ok = p.uint(MaxTime)
+	if !ok {
+		return nil, 0, 0, 0, p.fail("t", "not an integer from 0 to 9999999999999", ErrSyntax)
+	}
+	if !p.lit(`,"d":"`) {
+		return nil, 0, 0, 0, p.fail("d", "missing or out of order", ErrSyntax)
+	}
+	return s, e, n, t, nil
+}
+
+// ParseHead reads the epoch, sequence number and time of a payload from
+// its beginning, which may end anywhere after `,"d":"`: enough to judge a
+// frame's freshness before the rest of it is decoded. Errors are a
+// *[ParseError]. Only [ParseFields] checks the whole payload.
+func ParseHead(b []byte) (epoch, seq uint64, t int64, err error) {
+	p := parser{b: b}
+	_, e, n, tt, err := p.head()
+	return e, n, int64(tt), err
+}
+
 // ParseFields is [ParseInto] but for the decoding of "d": it checks the
 // whole payload but d's base64, sets every field of f but Data (which it
 // empties), and returns the text of "d" for [DecodeData]. A receiver can
@@ -172,48 +232,11 @@ func ParseInto(f *Frame, b []byte) error {
 func ParseFields(f *Frame, b []byte) (d []byte, err error) {
 	f.Data = f.Data[:0]
 	p := parser{b: b}
-	if !p.lit(`{"v":"`) {
-		return nil, p.fail("", "payload does not start with {\"v\":\"", ErrSyntax)
+	s, e, n, t, err := p.head()
+	if err != nil {
+		return nil, err
 	}
-	v, ok := p.str()
-	if !ok {
-		return nil, p.fail("v", "not a string without escapes", ErrSyntax)
-	}
-	if string(v) != Version {
-		return nil, p.fail("v", fmt.Sprintf("%.8q is not %q", v, Version), ErrVersion)
-	}
-	if !p.lit(`,"s":"`) {
-		return nil, p.fail("s", "missing or out of order", ErrSyntax)
-	}
-	s, ok := p.str()
-	if !ok || !ValidSource(string(s)) {
-		return nil, p.fail("s", "not a valid source name", ErrSyntax)
-	}
-	if !p.lit(`,"e":`) {
-		return nil, p.fail("e", "missing or out of order", ErrSyntax)
-	}
-	e, ok := p.uint(MaxTime)
-	if !ok {
-		return nil, p.fail("e", "not an integer from 0 to 9999999999999", ErrSyntax)
-	}
-	if !p.lit(`,"n":`) {
-		return nil, p.fail("n", "missing or out of order", ErrSyntax)
-	}
-	n, ok := p.uint(MaxSeq)
-	if !ok {
-		return nil, p.fail("n", "not an integer from 0 to 999999999999", ErrSyntax)
-	}
-	if !p.lit(`,"t":`) {
-		return nil, p.fail("t", "missing or out of order", ErrSyntax)
-	}
-	t, ok := p.uint(MaxTime)
-	if !ok {
-		return nil, p.fail("t", "not an integer from 0 to 9999999999999", ErrSyntax)
-	}
-	if !p.lit(`,"d":"`) {
-		return nil, p.fail("d", "missing or out of order", ErrSyntax)
-	}
-	d, ok = p.str()
+	d, ok := p.str()
 	if !ok {
 		return nil, p.fail("d", "not a string without escapes", ErrSyntax)
 	}

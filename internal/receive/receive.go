@@ -217,13 +217,18 @@ func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 
 // work holds the buffers of one frame in flight.
 type work struct {
+	head    []byte      // the payload's first bytes, for the freshness and replay check
 	payload []byte      // the decoded JWS payload
 	frame   frame.Frame // the decoded frame
 	signed  sign.Signed // the datagram, once prechecked
 }
 
 func newWork(maxDatagram int) work {
-	return work{payload: make([]byte, 0, maxDatagram), frame: frame.Frame{Data: make([]byte, 0, maxDatagram)}}
+	return work{
+		head:    make([]byte, 0, frame.MaxHead+3),
+		payload: make([]byte, 0, maxDatagram),
+		frame:   frame.Frame{Data: make([]byte, 0, maxDatagram)},
+	}
 }
 
 // check runs the checks up to and including the signature, cheapest
@@ -246,25 +251,32 @@ func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return Verdict{Reason: TooBig, Err: errTooBig}
 	}
-	m, err := p.cfg.Trust.Parse(w.payload, datagram)
+	m, err := p.cfg.Trust.ParseLazy(datagram)
 	if err != nil {
 		return Verdict{Reason: signReason(err), Err: err}
 	}
-	w.payload = m.Payload[:0] // keep a buffer that grew
-	// The data is decoded only for a fresh, unseen frame: replays and
-	// stale frames cost no base64 work on it.
-	d, err := frame.ParseFields(&w.frame, m.Payload)
+	// Freshness and replay are judged on the payload's first bytes, so a
+	// replayed or stale frame costs no decoding of the rest.
+	epoch, seq, t, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
 	if err != nil {
 		return Verdict{Reason: Malformed, Err: err}
 	}
-	f := &w.frame
 	p.mu.Lock()
-	err = p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time)
+	err = p.guard.Check(m.KeyID, epoch, seq, t)
 	keep := err != nil || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
 	p.mu.Unlock()
 	if err != nil {
 		return Verdict{Reason: replayReason(err), Err: err}
 	}
+	if err := m.DecodePayload(w.payload); err != nil {
+		return Verdict{Reason: Malformed, Err: err}
+	}
+	w.payload = m.Payload[:0] // keep a buffer that grew
+	d, err := frame.ParseFields(&w.frame, m.Payload)
+	if err != nil {
+		return Verdict{Reason: Malformed, Err: err}
+	}
+	f := &w.frame
 	if !keep {
 		return Verdict{Reason: SampledOut, KeyID: m.KeyID}
 	}
@@ -350,21 +362,28 @@ func (p *Pipeline) Explain(datagram []byte) error {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return fmt.Errorf("receive: datagram over the limit of %d bytes", p.cfg.MaxDatagram)
 	}
-	m, err := p.cfg.Trust.Parse(nil, datagram)
+	m, err := p.cfg.Trust.ParseLazy(datagram)
 	if err != nil {
 		_, _, err = p.cfg.Trust.Verify(datagram) // the same check, in words
 		return err
+	}
+	epoch, seq, t, err := frame.ParseHead(m.PayloadHead(nil, frame.MaxHead))
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	err = p.guard.Check(m.KeyID, epoch, seq, t)
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, time %s", err, m.KeyID, epoch, seq, time.UnixMilli(t).UTC().Format(time.RFC3339Nano))
+	}
+	if err := m.DecodePayload(nil); err != nil {
+		return fmt.Errorf("%w: payload is not canonical base64url", err)
 	}
 	var f frame.Frame
 	d, err := frame.ParseFields(&f, m.Payload)
 	if err != nil {
 		return err
-	}
-	p.mu.Lock()
-	err = p.guard.Check(m.KeyID, f.Epoch, f.Seq, f.Time)
-	p.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, time %s", err, m.KeyID, f.Epoch, f.Seq, time.UnixMilli(f.Time).UTC().Format(time.RFC3339Nano))
 	}
 	if err := frame.DecodeData(&f, d); err != nil {
 		return err

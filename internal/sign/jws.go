@@ -157,7 +157,7 @@ func (r *Keyring) Verify(datagram []byte) (payload []byte, kid string, err error
 // It allocates nothing unless dst is too small for the payload, but for
 // a signature that does not verify: crypto/ed25519 allocates its error.
 func (r *Keyring) VerifyInto(dst, datagram []byte) (payload []byte, kid string, err error) {
-	m, v := r.parse(dst, datagram)
+	m, v := r.parse(dst, datagram, true)
 	if v.err != nil {
 		return nil, "", v.err
 	}
@@ -173,12 +173,13 @@ func (r *Keyring) VerifyInto(dst, datagram []byte) (payload []byte, kid string, 
 // or stale frame is not), and trusted only once [Signed.Verify] returns
 // nil.
 type Signed struct {
-	Payload []byte // the decoded payload, in the caller's buffer
+	Payload []byte // the decoded payload, in the caller's buffer (not set by ParseLazy)
 	KeyID   string // the kid, which is in the keyring
 
-	key   ed25519.PublicKey
-	input []byte // the JWS Signing Input H.P, within the datagram
-	sig   [ed25519.SignatureSize]byte
+	encoded []byte // the payload part, base64url, within the datagram
+	key     ed25519.PublicKey
+	input   []byte // the JWS Signing Input H.P, within the datagram
+	sig     [ed25519.SignatureSize]byte
 }
 
 // Parse runs the checks of [Keyring.Verify] that come before the Ed25519
@@ -188,8 +189,37 @@ type Signed struct {
 // [Signed.Verify]. Its error is one of the four sentinels, unwrapped, and
 // it allocates nothing unless dst is too small for the payload.
 func (r *Keyring) Parse(dst, datagram []byte) (Signed, error) {
-	m, v := r.parse(dst, datagram)
+	m, v := r.parse(dst, datagram, true)
 	return m, v.err
+}
+
+// ParseLazy is [Keyring.Parse] without decoding the payload: call
+// [Signed.PayloadHead] to read its beginning and [Signed.DecodePayload]
+// for the whole of it.
+func (r *Keyring) ParseLazy(datagram []byte) (Signed, error) {
+	m, v := r.parse(nil, datagram, false)
+	return m, v.err
+}
+
+// PayloadHead decodes at most the first n bytes of the payload into
+// dst[:0], fewer if the payload is shorter; it checks nothing past them.
+func (m *Signed) PayloadHead(dst []byte, n int) []byte {
+	chars := min(len(m.encoded), (n+2)/3*4)
+	out, err := strictB64.AppendDecode(dst[:0], m.encoded[:chars])
+	if err != nil {
+		return dst[:0] // the whole part is decoded, and refused, later
+	}
+	return out
+}
+
+// DecodePayload decodes the payload into dst[:0] and sets m.Payload.
+func (m *Signed) DecodePayload(dst []byte) error {
+	payload, err := strictB64.AppendDecode(dst[:0], m.encoded)
+	if err != nil {
+		return ErrMalformed
+	}
+	m.Payload = payload
+	return nil
 }
 
 // Verify checks the Ed25519 signature: nil, or [ErrBadSignature].
@@ -202,7 +232,7 @@ func (m *Signed) Verify() error {
 
 // verify does the checks of [Keyring.Verify], cheapest first.
 func (r *Keyring) verify(dst, datagram []byte) ([]byte, string, reject) {
-	m, v := r.parse(dst, datagram)
+	m, v := r.parse(dst, datagram, true)
 	if v.err != nil {
 		return nil, "", v
 	}
@@ -212,8 +242,9 @@ func (r *Keyring) verify(dst, datagram []byte) ([]byte, string, reject) {
 	return m.Payload, m.KeyID, reject{}
 }
 
-// parse does the checks that come before the signature, cheapest first.
-func (r *Keyring) parse(dst, datagram []byte) (Signed, reject) {
+// parse does the checks that come before the signature, cheapest first;
+// it decodes the payload into dst if decode is set.
+func (r *Keyring) parse(dst, datagram []byte, decode bool) (Signed, reject) {
 	// go-jose would also read the JSON Serialization, forgive white space
 	// and padding, and decode base64url loosely (ignoring the unused low
 	// bits of the last character), so that one signed frame would have
@@ -250,15 +281,15 @@ func (r *Keyring) parse(dst, datagram []byte) (Signed, reject) {
 	if len(sig) != SignatureLen {
 		return Signed{}, refuseArg(ErrBadSignature, "kid %s: signature is not 64 bytes", kid)
 	}
-	m := Signed{KeyID: key.ID, key: key.Public, input: datagram[:j]}
+	m := Signed{KeyID: key.ID, key: key.Public, input: datagram[:j], encoded: p}
 	if _, err := strictB64.Decode(m.sig[:], sig); err != nil {
 		return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url") // not reached: checked above
 	}
-	payload, err := strictB64.AppendDecode(dst[:0], p)
-	if err != nil {
-		return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url")
+	if decode {
+		if err := m.DecodePayload(dst); err != nil {
+			return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url")
+		}
 	}
-	m.Payload = payload
 	return m, reject{}
 }
 
