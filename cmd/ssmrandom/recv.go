@@ -33,7 +33,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
-		&cli.StringFlag{Name: "health", Value: "on", Usage: "`on` or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
+		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived"},
@@ -50,8 +50,10 @@ func recvCommand(e *env) *cli.Command {
 		Description: "Joins (PRODUCER, GROUP) for each producer host name or address (several producers are\n" +
 			"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
 			"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
-			"--output; every other datagram is dropped and counted by reason. A FIFO is held open read-write, so rngd may restart at will; when it is full,\n" +
-			"frames are dropped and counted rather than stalling the socket.",
+			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
+			"refuse the bytes of a producer whose source has broken (--health). A FIFO is held open\n" +
+			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
+			"rather than stalling the socket.",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runRecv(c, e) },
 	}
