@@ -19,6 +19,9 @@ const (
 	// budgetEthernet4 is IPv4 over a 1500-byte Ethernet MTU: 1500 less 20
 	// bytes of IPv4 and 8 of UDP header.
 	budgetEthernet4 = 1472
+	// budgetEthernet6 is IPv6 over a 1500-byte Ethernet MTU: 1500 less 40
+	// bytes of IPv6 and 8 of UDP header.
+	budgetEthernet6 = 1452
 	// minBudget is the smallest budget that leaves room for a frame.
 	minBudget = 256
 	// maxBudget is the largest UDP payload over IPv4: 65535 less 20 bytes
@@ -29,7 +32,7 @@ const (
 // netFlags are the flags that say where frames go, shared by send and recv.
 func netFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: mcast.DefaultGroup, Usage: "SSM `GROUP` address, in 232.0.0.0/8"},
+		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: mcast.DefaultGroup, Usage: "SSM `GROUP` address: IPv4 in 232.0.0.0/8, or IPv6 in ff3x::/32 such as " + mcast.DefaultGroup6},
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: mcast.DefaultPort, Usage: "UDP `PORT`"},
 		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses (default: chosen by routing)"},
 	}
@@ -37,15 +40,13 @@ func netFlags() []cli.Flag {
 
 // groupFlag reads -g/--group and -p/--port.
 func groupFlag(c *cli.Context) (netip.AddrPort, error) {
+	const hint = "-g/--group takes an SSM group: IPv4 in 232.0.0.0/8 such as " + mcast.DefaultGroup + ", or IPv6 in ff3x::/32 such as " + mcast.DefaultGroup6
 	addr, err := netip.ParseAddr(c.String("group"))
 	if err != nil {
-		return netip.AddrPort{}, usagef("-g/--group takes an address in 232.0.0.0/8, such as "+mcast.DefaultGroup, "bad group %q", c.String("group"))
+		return netip.AddrPort{}, usagef(hint, "bad group %q", c.String("group"))
 	}
 	if !mcast.IsSSM(addr) {
-		return netip.AddrPort{}, usagef("-g/--group takes an address in 232.0.0.0/8, such as "+mcast.DefaultGroup, "group %s is not a source-specific multicast address", addr)
-	}
-	if !addr.Is4() {
-		return netip.AddrPort{}, usagef("use an IPv4 group in 232.0.0.0/8", "group %s: IPv6 SSM is not supported yet", addr)
+		return netip.AddrPort{}, usagef(hint, "group %s is not a source-specific multicast address", addr)
 	}
 	port := c.Int("port")
 	if port < 1 || port > 65535 {
@@ -67,7 +68,7 @@ func interfaceFlag(c *cli.Context) (*net.Interface, error) {
 func budgetFlag(c *cli.Context) (int, error) {
 	n := c.Int("max-datagram")
 	if n < minBudget || n > maxBudget {
-		return 0, usagef(fmt.Sprintf("--max-datagram takes %d to %d; %d is safe on every path, %d fits IPv4 over Ethernet", minBudget, maxBudget, budgetSafe, budgetEthernet4),
+		return 0, usagef(fmt.Sprintf("--max-datagram takes %d to %d; %d is safe on every path, %d fits IPv4 over Ethernet, %d IPv6", minBudget, maxBudget, budgetSafe, budgetEthernet4, budgetEthernet6),
 			"bad --max-datagram %d", n)
 	}
 	return n, nil

@@ -27,7 +27,7 @@ func sendCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "input", Aliases: []string{"r"}, Value: "/dev/urandom", Usage: "entropy `SOURCE`: a device, a file, or - for stdin"},
 		&cli.IntFlag{Name: "ttl", Aliases: []string{"t"}, Value: mcast.DefaultTTL, Usage: "multicast `TTL`, 0 to 255"},
 		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame (default: the largest power of two that fits --max-datagram)"},
-		&cli.IntFlag{Name: "max-datagram", Value: budgetSafe, Usage: fmt.Sprintf("largest datagram to send, in `BYTES`: %d fits every path unfragmented, %d fits IPv4 over Ethernet", budgetSafe, budgetEthernet4)},
+		&cli.IntFlag{Name: "max-datagram", Value: budgetSafe, Usage: fmt.Sprintf("largest datagram to send, in `BYTES`: %d fits every path unfragmented, %d fits IPv4 over Ethernet, %d IPv6 over Ethernet", budgetSafe, budgetEthernet4, budgetEthernet6)},
 		&cli.StringFlag{Name: "source", Usage: "source `NAME` put in every frame (default: this host's name)"},
 		&cli.IntFlag{Name: "rate", Value: defaultRate, Usage: "send at most `BYTES` of entropy per second (0 for no limit)"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` frames (default: until the input ends, or SIGINT/SIGTERM)"},
