@@ -99,6 +99,14 @@ func runRecv(c *cli.Context, e *env) error {
 	if c.Duration("max-skew") < 0 {
 		return usagef("--max-skew takes a duration such as 5s, or 0", "bad --max-skew %s", c.Duration("max-skew"))
 	}
+	sampler, err := samplerFlags(c)
+	if err != nil {
+		return err
+	}
+	checks, err := healthFlag(c)
+	if err != nil {
+		return err
+	}
 	ifi, err := interfaceFlag(c)
 	if err != nil {
 		return err
@@ -138,14 +146,6 @@ func runRecv(c *cli.Context, e *env) error {
 		return err
 	}
 	defer out.Close()
-	sampler, err := samplerFlags(c)
-	if err != nil {
-		return err
-	}
-	checks, err := healthFlag(c)
-	if err != nil {
-		return err
-	}
 	if checks == nil {
 		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
 	}
