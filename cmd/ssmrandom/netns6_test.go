@@ -100,63 +100,21 @@ func TestNetnsIPv6(t *testing.T) {
 // those of a dead run.
 func newTestNet6(t *testing.T, id string, hosts ...[2]string) *testNet {
 	t.Helper()
-	n := &testNet{hosts: map[string]host{}}
-	newNS := func(role string) string {
-		name := netnsPrefix + id + "-v6" + role
-		if _, err := ipTry("netns", "add", name); err != nil {
-			netnsCannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v", err))
-		}
-		t.Cleanup(func() {
-			if _, err := ipTry("netns", "del", name); err != nil {
-				t.Errorf("ip netns del %s: %v", name, err)
-			}
-		})
-		ipRun(t, "-n", name, "link", "set", "lo", "up")
-		return name
-	}
-	n.sw = newNS("sw")
-	// Multicast snooping off, as in newTestNet: the bridge floods every
-	// group to every port, and which source a host gets is up to the
-	// host's kernel, the thing under test.
-	ipRun(t, "-n", n.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
-	if out := ipRun(t, "-n", n.sw, "-d", "link", "show", "br0"); !strings.Contains(out, "mcast_snooping 0") {
-		t.Fatalf("br0: multicast snooping still on: %s", out)
-	}
-	for i, h := range hosts {
-		role, addr := h[0], h[1]
-		ns, port := newNS(role), fmt.Sprintf("p%d", i)
-		ipRun(t, "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", n.sw)
-		ipRun(t, "-n", n.sw, "link", "set", port, "master", "br0")
-		ipRun(t, "-n", n.sw, "link", "set", port, "up")
-		ipRun(t, "-n", ns, "addr", "add", addr+"/64", "dev", "eth0", "nodad")
-		ipRun(t, "-n", ns, "link", "set", "eth0", "up")
-		n.hosts[role] = host{ns: ns, addr: addr}
-	}
-	ipRun(t, "-n", n.sw, "link", "set", "br0", "up")
-	up := func(ns, dev string) func() bool {
-		return func() bool {
-			out := ipRun(t, "-n", ns, "link", "show", "dev", dev)
-			return strings.Contains(out, "state UP") && !strings.Contains(out, "NO-CARRIER")
-		}
-	}
-	for i, h := range hosts {
-		ns, port := n.hosts[h[0]].ns, fmt.Sprintf("p%d", i)
-		waitUntil(t, h[0]+" eth0 carrier", up(ns, "eth0"))
-		waitUntil(t, "switch port "+port+" forwarding", func() bool {
-			return strings.Contains(ipRun(t, "-n", n.sw, "-d", "link", "show", "dev", port), "state forwarding")
-		})
-		waitUntil(t, h[0]+" eth0 IPv6 multicast route", func() bool {
-			return strings.Contains(ipRun(t, "-n", ns, "-6", "route", "show", "table", "local", "dev", "eth0"), "ff00::/8")
-		})
-		// nodad: the address is usable at once, never tentative.
-		out := ipRun(t, "-n", ns, "-6", "addr", "show", "dev", "eth0")
-		if i := strings.Index(out, h[1]+"/64"); i < 0 || strings.Contains(strings.SplitN(out[i:], "\n", 2)[0], "tentative") {
-			t.Fatalf("%s eth0: %s/64 missing or tentative: %s", h[0], h[1], out)
-		}
-	}
-	waitUntil(t, "br0 up", up(n.sw, "br0"))
-	return n
+	return buildTestNet(t, id, net6, hosts...)
 }
+
+// net6 is the IPv6 network of the tests: 2001:db8::/64, addresses usable
+// at once (nodad), each host waiting for its multicast route.
+var net6 = netFamily{suffix: "-v6", prefix: "64", addrFlags: []string{"nodad"}, ready: func(t *testing.T, role, ns, addr string) {
+	waitUntil(t, role+" eth0 IPv6 multicast route", func() bool {
+		return strings.Contains(ipRun(t, "-n", ns, "-6", "route", "show", "table", "local", "dev", "eth0"), "ff00::/8")
+	})
+	// nodad: the address is usable at once, never tentative.
+	out := ipRun(t, "-n", ns, "-6", "addr", "show", "dev", "eth0")
+	if i := strings.Index(out, addr+"/64"); i < 0 || strings.Contains(strings.SplitN(out[i:], "\n", 2)[0], "tentative") {
+		t.Fatalf("%s eth0: %s/64 missing or tentative: %s", role, addr, out)
+	}
+}}
 
 // recv6 starts ssmrandom recv on host role, joined to the given producers
 // on the IPv6 channel, writing count frames to a new file, with the

@@ -184,13 +184,34 @@ type testNet struct {
 	hosts map[string]host
 }
 
-// newTestNet builds the network; everything is deleted at t's cleanup.
-// The hosts are given as role, address pairs.
+// netFamily is what newTestNet does differently for IPv4 and IPv6.
+type netFamily struct {
+	// suffix goes into namespace names after the run id.
+	suffix string
+	// prefix is the prefix length of every host's address.
+	prefix string
+	// addrFlags follow "ip addr add ADDR/PREFIX dev eth0".
+	addrFlags []string
+	// ready, if not nil, waits until host role in ns can use its address.
+	ready func(t *testing.T, role, ns, addr string)
+}
+
+// net4 is the IPv4 network of the tests: 192.0.2.0/24.
+var net4 = netFamily{suffix: "-", prefix: "24"}
+
+// newTestNet builds the IPv4 network; everything is deleted at t's
+// cleanup. The hosts are given as role, address pairs.
 func newTestNet(t *testing.T, id string, hosts ...[2]string) *testNet {
+	t.Helper()
+	return buildTestNet(t, id, net4, hosts...)
+}
+
+// buildTestNet builds the network of family fam.
+func buildTestNet(t *testing.T, id string, fam netFamily, hosts ...[2]string) *testNet {
 	t.Helper()
 	n := &testNet{hosts: map[string]host{}}
 	newNS := func(role string) string {
-		name := netnsPrefix + id + "-" + role
+		name := netnsPrefix + id + fam.suffix + role
 		if _, err := ipTry("netns", "add", name); err != nil {
 			netnsCannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v", err))
 		}
@@ -220,7 +241,7 @@ func newTestNet(t *testing.T, id string, hosts ...[2]string) *testNet {
 		ipRun(t, "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", n.sw)
 		ipRun(t, "-n", n.sw, "link", "set", port, "master", "br0")
 		ipRun(t, "-n", n.sw, "link", "set", port, "up")
-		ipRun(t, "-n", ns, "addr", "add", addr+"/24", "dev", "eth0")
+		ipRun(t, append([]string{"-n", ns, "addr", "add", addr + "/" + fam.prefix, "dev", "eth0"}, fam.addrFlags...)...)
 		ipRun(t, "-n", ns, "link", "set", "eth0", "up")
 		n.hosts[role] = host{ns: ns, addr: addr}
 	}
@@ -233,11 +254,14 @@ func newTestNet(t *testing.T, id string, hosts ...[2]string) *testNet {
 		}
 	}
 	for i, h := range hosts {
-		port := fmt.Sprintf("p%d", i)
-		waitUntil(t, h[0]+" eth0 carrier", up(n.hosts[h[0]].ns, "eth0"))
+		ns, port := n.hosts[h[0]].ns, fmt.Sprintf("p%d", i)
+		waitUntil(t, h[0]+" eth0 carrier", up(ns, "eth0"))
 		waitUntil(t, "switch port "+port+" forwarding", func() bool {
 			return strings.Contains(ipRun(t, "-n", n.sw, "-d", "link", "show", "dev", port), "state forwarding")
 		})
+		if fam.ready != nil {
+			fam.ready(t, h[0], ns, h[1])
+		}
 	}
 	waitUntil(t, "br0 up", up(n.sw, "br0"))
 	return n
