@@ -40,7 +40,7 @@ func keygenCommand(e *env) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("keygen: %w", err)
 			}
-			privPath, pubPath, err := sign.WriteKeyPair(prefix, priv, c.Bool("force"))
+			privPath, pubPath, err := sign.WriteKeyPair(prefix, priv, sign.Validity{}, c.Bool("force"))
 			if err != nil {
 				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -172,7 +173,17 @@ func (q *Parallel[T]) worker() {
 				sig = append(sig, j)
 			}
 		}
+		var start time.Time
+		if q.p.cfg.ObserveVerify != nil {
+			start = time.Now()
+		}
 		ok = batch.Verify(ok)
+		if q.p.cfg.ObserveVerify != nil && len(sig) > 0 {
+			per := time.Since(start) / time.Duration(len(sig))
+			for range sig {
+				q.p.cfg.ObserveVerify(per)
+			}
+		}
 		for k, j := range sig {
 			if !ok[k] {
 				q.slots[j].v = Verdict{Reason: BadSignature, Err: sign.ErrBadSignature}

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,7 @@ const (
 	Malformed                  // not a compact JWS, or a payload that is not a canonical IEDP frame
 	BadAlg                     // the JWS alg is not EdDSA
 	UnknownKey                 // the kid is not in the keyring
+	KeyNotValid                // the frame's time is outside its key's validity period
 	Stale                      // the frame is older than the maximum age, or older than the receiver
 	Future                     // the frame is dated further ahead than the maximum skew
 	Replay                     // the frame was forwarded before, is behind the window, or of an earlier epoch
@@ -53,6 +56,7 @@ var reasonNames = [numReasons]string{
 	Malformed:    "malformed",
 	BadAlg:       "bad_alg",
 	UnknownKey:   "unknown_key",
+	KeyNotValid:  "key_not_valid",
 	Stale:        "stale",
 	Future:       "future",
 	Replay:       "replay",
@@ -102,7 +106,8 @@ func (s Stats) Rejected() uint64 {
 
 // Config configures a [Pipeline].
 type Config struct {
-	// Trust holds the keys whose frames are forwarded. Required.
+	// Trust holds the keys whose frames are forwarded. Required, with at
+	// least one key; [Pipeline.SetTrust] replaces it.
 	Trust *sign.Keyring
 	// Output receives the entropy bytes of each forwarded frame in one
 	// Write. A Write error wrapping [sink.ErrFull] drops the frame
@@ -127,6 +132,11 @@ type Config struct {
 	// verified bytes; it is called once per key, on its first verified
 	// frame. A frame whose check fails is dropped as [Unhealthy].
 	Health func(kid string) HealthCheck
+	// ObserveVerify, if not nil, is told how long each Ed25519
+	// verification took, per frame (a batch's time divided among its
+	// frames). It is called from several goroutines at once under
+	// [Parallel], and must be quick.
+	ObserveVerify func(time.Duration)
 }
 
 // Sampler decides which frames to keep (package sample's Sampler).
@@ -155,6 +165,9 @@ type Pipeline struct {
 	now    func() time.Time
 	work   work // the sequential path's buffers
 	health map[string]HealthCheck
+	trust  atomic.Pointer[sign.Keyring]
+
+	producers sync.Map // kid → *producer, for keys that sent a verified frame
 
 	mu    sync.Mutex // guards guard and sample, shared with parallel workers
 	guard *replay.Guard
@@ -190,7 +203,82 @@ func New(cfg Config) (*Pipeline, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram), health: make(map[string]HealthCheck)}, nil
+	p := &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram), health: make(map[string]HealthCheck)}
+	p.trust.Store(cfg.Trust)
+	return p, nil
+}
+
+// SetTrust replaces the keyring, at once and as a whole: from the next
+// check on, frames are accepted only from ring's keys, within their
+// validity periods, including frames already being checked (their key is
+// looked up again before they are written). An empty ring trusts nothing.
+// A key that stays keeps its replay state, health state and counters. It
+// is safe to call from any goroutine.
+func (p *Pipeline) SetTrust(ring *sign.Keyring) {
+	if ring == nil {
+		ring = new(sign.Keyring)
+	}
+	p.trust.Store(ring)
+}
+
+// Trust returns the keyring in use.
+func (p *Pipeline) Trust() *sign.Keyring { return p.trust.Load() }
+
+// producer holds one producer key's counters.
+type producer struct {
+	frames, forwarded, bytes atomic.Uint64
+	last                     atomic.Int64 // Unix nanoseconds of the last verified frame
+}
+
+// ProducerStats is a snapshot of one producer key's counters.
+type ProducerStats struct {
+	KeyID     string
+	File      string        // the file the key was loaded from, if it is still trusted
+	Valid     sign.Validity // the key's validity period, if it is still trusted
+	Trusted   bool          // the key is in the keyring in use
+	Frames    uint64        // frames whose signature verified, forwarded or not
+	Forwarded uint64        // frames written to the output
+	Bytes     uint64        // entropy bytes written to the output
+	LastFrame time.Time     // when the last verified frame was checked; zero if none
+}
+
+// Producers returns the counters of each key in the keyring in use and of
+// each key that sent a verified frame before it was removed, sorted by
+// key id.
+func (p *Pipeline) Producers() []ProducerStats {
+	ring := p.trust.Load()
+	var out []ProducerStats
+	seen := make(map[string]bool)
+	for _, k := range ring.Keys() {
+		out = append(out, ProducerStats{KeyID: k.ID, File: k.File, Valid: k.Valid, Trusted: true})
+		seen[k.ID] = true
+	}
+	p.producers.Range(func(kid, _ any) bool {
+		if !seen[kid.(string)] {
+			out = append(out, ProducerStats{KeyID: kid.(string)})
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b ProducerStats) int { return strings.Compare(a.KeyID, b.KeyID) })
+	for i := range out {
+		if v, ok := p.producers.Load(out[i].KeyID); ok {
+			c := v.(*producer)
+			out[i].Frames, out[i].Forwarded, out[i].Bytes = c.frames.Load(), c.forwarded.Load(), c.bytes.Load()
+			if ns := c.last.Load(); ns != 0 {
+				out[i].LastFrame = time.Unix(0, ns)
+			}
+		}
+	}
+	return out
+}
+
+// producer returns the counters of kid, made on first use.
+func (p *Pipeline) producer(kid string) *producer {
+	if v, ok := p.producers.Load(kid); ok {
+		return v.(*producer)
+	}
+	v, _ := p.producers.LoadOrStore(kid, new(producer))
+	return v.(*producer)
 }
 
 // Verdict is the outcome of one datagram.
@@ -238,7 +326,15 @@ func newWork(maxDatagram int) work {
 func (p *Pipeline) check(w *work, datagram []byte) Verdict {
 	v := p.precheck(w, datagram)
 	if v.Reason == Forwarded {
-		if err := w.signed.Verify(); err != nil {
+		var start time.Time
+		if p.cfg.ObserveVerify != nil {
+			start = time.Now()
+		}
+		err := w.signed.Verify()
+		if p.cfg.ObserveVerify != nil {
+			p.cfg.ObserveVerify(time.Since(start))
+		}
+		if err != nil {
 			return Verdict{Reason: BadSignature, Err: err}
 		}
 	}
@@ -251,15 +347,18 @@ func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return Verdict{Reason: TooBig, Err: errTooBig}
 	}
-	m, err := p.cfg.Trust.ParseLazy(datagram)
+	m, err := p.trust.Load().ParseLazy(datagram)
 	if err != nil {
 		return Verdict{Reason: signReason(err), Err: err}
 	}
-	// Freshness and replay are judged on the payload's first bytes, so a
-	// replayed or stale frame costs no decoding of the rest.
+	// Validity, freshness and replay are judged on the payload's first
+	// bytes, so a replayed or stale frame costs no decoding of the rest.
 	epoch, seq, t, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
 	if err != nil {
 		return Verdict{Reason: Malformed, Err: err}
+	}
+	if !m.Valid.Contains(time.UnixMilli(t)) {
+		return Verdict{Reason: KeyNotValid, Err: ErrKeyNotValid}
 	}
 	p.mu.Lock()
 	err = p.guard.Check(m.KeyID, epoch, seq, t)
@@ -292,8 +391,22 @@ func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
 // verified twice at once by parallel workers), runs the health check and
 // writes the bytes. It counts every datagram.
 func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
+	var prod *producer
+	if v.Reason == Forwarded {
+		// The keyring may have changed since check: the key must still
+		// be trusted, and the frame within its (perhaps new) validity.
+		f := &w.frame
+		if k, ok := p.trust.Load().Lookup(v.KeyID); !ok {
+			v = Verdict{Reason: UnknownKey, Err: sign.ErrUnknownKey}
+		} else if !k.Valid.Contains(time.UnixMilli(f.Time)) {
+			v = Verdict{Reason: KeyNotValid, Err: ErrKeyNotValid}
+		}
+	}
 	if v.Reason == Forwarded {
 		f := &w.frame
+		prod = p.producer(v.KeyID)
+		prod.frames.Add(1)
+		prod.last.Store(p.now().UnixNano())
 		p.mu.Lock()
 		err := p.guard.Check(v.KeyID, f.Epoch, f.Seq, f.Time)
 		if err == nil {
@@ -336,6 +449,8 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 				p.mu.Unlock()
 			}
 			p.bytes.Add(uint64(len(w.frame.Data)))
+			prod.forwarded.Add(1)
+			prod.bytes.Add(uint64(len(w.frame.Data)))
 			if n := p.frames.Add(1); p.cfg.Limit > 0 && n >= p.cfg.Limit {
 				return v, ErrLimit
 			}
@@ -352,6 +467,9 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 
 var errTooBig = errors.New("receive: datagram over the size limit")
 
+// ErrKeyNotValid reports a frame made outside its key's validity period.
+var ErrKeyNotValid = errors.New("receive: frame made outside its key's validity period")
+
 // ErrLimit is returned once [Config.Limit] frames were forwarded.
 var ErrLimit = errors.New("receive: frame limit reached")
 
@@ -362,14 +480,18 @@ func (p *Pipeline) Explain(datagram []byte) error {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return fmt.Errorf("receive: datagram over the limit of %d bytes", p.cfg.MaxDatagram)
 	}
-	m, err := p.cfg.Trust.ParseLazy(datagram)
+	ring := p.trust.Load()
+	m, err := ring.ParseLazy(datagram)
 	if err != nil {
-		_, _, err = p.cfg.Trust.Verify(datagram) // the same check, in words
+		_, _, err = ring.Verify(datagram) // the same check, in words
 		return err
 	}
 	epoch, seq, t, err := frame.ParseHead(m.PayloadHead(nil, frame.MaxHead))
 	if err != nil {
 		return err
+	}
+	if at := time.UnixMilli(t); !m.Valid.Contains(at) {
+		return fmt.Errorf("%w: kid %s is valid %s, frame made %s", ErrKeyNotValid, m.KeyID, m.Valid, at.UTC().Format(time.RFC3339))
 	}
 	p.mu.Lock()
 	err = p.guard.Check(m.KeyID, epoch, seq, t)

@@ -47,13 +47,15 @@ func mustSigner(t testing.TB, priv ed25519.PrivateKey) *sign.Signer {
 // keys are the trusted producer and a stranger, whose key no test trusts.
 type keys struct {
 	trusted, stranger *sign.Signer
+	retired           *sign.Signer // trusted, but only until an hour before now
 	ring              *sign.Keyring
 }
 
 func newKeys(t testing.TB) keys {
 	t.Helper()
-	k := keys{trusted: mustSigner(t, testKey(1)), stranger: mustSigner(t, testKey(2))}
-	ring, err := sign.NewKeyring(sign.Key{Public: k.trusted.Public()})
+	k := keys{trusted: mustSigner(t, testKey(1)), stranger: mustSigner(t, testKey(2)), retired: mustSigner(t, testKey(3))}
+	ring, err := sign.NewKeyring(sign.Key{Public: k.trusted.Public()},
+		sign.Key{Public: k.retired.Public(), Valid: sign.Validity{NotAfter: time.Unix(now/1000-3600, 0)}})
 	if err != nil {
 		t.Fatalf("NewKeyring: got error %v, want nil", err)
 	}
@@ -325,6 +327,7 @@ func TestHandleSequence(t *testing.T) {
 		{"garbage", []byte("not a JWS at all"), 0, false, receive.Malformed},
 		{"frame 0 again", datagrams[0], 100, false, receive.Replay},
 		{"frame 0 from a stranger", signFrame(t, k.stranger, frames[0]), 100, false, receive.UnknownKey},
+		{"frame 0 from a retired key", signFrame(t, k.retired, frames[0]), 100, false, receive.KeyNotValid},
 		{"too big", bytes.Repeat([]byte{'A'}, maxDatagram+1), 100, false, receive.TooBig},
 		{"frame 1", datagrams[1], 1000, false, receive.Forwarded},
 		// A forgery of frame 2 does not move the window: frame 2 itself
@@ -439,6 +442,7 @@ func TestReasonString(t *testing.T) {
 		receive.Malformed:    "malformed",
 		receive.BadAlg:       "bad_alg",
 		receive.UnknownKey:   "unknown_key",
+		receive.KeyNotValid:  "key_not_valid",
 		receive.Stale:        "stale",
 		receive.Future:       "future",
 		receive.Replay:       "replay",
@@ -465,7 +469,7 @@ func TestReasonString(t *testing.T) {
 
 func TestReasons(t *testing.T) {
 	want := []receive.Reason{
-		receive.TooBig, receive.Malformed, receive.BadAlg, receive.UnknownKey, receive.Stale,
+		receive.TooBig, receive.Malformed, receive.BadAlg, receive.UnknownKey, receive.KeyNotValid, receive.Stale,
 		receive.Future, receive.Replay, receive.SampledOut, receive.BadSignature, receive.Unhealthy,
 		receive.OutputFull,
 	}

@@ -26,21 +26,22 @@ const MaxKeyFile = 1 << 20
 var ErrPermissions = errors.New("sign: private key is readable by group or others")
 
 // WriteKeyPair writes priv to prefix+[PrivateSuffix] (mode 0600) and its
-// public key to prefix+[PublicSuffix] (mode 0644), and returns the two
+// public key to prefix+[PublicSuffix] (mode 0644), both with the validity
+// period valid, and returns the two
 // paths. Each file is written under a temporary name created with mode
 // 0600 and O_EXCL, then moved into place, so the private key is never
 // readable by others and no half-written file is left behind. Without
 // force, WriteKeyPair writes nothing if either file exists.
-func WriteKeyPair(prefix string, priv ed25519.PrivateKey, force bool) (privPath, pubPath string, err error) {
+func WriteKeyPair(prefix string, priv ed25519.PrivateKey, valid Validity, force bool) (privPath, pubPath string, err error) {
 	privPath, pubPath = prefix+PrivateSuffix, prefix+PublicSuffix
 	if len(priv) != ed25519.PrivateKeySize {
 		return "", "", fmt.Errorf("sign: Ed25519 private key of %d bytes; want %d", len(priv), ed25519.PrivateKeySize)
 	}
-	privJWK, err := MarshalPrivate(priv)
+	privJWK, err := MarshalPrivateValid(priv, valid)
 	if err != nil {
 		return "", "", err
 	}
-	pubJWK, err := MarshalPublic(priv.Public().(ed25519.PublicKey))
+	pubJWK, err := MarshalPublicValid(priv.Public().(ed25519.PublicKey), valid)
 	if err != nil {
 		return "", "", err
 	}
@@ -132,7 +133,7 @@ func LoadSigner(path string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, priv, err := parseJWK(b)
+	_, priv, valid, err := parseJWK(b)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %s: %w", path, err)
 	}
@@ -142,7 +143,12 @@ func LoadSigner(path string) (*Signer, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
 	}
-	return NewSigner(priv)
+	s, err := NewSigner(priv)
+	if err != nil {
+		return nil, err
+	}
+	s.valid = valid
+	return s, nil
 }
 
 // LoadTrust reads trusted public keys from path: a folder of JWK files
@@ -151,15 +157,33 @@ func LoadSigner(path string) (*Signer, error) {
 // its public half, and a notice saying so is returned in warnings. Any
 // file that does not parse is an error, and so is a path with no key.
 func LoadTrust(path string) (ring *Keyring, warnings []string, err error) {
+	ring, warnings, skipped, err := ReloadTrust(path)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case len(skipped) > 0:
+		return nil, nil, skipped[0]
+	case ring.Len() == 0:
+		return nil, nil, fmt.Errorf("sign: trust: no Ed25519 key in %s", path)
+	}
+	return ring, warnings, nil
+}
+
+// ReloadTrust reads path as [LoadTrust] does, for a receiver that is
+// already running: a file that does not parse is passed over, and its
+// error returned in skipped, so that one bad file does not take away the
+// keys that still load. The keyring may be empty. err is only for a path
+// that cannot be read at all.
+func ReloadTrust(path string) (ring *Keyring, warnings []string, skipped []error, err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sign: trust: %w", err)
+		return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
 	}
 	files := []string{path}
 	if fi.IsDir() {
 		entries, err := os.ReadDir(path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sign: trust: %w", err)
+			return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
 		}
 		files = files[:0]
 		for _, e := range entries {
@@ -174,16 +198,17 @@ func LoadTrust(path string) (ring *Keyring, warnings []string, err error) {
 	for _, f := range files {
 		k, w, err := loadTrustFile(f)
 		if err != nil {
-			return nil, nil, err
+			skipped = append(skipped, err)
+			continue
 		}
 		keys = append(keys, k...)
 		warnings = append(warnings, w...)
 	}
-	if len(keys) == 0 {
-		return nil, nil, fmt.Errorf("sign: trust: no Ed25519 key in %s", path)
-	}
 	ring, err = NewKeyring(keys...)
-	return ring, warnings, err
+	if err != nil { // not reached: loadTrustFile computes each ID
+		return nil, nil, nil, err
+	}
+	return ring, warnings, skipped, nil
 }
 
 // loadTrustFile reads one JWK or JWK Set file.
@@ -205,7 +230,7 @@ func loadTrustFile(path string) ([]Key, []string, error) {
 	var keys []Key
 	var warnings []string
 	for i, raw := range jwks {
-		pub, priv, err := parseJWK(raw)
+		pub, priv, valid, err := parseJWK(raw)
 		if err != nil {
 			if set.Keys != nil {
 				return nil, nil, fmt.Errorf("sign: %s: key %d: %w", path, i, err)
@@ -215,7 +240,7 @@ func loadTrustFile(path string) ([]Key, []string, error) {
 		if priv != nil {
 			warnings = append(warnings, fmt.Sprintf("%s is a private key; trusting only its public half (keep private keys out of trust folders)", path))
 		}
-		keys = append(keys, Key{ID: KeyID(pub), Public: pub, File: path})
+		keys = append(keys, Key{ID: KeyID(pub), Public: pub, File: path, Valid: valid})
 	}
 	return keys, warnings, nil
 }

@@ -50,7 +50,7 @@ func TestWriteKeyPairModes(t *testing.T) {
 	for _, umask := range []int{0, 0o022, 0o077} {
 		old := syscall.Umask(umask)
 		dir := t.TempDir()
-		privPath, pubPath, err := sign.WriteKeyPair(filepath.Join(dir, "producer"), testKey(1), false)
+		privPath, pubPath, err := sign.WriteKeyPair(filepath.Join(dir, "producer"), testKey(1), sign.Validity{}, false)
 		syscall.Umask(old)
 		if err != nil {
 			t.Fatalf("umask %04o: WriteKeyPair: got error %v, want nil", umask, err)
@@ -95,7 +95,7 @@ func TestWriteKeyPairNoOverwrite(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, existing, []byte("old\n"), 0o600)
 			prefix := filepath.Join(dir, "producer")
-			if _, _, err := sign.WriteKeyPair(prefix, testKey(1), false); err == nil {
+			if _, _, err := sign.WriteKeyPair(prefix, testKey(1), sign.Validity{}, false); err == nil {
 				t.Fatalf("WriteKeyPair over an existing %s: got nil error, want a refusal", existing)
 			}
 			// Neither file written, the old one unchanged, nothing left over.
@@ -105,7 +105,7 @@ func TestWriteKeyPairNoOverwrite(t *testing.T) {
 			}
 
 			// With force both are replaced.
-			privPath, pubPath, err := sign.WriteKeyPair(prefix, testKey(1), true)
+			privPath, pubPath, err := sign.WriteKeyPair(prefix, testKey(1), sign.Validity{}, true)
 			if err != nil {
 				t.Fatalf("WriteKeyPair with force: got error %v, want nil", err)
 			}
@@ -130,7 +130,7 @@ func TestWriteKeyPairNoOverwrite(t *testing.T) {
 // before anything is written (see TestMarshalWrongLength).
 func TestWriteKeyPairWrongLength(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "short"), testKey(1)[:32], false); err == nil {
+	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "short"), testKey(1)[:32], sign.Validity{}, false); err == nil {
 		t.Error("WriteKeyPair of a 32-byte private key (a bare seed): got nil error, want an error")
 	}
 	checkNoTemp(t, dir)
@@ -141,7 +141,7 @@ func TestWriteKeyPairDanglingSymlink(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(dir, "producer.jwk")); err != nil {
 		t.Skip("no symlinks:", err)
 	}
-	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "producer"), testKey(1), false); err == nil {
+	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "producer"), testKey(1), sign.Validity{}, false); err == nil {
 		t.Fatal("WriteKeyPair over a dangling symlink: got nil error, want a refusal")
 	}
 	checkNoTemp(t, dir, "producer.jwk")
@@ -159,13 +159,13 @@ func TestWriteKeyPairFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "producer.pub.jwk"), "x", []byte("x"), 0o644)
-	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "producer"), testKey(1), true); err == nil {
+	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "producer"), testKey(1), sign.Validity{}, true); err == nil {
 		t.Fatal("WriteKeyPair onto a folder: got nil error, want an error")
 	}
 	checkNoTemp(t, dir, "producer.pub.jwk")
 
 	// A missing folder.
-	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "missing", "producer"), testKey(1), false); err == nil {
+	if _, _, err := sign.WriteKeyPair(filepath.Join(dir, "missing", "producer"), testKey(1), sign.Validity{}, false); err == nil {
 		t.Error("WriteKeyPair into a missing folder: got nil error, want an error")
 	}
 	checkNoTemp(t, dir, "producer.pub.jwk")

@@ -39,6 +39,7 @@ type Signer struct {
 	kid    string
 	priv   ed25519.PrivateKey
 	header string // the protected header {"alg":"EdDSA","kid":KID}, encoded
+	valid  Validity
 }
 
 // NewSigner returns a Signer for priv.
@@ -53,6 +54,10 @@ func NewSigner(priv ed25519.PrivateKey) (*Signer, error) {
 
 // KeyID returns the key id of the signing key.
 func (s *Signer) KeyID() string { return s.kid }
+
+// Valid returns the validity period of the signing key, as its JWK file
+// gives it ([LoadSigner]); receivers refuse frames made outside it.
+func (s *Signer) Valid() Validity { return s.valid }
 
 // Public returns the public key of the signing key.
 func (s *Signer) Public() ed25519.PublicKey { return s.priv.Public().(ed25519.PublicKey) }
@@ -173,8 +178,9 @@ func (r *Keyring) VerifyInto(dst, datagram []byte) (payload []byte, kid string, 
 // or stale frame is not), and trusted only once [Signed.Verify] returns
 // nil.
 type Signed struct {
-	Payload []byte // the decoded payload, in the caller's buffer (not set by ParseLazy)
-	KeyID   string // the kid, which is in the keyring
+	Payload []byte   // the decoded payload, in the caller's buffer (not set by ParseLazy)
+	KeyID   string   // the kid, which is in the keyring
+	Valid   Validity // the key's validity period
 
 	encoded []byte // the payload part, base64url, within the datagram
 	key     ed25519.PublicKey
@@ -281,7 +287,7 @@ func (r *Keyring) parse(dst, datagram []byte, decode bool) (Signed, reject) {
 	if len(sig) != SignatureLen {
 		return Signed{}, refuseArg(ErrBadSignature, "kid %s: signature is not 64 bytes", kid)
 	}
-	m := Signed{KeyID: key.ID, key: key.Public, input: datagram[:j], encoded: p}
+	m := Signed{KeyID: key.ID, Valid: key.Valid, key: key.Public, input: datagram[:j], encoded: p}
 	if _, err := strictB64.Decode(m.sig[:], sig); err != nil {
 		return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url") // not reached: checked above
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
 	// go-jose's JSON matches member names exactly, as its JWK parser does;
@@ -28,6 +29,70 @@ type Key struct {
 	Public ed25519.PublicKey
 	// File is the file the key was loaded from, or "" if it was not.
 	File string
+	// Valid is the period in which the key's frames are accepted: the
+	// JWK members "nbf" and "exp" (docs/protocol.md §2.1).
+	Valid Validity
+}
+
+// Validity is the period in which a trusted key may sign frames. It is
+// stored in the key's JWK as the members "nbf" (not before) and "exp"
+// (expires: not at or after), each a NumericDate as in JWT (RFC 7519
+// §2, §4.1.4, §4.1.5): whole seconds since 1970-01-01T00:00:00Z. Either
+// may be absent; a key with neither is valid at all times. The zero
+// Validity has no bounds.
+type Validity struct {
+	NotBefore time.Time // the first instant of the period; zero for none
+	NotAfter  time.Time // the first instant after the period; zero for none
+}
+
+// Contains reports whether t is in the period: not before NotBefore and
+// before NotAfter.
+func (v Validity) Contains(t time.Time) bool {
+	return (v.NotBefore.IsZero() || !t.Before(v.NotBefore)) && (v.NotAfter.IsZero() || t.Before(v.NotAfter))
+}
+
+// String returns the period as "FROM..TO" in RFC 3339, with "-" for an
+// open end, or "always".
+func (v Validity) String() string {
+	if v.NotBefore.IsZero() && v.NotAfter.IsZero() {
+		return "always"
+	}
+	end := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	return end(v.NotBefore) + ".." + end(v.NotAfter)
+}
+
+// maxNumericDate bounds "nbf" and "exp": the year 9999, past which
+// RFC 3339 has no text for a time.
+const maxNumericDate = 253402300799
+
+// members returns the JWK members of v, each preceded by a comma.
+func (v Validity) members() string {
+	var s string
+	if !v.NotBefore.IsZero() {
+		s += fmt.Sprintf(`,"nbf":%d`, v.NotBefore.Unix())
+	}
+	if !v.NotAfter.IsZero() {
+		s += fmt.Sprintf(`,"exp":%d`, v.NotAfter.Unix())
+	}
+	return s
+}
+
+// check reports a period that is empty or out of range.
+func (v Validity) check() error {
+	for _, t := range []time.Time{v.NotBefore, v.NotAfter} {
+		if !t.IsZero() && (t.Unix() < 0 || t.Unix() > maxNumericDate || t.Nanosecond() != 0) {
+			return fmt.Errorf("%w: validity bound %s is not a whole second from 1970 to 9999", ErrKey, t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotBefore.Before(v.NotAfter) {
+		return fmt.Errorf("%w: \"exp\" %d is not after \"nbf\" %d", ErrKey, v.NotAfter.Unix(), v.NotBefore.Unix())
+	}
+	return nil
 }
 
 // KeyID returns the key id of pub: its RFC 7638 JWK thumbprint with
@@ -43,27 +108,44 @@ func KeyID(pub ed25519.PublicKey) string {
 // MarshalPrivate returns priv as a private JWK with its kid, one line of
 // JSON followed by a newline.
 func MarshalPrivate(priv ed25519.PrivateKey) ([]byte, error) {
+	return MarshalPrivateValid(priv, Validity{})
+}
+
+// MarshalPrivateValid is [MarshalPrivate] with a validity period, written
+// as the members "nbf" and "exp".
+func MarshalPrivateValid(priv ed25519.PrivateKey, v Validity) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("sign: Ed25519 private key of %d bytes; want %d", len(priv), ed25519.PrivateKeySize)
 	}
-	return marshalJWK(priv, priv.Public().(ed25519.PublicKey))
+	return marshalJWK(priv, priv.Public().(ed25519.PublicKey), v)
 }
 
 // MarshalPublic returns pub as a public JWK with its kid, one line of JSON
 // followed by a newline.
 func MarshalPublic(pub ed25519.PublicKey) ([]byte, error) {
+	return MarshalPublicValid(pub, Validity{})
+}
+
+// MarshalPublicValid is [MarshalPublic] with a validity period, written
+// as the members "nbf" and "exp".
+func MarshalPublicValid(pub ed25519.PublicKey, v Validity) ([]byte, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("sign: Ed25519 public key of %d bytes; want %d", len(pub), ed25519.PublicKeySize)
 	}
-	return marshalJWK(pub, pub)
+	return marshalJWK(pub, pub, v)
 }
 
-func marshalJWK(key any, pub ed25519.PublicKey) ([]byte, error) {
+func marshalJWK(key any, pub ed25519.PublicKey, v Validity) ([]byte, error) {
+	if err := v.check(); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
 	b, err := jose.JSONWebKey{Key: key, KeyID: KeyID(pub), Algorithm: Alg, Use: "sig"}.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("sign: encode JWK: %w", err)
 	}
-	return append(b, '\n'), nil
+	// go-jose writes one JSON object; the validity goes before its end.
+	b = append(b[:len(b)-1], v.members()+"}\n"...)
+	return b, nil
 }
 
 // rawJWK holds the members that are checked before go-jose sees a key:
@@ -75,32 +157,66 @@ type rawJWK struct {
 	D   *string `json:"d"`
 	Kid string  `json:"kid"`
 	Alg string  `json:"alg"`
+	Nbf *int64  `json:"nbf"`
+	Exp *int64  `json:"exp"`
 }
 
-// parseJWK decodes one JWK. It returns the public key and, for a private
-// JWK, the private key; any other kind of key is an error wrapping [ErrKey].
-func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, error) {
+// validity returns the period of "nbf" and "exp".
+func (raw *rawJWK) validity() (Validity, error) {
+	var v Validity
+	for _, m := range []struct {
+		name string
+		n    *int64
+		t    *time.Time
+	}{{"nbf", raw.Nbf, &v.NotBefore}, {"exp", raw.Exp, &v.NotAfter}} {
+		if m.n == nil {
+			continue
+		}
+		if *m.n < 0 || *m.n > maxNumericDate {
+			return Validity{}, fmt.Errorf("%w: %q %d is not a NumericDate from 1970 to 9999", ErrKey, m.name, *m.n)
+		}
+		*m.t = time.Unix(*m.n, 0).UTC()
+	}
+	return v, v.check()
+}
+
+// parseJWK decodes one JWK. It returns the public key, for a private
+// JWK the private key, and the validity period; any other kind of key, or
+// a bad period, is an error wrapping [ErrKey].
+func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, Validity, error) {
+	pub, priv, raw, err := parseJWKRaw(b)
+	if err != nil {
+		return nil, nil, Validity{}, err
+	}
+	v, err := raw.validity()
+	if err != nil {
+		return nil, nil, Validity{}, err
+	}
+	return pub, priv, v, nil
+}
+
+func parseJWKRaw(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, *rawJWK, error) {
 	var raw rawJWK
 	if err := josejson.Unmarshal(b, &raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	if raw.Kty != "OKP" || raw.Crv != "Ed25519" {
-		return nil, nil, fmt.Errorf("%w: kty %q, crv %q; want kty \"OKP\", crv \"Ed25519\"", ErrKey, raw.Kty, raw.Crv)
+		return nil, nil, nil, fmt.Errorf("%w: kty %q, crv %q; want kty \"OKP\", crv \"Ed25519\"", ErrKey, raw.Kty, raw.Crv)
 	}
 	if raw.Alg != "" && raw.Alg != Alg {
-		return nil, nil, fmt.Errorf("%w: alg %q; want %q", ErrKey, raw.Alg, Alg)
+		return nil, nil, nil, fmt.Errorf("%w: alg %q; want %q", ErrKey, raw.Alg, Alg)
 	}
 	if n, err := base64.RawURLEncoding.Strict().DecodeString(raw.X); err != nil || len(n) != ed25519.PublicKeySize {
-		return nil, nil, fmt.Errorf("%w: \"x\" is not %d bytes of base64url", ErrKey, ed25519.PublicKeySize)
+		return nil, nil, nil, fmt.Errorf("%w: \"x\" is not %d bytes of base64url", ErrKey, ed25519.PublicKeySize)
 	}
 	if raw.D != nil {
 		if n, err := base64.RawURLEncoding.Strict().DecodeString(*raw.D); err != nil || len(n) != ed25519.SeedSize {
-			return nil, nil, fmt.Errorf("%w: \"d\" is not %d bytes of base64url", ErrKey, ed25519.SeedSize)
+			return nil, nil, nil, fmt.Errorf("%w: \"d\" is not %d bytes of base64url", ErrKey, ed25519.SeedSize)
 		}
 	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(b); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	var pub ed25519.PublicKey
 	var priv ed25519.PrivateKey
@@ -113,13 +229,13 @@ func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, error) {
 		priv = ed25519.NewKeyFromSeed(k.Seed())
 		pub = priv.Public().(ed25519.PublicKey)
 		if !pub.Equal(k.Public()) {
-			return nil, nil, fmt.Errorf("%w: \"x\" is not the public key of \"d\"", ErrKey)
+			return nil, nil, nil, fmt.Errorf("%w: \"x\" is not the public key of \"d\"", ErrKey)
 		}
 	default:
-		return nil, nil, fmt.Errorf("%w: key type %T", ErrKey, jwk.Key)
+		return nil, nil, nil, fmt.Errorf("%w: key type %T", ErrKey, jwk.Key)
 	}
 	if raw.Kid != "" && raw.Kid != KeyID(pub) {
-		return nil, nil, fmt.Errorf("%w: kid %q is not the key's thumbprint %q", ErrKey, raw.Kid, KeyID(pub))
+		return nil, nil, nil, fmt.Errorf("%w: kid %q is not the key's thumbprint %q", ErrKey, raw.Kid, KeyID(pub))
 	}
-	return pub, priv, nil
+	return pub, priv, &raw, nil
 }
