@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func TestScript(t *testing.T) {
 			"waitjoin": cmdWaitJoin,
 			"mkframe":  cmdMkframe,
 			"sendraw":  cmdSendraw,
+			"resend":   cmdResend,
 		},
 	})
 }
@@ -177,4 +179,35 @@ func cmdSendraw(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		ts.Check(s.Send(b))
 	}
+}
+
+// cmdResend sends FILE as one datagram to GROUP:PORT out of lo every 50 ms
+// until OUT holds at least SIZE bytes, for at most 10 s: a script's way to
+// wait until a receiver forwards a frame it refused before (a key that a
+// reload of --trust has just added). Copies after the first forwarded are
+// dropped as replays.
+//
+//	resend GROUP:PORT FILE OUT SIZE
+func cmdResend(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: resend GROUP:PORT FILE OUT SIZE")
+	}
+	group, err := netip.ParseAddrPort(args[0])
+	ts.Check(err)
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	size, err := strconv.ParseInt(args[3], 10, 64)
+	ts.Check(err)
+	lo, err := net.InterfaceByName("lo")
+	ts.Check(err)
+	s, err := mcast.Dial(group, lo, 1)
+	ts.Check(err)
+	defer s.Close()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if fi, err := os.Stat(ts.MkAbs(args[2])); err == nil && fi.Size() >= size {
+			return
+		}
+		ts.Check(s.Send(b))
+	}
+	ts.Fatalf("resend: %s did not reach %d bytes within 10s", args[2], size)
 }

@@ -163,10 +163,13 @@ func runRecv(c *cli.Context, e *env) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(8 << 20)
 	}
-	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", maxDatagram).Msg("receiving")
 
 	ctx, stop := signalContext(c.Context)
 	defer stop()
+	reloader := &trustReloader{path: c.String("trust"), log: log, pipe: pipe}
+	defer reloader.start(ctx)()
+	defer stop() // ends the reloader, before the wait
+	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", maxDatagram).Msg("receiving")
 	r := &recvLoop{log: log, conn: conn, pipe: pipe, opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
 	err = r.run(ctx, c.Duration("stats-interval"))
 	r.summary(zerolog.InfoLevel, "stopped")
@@ -273,8 +276,18 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	if level == zerolog.InfoLevel && s.Rejected() > r.last.Rejected() {
 		level = zerolog.WarnLevel
 	}
+	producers := zerolog.Arr()
+	for _, p := range r.pipe.Producers() {
+		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted).Uint64("verified", p.Frames).
+			Uint64("forwarded", p.Forwarded).Uint64("bytes", p.Bytes)
+		if !p.LastFrame.IsZero() {
+			d = d.Float64("last_frame_age_s", time.Since(p.LastFrame).Round(time.Millisecond).Seconds())
+		}
+		producers.Dict(d)
+	}
 	r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
 		Uint64("rejected", s.Rejected()).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
+		Array("producers", producers).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
 	r.last = s
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/rs/zerolog"
+
+	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// trustSettle is how long the files under --trust must stay unchanged
+// before they are loaded again: a copy shows up as several events, and
+// loading halfway through would only report a half-written file.
+const trustSettle = 250 * time.Millisecond
+
+// trustReloader keeps a running receiver's keyring in step with --trust.
+// It loads the path again on SIGHUP and when a file in it changes, and
+// puts the new keyring in place whole ([receive.Pipeline.SetTrust]): a
+// key removed is no longer trusted from the next frame on, a key added is
+// trusted at once. A file that does not load is reported and passed over;
+// the keys of the others stay trusted. Its methods are safe for
+// concurrent use.
+type trustReloader struct {
+	path string
+	log  zerolog.Logger
+	pipe *receive.Pipeline
+	// report, if not nil, is told the outcome of each reload: whether
+	// every file loaded, and how many were passed over.
+	report func(ok bool, skipped int)
+
+	mu sync.Mutex // one reload at a time
+}
+
+// reload loads the path again and swaps the keyring in. If the path
+// cannot be read at all (removed, or being replaced), the keys in use
+// stay: an operator who means to trust nothing removes the key files.
+func (r *trustReloader) reload(trigger string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ring, warnings, skipped, err := sign.ReloadTrust(r.path)
+	if err != nil {
+		r.log.Error().Err(err).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
+		r.done(false, 0)
+		return
+	}
+	for _, w := range warnings {
+		r.log.Warn().Msg(w)
+	}
+	for _, err := range skipped {
+		r.log.Error().Err(err).Msg("passed over a --trust file that does not load; the other keys stay trusted")
+	}
+	added, removed, changed := diffKeys(r.pipe.Trust(), ring)
+	r.pipe.SetTrust(ring)
+	ev := r.log.Info()
+	if len(skipped) > 0 {
+		ev = r.log.Warn()
+	}
+	ev.Str("trigger", trigger).Int("keys", ring.Len()).Strs("added", added).Strs("removed", removed).
+		Strs("validity_changed", changed).Int("skipped_files", len(skipped)).
+		Msg(fmt.Sprintf("trust reloaded: %d keys (%d added, %d removed)", ring.Len(), len(added), len(removed)))
+	if ring.Len() == 0 {
+		r.log.Error().Str("trust", r.path).Msg("no trusted key left: every frame is dropped until a key is added")
+	}
+	r.done(len(skipped) == 0, len(skipped))
+}
+
+func (r *trustReloader) done(ok bool, skipped int) {
+	if r.report != nil {
+		r.report(ok, skipped)
+	}
+}
+
+// diffKeys returns the ids of the keys that next has and prev has not,
+// those prev has and next has not, and those in both whose validity
+// period differs.
+func diffKeys(prev, next *sign.Keyring) (added, removed, changed []string) {
+	added, removed, changed = []string{}, []string{}, []string{}
+	for _, k := range next.Keys() {
+		old, ok := prev.Lookup(k.ID)
+		switch {
+		case !ok:
+			added = append(added, k.ID)
+		case old.Valid != k.Valid:
+			changed = append(changed, k.ID)
+		}
+	}
+	for _, k := range prev.Keys() {
+		if _, ok := next.Lookup(k.ID); !ok {
+			removed = append(removed, k.ID)
+		}
+	}
+	return added, removed, changed
+}
+
+// start reloads on SIGHUP, and when something changes in the folder of
+// --trust (or, for a file, in the folder that holds it, so that a file
+// replaced by a rename is seen), until ctx is done; wait waits for that.
+// Both the signal handler and the watch are in place when start returns.
+// If the folder cannot be watched (inotify limits), it says so and
+// reloads on SIGHUP only.
+func (r *trustReloader) start(ctx context.Context) (wait func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	dir, file := r.path, ""
+	if fi, err := os.Stat(r.path); err == nil && !fi.IsDir() {
+		dir, file = filepath.Dir(r.path), filepath.Base(r.path)
+	}
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = w.Add(dir); err != nil {
+			w.Close()
+		}
+	}
+	if err != nil {
+		r.log.Warn().Err(err).Str("folder", dir).Msg("cannot watch --trust for changes; send SIGHUP to reload it")
+		w = nil
+	} else {
+		events, errs = w.Events, w.Errors
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer signal.Stop(hup)
+		if w != nil {
+			defer w.Close()
+		}
+		r.loop(ctx, hup, events, errs, file)
+	}()
+	return func() { <-done }
+}
+
+// loop reloads on each SIGHUP, and once events for file (or any file,
+// if file is "") have settled, until ctx is done.
+func (r *trustReloader) loop(ctx context.Context, hup <-chan os.Signal, events <-chan fsnotify.Event, errs <-chan error, file string) {
+	var settle *time.Timer
+	var settled <-chan time.Time
+	defer func() {
+		if settle != nil {
+			settle.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload("SIGHUP")
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if ev.Op == fsnotify.Chmod || file != "" && filepath.Base(ev.Name) != file {
+				continue
+			}
+			if settle == nil {
+				settle = time.NewTimer(trustSettle)
+			} else {
+				settle.Reset(trustSettle)
+			}
+			settled = settle.C
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			r.log.Warn().Err(err).Msg("watching --trust; send SIGHUP to reload it")
+		case <-settled:
+			settled = nil
+			r.reload("file change")
+		}
+	}
+}

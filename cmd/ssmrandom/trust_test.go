@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// TestTrustReload drives trustReloader.reload directly: a validity change
+// is reported and takes effect, a path that cannot be read keeps the keys
+// in use, and an emptied folder trusts nothing.
+func TestTrustReload(t *testing.T) {
+	dir := t.TempDir()
+	key := func(i byte) ed25519.PublicKey {
+		return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{i}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	}
+	write := func(name string, pub ed25519.PublicKey, v sign.Validity) {
+		b, err := sign.MarshalPublicValid(pub, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.pub.jwk", key(1), sign.Validity{})
+	write("b.pub.jwk", key(2), sign.Validity{})
+	ring, _, err := sign.LoadTrust(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := receive.New(receive.Config{Trust: ring, Output: io.Discard, MaxDatagram: 1472})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var reports []bool
+	r := &trustReloader{path: dir, log: zerolog.New(&logs), pipe: pipe, report: func(ok bool, _ int) { reports = append(reports, ok) }}
+
+	// b gets an end date: the same keys, one changed.
+	end := time.Unix(2000000000, 0).UTC()
+	write("b.pub.jwk", key(2), sign.Validity{NotAfter: end})
+	r.reload("test")
+	if k, ok := pipe.Trust().Lookup(sign.KeyID(key(2))); !ok || !k.Valid.NotAfter.Equal(end) {
+		t.Errorf("after a validity change: got key %+v (found %v), want NotAfter %s", k, ok, end)
+	}
+	if !strings.Contains(logs.String(), `"validity_changed":["`+sign.KeyID(key(2))+`"]`) {
+		t.Errorf("log: got %s, want the changed kid listed", logs.String())
+	}
+
+	// The folder is gone (being replaced, say): the keys stay.
+	moved := dir + ".moved"
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	r.reload("test")
+	if n := pipe.Trust().Len(); n != 2 {
+		t.Errorf("after the folder went away: got %d keys, want the 2 in use", n)
+	}
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every key file removed: nothing is trusted.
+	for _, f := range []string{"a.pub.jwk", "b.pub.jwk"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.reload("test")
+	if n := pipe.Trust().Len(); n != 0 {
+		t.Errorf("after every key file was removed: got %d keys, want 0", n)
+	}
+	if !strings.Contains(logs.String(), "no trusted key left") {
+		t.Errorf("log: got %s, want a line saying no key is trusted", logs.String())
+	}
+	if want := []bool{true, false, true}; !slices.Equal(reports, want) {
+		t.Errorf("reports: got %v, want %v", reports, want)
+	}
+}
