@@ -91,8 +91,9 @@ import (
 // Nothing listens on it unless the command is told to.
 const SuggestedPort = 9641
 
-// Buckets of ssmrandom_recv_verify_duration_seconds: upper bounds from
-// verifyBucketStart doubling verifyBucketCount times, 5 µs to 5.12 ms. One
+// Buckets of ssmrandom_recv_verify_duration_seconds: verifyBucketCount
+// upper bounds from verifyBucketStart, each double the one before, so 5 µs
+// to 5.12 ms (and +Inf). One
 // Ed25519 verification takes about 20 µs (in a batch) to 60 µs (alone) on
 // a current core (docs/performance.md); the buckets leave room on either
 // side for faster and slower machines and for a loaded host.
