@@ -1,0 +1,385 @@
+// Package metrics turns the counters of ssmrandom's recv and send into
+// Prometheus metrics and serves them over HTTP. docs/metrics.md lists
+// every metric, with example queries and alerts.
+//
+// The package does nothing else: it does not log, read flags or the
+// environment, or exit. Metrics are off unless the command asks for them;
+// [SuggestedPort] is the port to suggest in its help text.
+//
+// # Receiver
+//
+// A [Recv] reads most of its metrics at scrape time, from snapshot
+// functions the caller supplies in a [Source] (the pipeline's
+// [receive.Pipeline.Stats] and [receive.Pipeline.Producers], the socket's
+// count of datagrams from foreign sources), so the per-frame path costs
+// nothing. The rest are events the pipeline does not count, which the
+// caller reports with methods: [Recv.ObserveVerify] (its signature fits
+// [receive.Config.ObserveVerify]), [Recv.HealthFailure], [Recv.SinkError]
+// and [Recv.TrustReloaded].
+//
+// Metrics labelled kid exist only for the producer keys that
+// [receive.Pipeline.Producers] reports: the keys of the keyring in use and
+// keys that sent a verified frame before they were removed from it. Every
+// one of them was trusted, so the label set is bounded by the keys trusted
+// since the start, whatever an attacker sends: a datagram naming a key
+// that is not trusted never makes a series.
+//
+// # Sender
+//
+// A [Send] holds the sender's counters, which the send loop increments
+// with [Send.Sent], [Send.SendError] and [Send.ReadError].
+//
+// # Serving
+//
+// [Listen] binds the address at once, so that the command can refuse a
+// bad or busy address (a usage error) before it joins a group or opens
+// an output; [Server.Serve] then serves a [Recv] or [Send] (any
+// [prometheus.Gatherer]) at /metrics, with a small index at /, until its
+// context is done. Each Recv and Send has a registry of its own, with the
+// Go runtime and process collectors and ssmrandom_build_info; nothing is
+// registered in client_golang's global default registry.
+//
+// # Wiring
+//
+// In recv, where cfg is the [receive.Config] and m stays nil when
+// metrics are off (its methods then do nothing):
+//
+//	var m *metrics.Recv
+//	if addr := c.String("metrics-addr"); addr != "" {
+//		srv, err := metrics.Listen(addr) // before joining: a bad or busy address is a usage error
+//		if err != nil {
+//			return asUsage(err, "--metrics-addr takes HOST:PORT, such as 127.0.0.1:9641")
+//		}
+//		defer srv.Close()
+//		m = metrics.NewRecv(metrics.RecvConfig{Version: version})
+//		cfg.ObserveVerify = m.ObserveVerify
+//		go srv.Serve(ctx, m) // returns when ctx is done
+//	}
+//	pipe, err := receive.New(cfg)
+//	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
+//
+// and then: in the drop observer, m.HealthFailure(v.KeyID) for a verdict
+// of [receive.Unhealthy] whose error does not wrap health.ErrFailed; on an
+// output error (not a full FIFO), m.SinkError(); after each
+// sign.ReloadTrust, m.TrustReloaded(len(skipped), err).
+//
+// In send, the same Listen, Close and Serve with m := metrics.NewSend(version),
+// and beside the loop's own counters (m nil when metrics are off): on a
+// frame sent m.Sent(len(data)), on a failed send m.SendError(), on an
+// input read error m.ReadError().
+//
+// Until [Recv.SetSource], a scrape shows the pipeline's counters at zero;
+// serving may start as soon as the address is bound.
+package metrics
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/nordunet/ssmrandom/internal/receive"
+)
+
+// SuggestedPort is the TCP port to suggest for --metrics-addr, as in
+// "127.0.0.1:9641" (loopback only: the metrics name key files) or ":9641".
+// Nothing listens on it unless the command is told to.
+const SuggestedPort = 9641
+
+// Buckets of ssmrandom_recv_verify_duration_seconds: verifyBucketCount
+// upper bounds from verifyBucketStart, each double the one before, so 5 µs
+// to 5.12 ms (and +Inf). One
+// Ed25519 verification takes about 20 µs (in a batch) to 60 µs (alone) on
+// a current core (docs/performance.md); the buckets leave room on either
+// side for faster and slower machines and for a loaded host.
+const (
+	verifyBucketStart = 5e-6
+	verifyBucketCount = 11
+)
+
+// RecvConfig configures a [Recv].
+type RecvConfig struct {
+	// Version is the program's version, the version label of
+	// ssmrandom_build_info; "" means "unknown".
+	Version string
+	// Now returns the current time, for
+	// ssmrandom_recv_last_frame_age_seconds; nil means time.Now. For
+	// tests.
+	Now func() time.Time
+}
+
+// Source is where a [Recv] reads its snapshot metrics at scrape time.
+// Each function is called once per scrape, from the goroutine serving it,
+// and so must be safe to call from any goroutine.
+type Source struct {
+	// Stats returns the pipeline's counters: [receive.Pipeline.Stats].
+	// Nil reads as all zeros.
+	Stats func() receive.Stats
+	// Producers returns the per-key counters:
+	// [receive.Pipeline.Producers]. Its keys are the only kid label
+	// values (see the package doc). Nil reads as no producers.
+	Producers func() []receive.ProducerStats
+	// Foreign returns how many datagrams from sources that were not
+	// joined were skipped: the mcast receiver's Foreign. Nil leaves out
+	// ssmrandom_recv_foreign_source_datagrams_total.
+	Foreign func() uint64
+}
+
+// Recv is the receiver's metrics. Make one with [NewRecv] and give it
+// its [Source] with [Recv.SetSource]; the zero value is not usable, but a
+// nil *Recv is: its methods do nothing, so a caller with metrics off may
+// keep a nil one. Its methods are safe for concurrent use, and so is
+// scraping it at any time.
+type Recv struct {
+	reg       *prometheus.Registry
+	now       func() time.Time
+	src       atomic.Pointer[Source]
+	verify    prometheus.Histogram
+	reloadsOK prometheus.Counter
+	reloadsKO prometheus.Counter
+	skipped   prometheus.Gauge
+
+	sinkErrors atomic.Uint64
+	health     sync.Map // kid → *atomic.Uint64
+}
+
+// NewRecv returns the receiver's metrics, with an empty [Source]: until
+// [Recv.SetSource], the pipeline's counters read as zeros and there are
+// no per-key metrics. So it can be made before the pipeline, whose
+// [receive.Config.ObserveVerify] takes [Recv.ObserveVerify].
+func NewRecv(cfg RecvConfig) *Recv {
+	r := &Recv{
+		now: cfg.Now,
+		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ssmrandom_recv_verify_duration_seconds",
+			Help:    "Time spent on one frame's Ed25519 signature verification (a batch's time divided among its frames).",
+			Buckets: prometheus.ExponentialBuckets(verifyBucketStart, 2, verifyBucketCount),
+		}),
+		skipped: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ssmrandom_recv_trust_skipped_files",
+			Help: "Trust files passed over at the last successful trust reload because they did not parse.",
+		}),
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	r.src.Store(new(Source))
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssmrandom_recv_trust_reloads_total",
+		Help: "Trust reloads, by result: ok, or error when the trust path could not be read at all (the keyring in use is kept).",
+	}, []string{"result"})
+	r.reloadsOK = reloads.WithLabelValues("ok")
+	r.reloadsKO = reloads.WithLabelValues("error")
+	r.reg = newRegistry(cfg.Version, r.verify, r.skipped, reloads, recvCollector{r})
+	return r
+}
+
+// SetSource makes r read its snapshot metrics from src, from the next
+// scrape on. It may be called again, from any goroutine.
+func (r *Recv) SetSource(src Source) {
+	if r != nil {
+		r.src.Store(&src)
+	}
+}
+
+// Gather implements [prometheus.Gatherer]: it collects every metric of
+// the receiver, the Go runtime and the process. It is what [Server.Serve]
+// serves; a nil *Recv gathers nothing.
+func (r *Recv) Gather() ([]*dto.MetricFamily, error) {
+	if r == nil {
+		return nil, nil
+	}
+	return r.reg.Gather()
+}
+
+// ObserveVerify records how long one Ed25519 verification took. Its
+// signature fits [receive.Config.ObserveVerify]: pass the method value
+// m.ObserveVerify (not one of a nil *Recv, which would be called for
+// nothing: pass nil instead). It allocates nothing and takes no lock.
+func (r *Recv) ObserveVerify(d time.Duration) {
+	if r != nil {
+		r.verify.Observe(d.Seconds())
+	}
+}
+
+// HealthFailure counts one health test failure of the producer key kid:
+// call it once per failure event (a verified frame dropped as
+// [receive.Unhealthy] whose error does not wrap health.ErrFailed), not for
+// the frames refused while the producer is on probation. Only the kids
+// that the Producers function reports are exported, so kid should be the
+// key of a verified frame ([receive.Verdict.KeyID]).
+func (r *Recv) HealthFailure(kid string) {
+	if r == nil {
+		return
+	}
+	v, ok := r.health.Load(kid)
+	if !ok {
+		v, _ = r.health.LoadOrStore(kid, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(1)
+}
+
+// SinkError counts one write to the output that failed with an error
+// other than a full output, which the pipeline returns rather than
+// counts. Writes refused because the output was full are counted by the
+// pipeline ([receive.OutputFull]) and need no call.
+func (r *Recv) SinkError() {
+	if r != nil {
+		r.sinkErrors.Add(1)
+	}
+}
+
+// TrustReloaded counts one reload of the trusted keys (sign.ReloadTrust),
+// by result: err not nil is a failed reload, which leaves the gauge of
+// skipped files as it was; otherwise skipped is the number of files passed
+// over because they did not parse.
+func (r *Recv) TrustReloaded(skipped int, err error) {
+	if r == nil {
+		return
+	}
+	if err != nil {
+		r.reloadsKO.Inc()
+		return
+	}
+	r.reloadsOK.Inc()
+	r.skipped.Set(float64(skipped))
+}
+
+// recvCollector reads the receiver's snapshot metrics at scrape time.
+type recvCollector struct{ r *Recv }
+
+var (
+	descDatagrams = prometheus.NewDesc("ssmrandom_recv_datagrams_total",
+		"Datagrams from the joined sources handed to the receive pipeline.", nil, nil)
+	descDropped = prometheus.NewDesc("ssmrandom_recv_dropped_total",
+		"Datagrams not forwarded, by reason: sampled_out is by choice, every other reason is a reject.", []string{"reason"}, nil)
+	descFrames = prometheus.NewDesc("ssmrandom_recv_frames_total",
+		"Frames whose signature verified, forwarded or not, by producer key.", []string{"kid"}, nil)
+	descForwardedFrames = prometheus.NewDesc("ssmrandom_recv_forwarded_frames_total",
+		"Frames whose entropy bytes were written to the output, by producer key.", []string{"kid"}, nil)
+	descForwardedBytes = prometheus.NewDesc("ssmrandom_recv_forwarded_bytes_total",
+		"Entropy bytes written to the output, by producer key.", []string{"kid"}, nil)
+	descLastFrame = prometheus.NewDesc("ssmrandom_recv_last_frame_timestamp_seconds",
+		"Unix time at which the producer key's last verified frame was checked; absent before its first.", []string{"kid"}, nil)
+	descLastAge = prometheus.NewDesc("ssmrandom_recv_last_frame_age_seconds",
+		"Seconds since the trusted producer key's last verified frame, at scrape time; absent before its first.", []string{"kid"}, nil)
+	descTrustedKeys = prometheus.NewDesc("ssmrandom_recv_trusted_keys",
+		"Keys in the keyring in use.", nil, nil)
+	descKeyInfo = prometheus.NewDesc("ssmrandom_recv_key_info",
+		"Always 1: a producer key, the file it was loaded from, its validity period (RFC 3339, empty for an open end) and whether it is in the keyring in use.",
+		[]string{"kid", "file", "not_before", "not_after", "trusted"}, nil)
+	descForeign = prometheus.NewDesc("ssmrandom_recv_foreign_source_datagrams_total",
+		"Datagrams from a source that was not joined, skipped by the socket before the pipeline.", nil, nil)
+	descHealth = prometheus.NewDesc("ssmrandom_recv_health_failures_total",
+		"Health test failures of a producer key's verified bytes, one per failure (not per frame refused on probation).", []string{"kid"}, nil)
+	descSinkErrors = prometheus.NewDesc("ssmrandom_recv_sink_errors_total",
+		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
+)
+
+func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors} {
+		ch <- d
+	}
+}
+
+func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
+	src := c.r.src.Load()
+	var s receive.Stats
+	if src.Stats != nil {
+		s = src.Stats()
+	}
+	send(ch, descDatagrams, prometheus.CounterValue, float64(s.Datagrams))
+	for _, reason := range receive.Reasons() {
+		send(ch, descDropped, prometheus.CounterValue, float64(s.Dropped[reason]), reason.String())
+	}
+	send(ch, descSinkErrors, prometheus.CounterValue, float64(s.Dropped[receive.OutputFull]), "full")
+	send(ch, descSinkErrors, prometheus.CounterValue, float64(c.r.sinkErrors.Load()), "error")
+	if src.Foreign != nil {
+		send(ch, descForeign, prometheus.CounterValue, float64(src.Foreign()))
+	}
+
+	var producers []receive.ProducerStats
+	if src.Producers != nil {
+		producers = src.Producers()
+	}
+	now := c.r.now()
+	trusted := 0
+	for _, p := range producers {
+		kid := p.KeyID
+		send(ch, descFrames, prometheus.CounterValue, float64(p.Frames), kid)
+		send(ch, descForwardedFrames, prometheus.CounterValue, float64(p.Forwarded), kid)
+		send(ch, descForwardedBytes, prometheus.CounterValue, float64(p.Bytes), kid)
+		var failures uint64
+		if v, ok := c.r.health.Load(kid); ok {
+			failures = v.(*atomic.Uint64).Load()
+		}
+		send(ch, descHealth, prometheus.CounterValue, float64(failures), kid)
+		if !p.LastFrame.IsZero() {
+			send(ch, descLastFrame, prometheus.GaugeValue, float64(p.LastFrame.UnixNano())/1e9, kid)
+			if p.Trusted {
+				send(ch, descLastAge, prometheus.GaugeValue, max(now.Sub(p.LastFrame).Seconds(), 0), kid)
+			}
+		}
+		if p.Trusted {
+			trusted++
+		}
+		send(ch, descKeyInfo, prometheus.GaugeValue, 1, kid, p.File, rfc3339(p.Valid.NotBefore), rfc3339(p.Valid.NotAfter), boolString(p.Trusted))
+	}
+	send(ch, descTrustedKeys, prometheus.GaugeValue, float64(trusted))
+}
+
+// send sends one constant metric. Label values that are not valid UTF-8
+// (a file name can be anything) have the bad bytes replaced, so that no
+// file name can fail a scrape.
+func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	for i, l := range labels {
+		labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+	}
+	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	ch <- m
+}
+
+// rfc3339 formats one end of a validity period; "" for an open end.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// newRegistry returns a registry with the Go runtime and process
+// collectors, ssmrandom_build_info and cs. It panics only on a bug: two
+// collectors of one metric name.
+func newRegistry(version string, cs ...prometheus.Collector) *prometheus.Registry {
+	if version == "" {
+		version = "unknown"
+	}
+	reg := prometheus.NewRegistry()
+	build := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ssmrandom_build_info",
+		Help: "Always 1: the ssmrandom version and the Go version it was built with.",
+		ConstLabels: prometheus.Labels{
+			"version":   strings.ToValidUTF8(version, "\uFFFD"),
+			"goversion": runtime.Version(),
+		},
+	}, func() float64 { return 1 })
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build)
+	reg.MustRegister(cs...)
+	return reg
+}
