@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
@@ -50,6 +52,7 @@ func TestScript(t *testing.T) {
 			"mkframe":  cmdMkframe,
 			"sendraw":  cmdSendraw,
 			"resend":   cmdResend,
+			"httpget":  cmdHTTPGet,
 		},
 	})
 }
@@ -210,4 +213,31 @@ func cmdResend(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(s.Send(b))
 	}
 	ts.Fatalf("resend: %s did not reach %d bytes within 10s", args[2], size)
+}
+
+// cmdHTTPGet fetches URL, retrying for up to 10 s until it answers 200,
+// and puts the body on the script's stdout.
+//
+//	httpget URL
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: httpget URL")
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := client.Get(args[0])
+		if err != nil {
+			last = err
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			ts.Stdout().Write(body)
+			return
+		}
+		last = fmt.Errorf("status %s, %v", resp.Status, err)
+	}
+	ts.Fatalf("httpget %s: %v", args[0], last)
 }

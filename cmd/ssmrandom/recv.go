@@ -19,6 +19,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sample"
@@ -42,6 +43,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, metricsFlag())
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
 		Name:      "recv",
@@ -111,6 +113,15 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	srv, err := listenMetrics(c)
+	if err != nil {
+		return err
+	}
+	var m *metrics.Recv // nil: metrics off, and its methods do nothing
+	if srv != nil {
+		defer srv.Close()
+		m = metrics.NewRecv(metrics.RecvConfig{Version: version})
+	}
 	ring, warnings, err := sign.LoadTrust(c.String("trust"))
 	if err != nil {
 		return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
@@ -149,14 +160,19 @@ func runRecv(c *cli.Context, e *env) error {
 	if checks == nil {
 		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
 	}
-	pipe, err := receive.New(receive.Config{
+	cfg := receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
 		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
 		Limit: c.Uint64("count"), Sample: sampler, Health: checks,
-	})
+	}
+	if m != nil {
+		cfg.ObserveVerify = m.ObserveVerify
+	}
+	pipe, err := receive.New(cfg)
 	if err != nil {
 		return err
 	}
+	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
 	// Keep the heap small under a flood of forged datagrams, whose
 	// verification makes short-lived garbage: unless GOMEMLIMIT says
 	// otherwise, the collector works harder past 8 MiB of heap.
@@ -166,11 +182,15 @@ func runRecv(c *cli.Context, e *env) error {
 
 	ctx, stop := signalContext(c.Context)
 	defer stop()
-	reloader := &trustReloader{path: c.String("trust"), log: log, pipe: pipe}
+	reloader := &trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}
 	defer reloader.start(ctx)()
-	defer stop() // ends the reloader, before the wait
+	if srv != nil {
+		serving := serveMetrics(ctx, srv, m, log)
+		defer serving()
+	}
+	defer stop() // ends the reloader and the metrics server, before their waits
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", maxDatagram).Msg("receiving")
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, metrics: m, opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
 	err = r.run(ctx, c.Duration("stats-interval"))
 	r.summary(zerolog.InfoLevel, "stopped")
 	return err
@@ -178,10 +198,11 @@ func runRecv(c *cli.Context, e *env) error {
 
 // recvLoop reads datagrams and hands them to the pipeline.
 type recvLoop struct {
-	log  zerolog.Logger
-	conn *mcast.Receiver
-	pipe *receive.Pipeline
-	opts receive.Options
+	log     zerolog.Logger
+	conn    *mcast.Receiver
+	pipe    *receive.Pipeline
+	metrics *metrics.Recv // nil if off
+	opts    receive.Options
 
 	mu     sync.Mutex
 	last   receive.Stats           // at the previous summary
@@ -228,6 +249,7 @@ func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
 			case errors.Is(qerr, receive.ErrLimit):
 				return nil // --count frames written
 			case qerr != nil:
+				r.metrics.SinkError()
 				return qerr
 			case errors.Is(err, net.ErrClosed) && ctx.Err() != nil:
 				return nil // SIGINT or SIGTERM
@@ -254,6 +276,7 @@ func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
 		// A new failure, not a frame refused on probation: once per failure.
 		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
 			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+		r.metrics.HealthFailure(v.KeyID)
 	}
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut {

@@ -33,9 +33,9 @@ type trustReloader struct {
 	path string
 	log  zerolog.Logger
 	pipe *receive.Pipeline
-	// report, if not nil, is told the outcome of each reload: whether
-	// every file loaded, and how many were passed over.
-	report func(ok bool, skipped int)
+	// report, if not nil, is told the outcome of each reload: how many
+	// files were passed over, or the error that kept the keys in use.
+	report func(skipped int, err error)
 
 	mu sync.Mutex // one reload at a time
 }
@@ -49,7 +49,7 @@ func (r *trustReloader) reload(trigger string) {
 	ring, warnings, skipped, err := sign.ReloadTrust(r.path)
 	if err != nil {
 		r.log.Error().Err(err).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
-		r.done(false, 0)
+		r.done(0, err)
 		return
 	}
 	for _, w := range warnings {
@@ -70,12 +70,12 @@ func (r *trustReloader) reload(trigger string) {
 	if ring.Len() == 0 {
 		r.log.Error().Str("trust", r.path).Msg("no trusted key left: every frame is dropped until a key is added")
 	}
-	r.done(len(skipped) == 0, len(skipped))
+	r.done(len(skipped), nil)
 }
 
-func (r *trustReloader) done(ok bool, skipped int) {
+func (r *trustReloader) done(skipped int, err error) {
 	if r.report != nil {
-		r.report(ok, skipped)
+		r.report(skipped, err)
 	}
 }
 

@@ -46,7 +46,7 @@ func TestTrustReload(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	var reports []bool
-	r := &trustReloader{path: dir, log: zerolog.New(&logs), pipe: pipe, report: func(ok bool, _ int) { reports = append(reports, ok) }}
+	r := &trustReloader{path: dir, log: zerolog.New(&logs), pipe: pipe, report: func(_ int, err error) { reports = append(reports, err == nil) }}
 
 	// b gets an end date: the same keys, one changed.
 	end := time.Unix(2000000000, 0).UTC()
