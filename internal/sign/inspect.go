@@ -35,7 +35,7 @@ type Unverified struct {
 func Inspect(datagram []byte) (Unverified, error) {
 	parts := bytes.Split(datagram, []byte{'.'})
 	if len(parts) != 3 {
-		return Unverified{}, fmt.Errorf("%w: %d parts separated by dots; want 3", ErrMalformed, len(parts))
+		return Unverified{}, fmt.Errorf("%w: %d dots; want 2, between three parts", ErrMalformed, len(parts)-1)
 	}
 	var u Unverified
 	for i, p := range []struct {
