@@ -220,14 +220,23 @@ func printKeys(w io.Writer, rep *keysReport, withMetrics bool) error {
 	return nil
 }
 
-// agoText says how long ago something happened d before now, to the
-// second: "3s ago", "2h5m0s ago", or "in 2s" for a time ahead.
+// agoText says how long ago something happened d before now: "3s ago",
+// "2h5m0s ago", "9d4h ago" from two days on, or "in 2s" for a time ahead.
 func agoText(d time.Duration) string {
-	d = d.Round(time.Second)
 	if d < 0 {
-		return "in " + (-d).String()
+		return "in " + durationText(-d)
 	}
-	return d.String() + " ago"
+	return durationText(d) + " ago"
+}
+
+// durationText is d to the second, or from two days on to the hour in
+// days and hours.
+func durationText(d time.Duration) string {
+	if d >= 48*time.Hour {
+		d = d.Round(time.Hour)
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	}
+	return d.Round(time.Second).String()
 }
 
 // fetchLastFrames reads the receiver metrics at u and returns, for each

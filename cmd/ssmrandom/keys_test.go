@@ -99,10 +99,10 @@ func TestKeysMetricsTable(t *testing.T) {
 		t.Errorf("got header %q", lines[0])
 	}
 	want := map[string]string{
-		kids[0]: `^` + kids[0] + ` +valid +- +- +\S+k0.pub.jwk +2025-11-24T16:00:00Z +[0-9hms]+ ago$`,
+		kids[0]: `^` + kids[0] + ` +valid +- +- +\S+k0.pub.jwk +2025-11-24T16:00:00Z +[0-9dhms]+ ago$`,
 		kids[1]: `^` + kids[1] + ` +expired +2020-01-01T00:00:00Z +2021-01-01T00:00:00Z +\S+k1.pub.jwk +none yet +-$`,
 		kids[2]: `^` + kids[2] + ` +valid +- +- +\S+k2.pub.jwk +none yet +-$`,
-		"gone":  `^gone-gone-gone-gone-gone-gone-gone-gone-gone +not trusted +- +- +- +2023-11-14T22:13:20Z +[0-9hms]+ ago$`,
+		"gone":  `^gone-gone-gone-gone-gone-gone-gone-gone-gone +not trusted +- +- +- +2023-11-14T22:13:20Z +[0-9dhms]+ ago$`,
 	}
 	for key, re := range want {
 		found := false
