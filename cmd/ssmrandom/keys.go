@@ -167,7 +167,7 @@ func runKeys(c *cli.Context, e *env) error {
 		if len(skipped) > 1 {
 			files = fmt.Sprintf("%d files", len(skipped))
 		}
-		return withHint(fmt.Errorf("%s in %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", files, path),
+		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", files, path),
 			"fix or remove what was skipped")
 	case ring.Len() == 0:
 		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)
