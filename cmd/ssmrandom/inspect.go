@@ -59,7 +59,8 @@ func inspectCommand(e *env) *cli.Command {
 			"them gives a datagram (a JWS or a JSON object), and taken as it is if neither does. A\n" +
 			"single final newline after a raw datagram is dropped, and a note says so.\n\n" +
 			"Exit status: 0 if the datagram verifies (without --trust: if it is a well-formed signed\n" +
-			"frame or a legacy frame), 1 if not, 2 for bad flags, arguments or --trust.",
+			"frame or a legacy frame), 1 if not, 2 for bad flags or arguments, a FILE that cannot be\n" +
+			"read, a bad --trust, or input that is a datagram both in hex and in base64.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Usage: "verify against the producer keys in `PATH`: a folder of JWK files, one JWK file, or a JWK Set file"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
