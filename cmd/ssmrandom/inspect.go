@@ -214,8 +214,8 @@ func (r *inspectReport) outcome() error {
 }
 
 // inspect decodes in, the input as read, and says what it is; with ring,
-// whether it verifies. Its error is only for input it will not look at:
-// too long, or ambiguous.
+// whether it verifies. Its error is only for input that is a datagram
+// both in hex and in base64; anything else, however hostile, is reported.
 func inspect(in []byte, name string, ring *sign.Keyring, now time.Time) (*inspectReport, error) {
 	rep := &inspectReport{}
 	rep.Input.Name = name
