@@ -114,7 +114,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: false,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send and recv\n", name)
+			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, recv, keys and inspect\n", name)
 			cli.OsExiter(exitUsage)
 		},
 	}

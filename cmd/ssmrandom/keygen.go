@@ -4,13 +4,21 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
+
+// validityHint is the hint of every bad validity flag.
+const validityHint = "--not-before and --not-after take RFC 3339 times such as 2026-01-01T00:00:00Z (--not-before also now); " +
+	"--valid-for takes a duration such as 8760h or 365d"
 
 func keygenCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -18,10 +26,17 @@ func keygenCommand(e *env) *cli.Command {
 		Usage: "make an Ed25519 producer key pair as JWK files",
 		Description: "Writes PREFIX.jwk (the private key, mode 0600) and PREFIX.pub.jwk (the public key, to\n" +
 			"copy into receivers' trust folders), and prints the key id: the RFC 7638 thumbprint\n" +
-			"that every signed frame carries as its kid. Never overwrites a file without --force.",
+			"that every signed frame carries as its kid. Never overwrites a file without --force.\n\n" +
+			"--not-before, --not-after and --valid-for limit the key's validity period, written into\n" +
+			"both files as the JWK members \"nbf\" and \"exp\" (docs/protocol.md §2.1): receivers refuse\n" +
+			"frames made outside it (key_not_valid). Times are whole seconds; --valid-for counts from\n" +
+			"--not-before, or from now. Without any of them the key is valid at all times.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "keys/producer", Usage: "write `PREFIX`.jwk and PREFIX.pub.jwk"},
 			&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
+			&cli.StringFlag{Name: "not-before", Usage: "the key is valid from `TIME` on: RFC 3339, such as 2026-01-01T00:00:00Z, or now"},
+			&cli.StringFlag{Name: "not-after", Usage: "the key is valid until `TIME`, RFC 3339: the first second it is no longer valid"},
+			&cli.StringFlag{Name: "valid-for", Usage: "the key is valid for `DURATION` from --not-before or now, such as 8760h or 365d"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -30,6 +45,11 @@ func keygenCommand(e *env) *cli.Command {
 			prefix := c.String("output")
 			if prefix == "" || prefix[len(prefix)-1] == '/' {
 				return usagef("-o/--output takes a file name prefix such as keys/producer", "bad key prefix %q", prefix)
+			}
+			now := time.Now()
+			valid, err := validityFlags(c, now)
+			if err != nil {
+				return err
 			}
 			if dir := filepath.Dir(prefix); dir != "." {
 				if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -40,13 +60,130 @@ func keygenCommand(e *env) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("keygen: %w", err)
 			}
-			privPath, pubPath, err := sign.WriteKeyPair(prefix, priv, sign.Validity{}, c.Bool("force"))
+			privPath, pubPath, err := sign.WriteKeyPair(prefix, priv, valid, c.Bool("force"))
 			if err != nil {
 				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
 			}
 			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, give it to receivers)\n", privPath, pubPath)
+			switch keyState(valid, now) {
+			case stateValid:
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", validityText(valid))
+			case stateExpired:
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: expired already, receivers refuse its frames\n", validityText(valid))
+			default:
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, receivers refuse its frames until then\n", validityText(valid))
+			}
 			fmt.Fprintln(e.stdout, sign.KeyID(priv.Public().(ed25519.PublicKey)))
 			return nil
 		},
 	}
+}
+
+// validityFlags reads --not-before, --not-after and --valid-for.
+func validityFlags(c *cli.Context, now time.Time) (sign.Validity, error) {
+	var v sign.Validity
+	now = now.Truncate(time.Second)
+	if s := c.String("not-before"); s != "" {
+		if s == "now" {
+			v.NotBefore = now
+		} else {
+			t, err := parseBound("not-before", s)
+			if err != nil {
+				return sign.Validity{}, err
+			}
+			v.NotBefore = t
+		}
+	}
+	if s := c.String("not-after"); s != "" {
+		if c.String("valid-for") != "" {
+			return sign.Validity{}, usagef("give either --not-after or --valid-for", "both --not-after and --valid-for given")
+		}
+		t, err := parseBound("not-after", s)
+		if err != nil {
+			return sign.Validity{}, err
+		}
+		v.NotAfter = t
+	}
+	if s := c.String("valid-for"); s != "" {
+		d, ok := parseDays(s)
+		if !ok || d <= 0 || d%time.Second != 0 {
+			return sign.Validity{}, usagef(validityHint, "bad --valid-for %q: not a positive duration in whole seconds", s)
+		}
+		from := now
+		if !v.NotBefore.IsZero() {
+			from = v.NotBefore
+		}
+		v.NotAfter = from.Add(d)
+		if v.NotAfter.Year() > 9999 {
+			return sign.Validity{}, usagef(validityHint, "bad --valid-for %q: the key would expire after the year 9999", s)
+		}
+	}
+	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotAfter.After(v.NotBefore) {
+		return sign.Validity{}, usagef(validityHint, "--not-after %s is not after --not-before %s", rfc3339(v.NotAfter), rfc3339(v.NotBefore))
+	}
+	return v, nil
+}
+
+// parseBound reads one RFC 3339 validity bound: a whole second from 1970
+// to 9999, as a JWK NumericDate holds.
+func parseBound(flag, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	switch {
+	case err != nil:
+		return time.Time{}, usagef(validityHint, "bad --%s %q: not an RFC 3339 time", flag, s)
+	case t.Nanosecond() != 0:
+		return time.Time{}, usagef(validityHint, "bad --%s %q: not a whole second", flag, s)
+	case t.Unix() < 0:
+		return time.Time{}, usagef(validityHint, "bad --%s %q: before 1970", flag, s)
+	}
+	return t.UTC(), nil
+}
+
+// parseDays is time.ParseDuration that also takes a whole number of days,
+// such as 365d.
+func parseDays(s string) (time.Duration, bool) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 32)
+		if err != nil || days > uint64(math.MaxInt64/(24*time.Hour)) {
+			return 0, false
+		}
+		return time.Duration(days) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
+}
+
+// rfc3339 formats t in UTC, in RFC 3339 with fractions of a second only
+// where there are some.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// validityText says when a key is valid, in words.
+func validityText(v sign.Validity) string {
+	switch {
+	case v.NotBefore.IsZero() && v.NotAfter.IsZero():
+		return "at all times"
+	case v.NotAfter.IsZero():
+		return "from " + rfc3339(v.NotBefore) + " on"
+	case v.NotBefore.IsZero():
+		return "until " + rfc3339(v.NotAfter)
+	}
+	return "from " + rfc3339(v.NotBefore) + " until " + rfc3339(v.NotAfter)
+}
+
+// Key states: where now stands in a key's validity period.
+const (
+	stateValid   = "valid"
+	stateExpired = "expired"
+	stateNotYet  = "not yet valid"
+)
+
+// keyState returns the state of a key with period v at now.
+func keyState(v sign.Validity, now time.Time) string {
+	switch {
+	case v.Contains(now):
+		return stateValid
+	case !v.NotAfter.IsZero() && !now.Before(v.NotAfter):
+		return stateExpired
+	}
+	return stateNotYet
 }

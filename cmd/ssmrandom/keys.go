@@ -1,12 +1,331 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
-// keysCommand is being written (issue 5); this placeholder keeps the build whole.
+// lastFrameMetric is the gauge a receiver's metrics endpoint exports per
+// producer key: when the last verified frame of that kid was checked, in
+// Unix seconds; 0 or absent if none was yet.
+const lastFrameMetric = "ssmrandom_recv_last_frame_timestamp_seconds"
+
+// Limits of a --metrics request.
+const (
+	// metricsTimeout bounds the whole request, body included.
+	metricsTimeout = 10 * time.Second
+	// maxMetricsBody is the most bytes of an exposition read: a receiver's
+	// is a few KiB; more means the URL is something else.
+	maxMetricsBody = 16 << 20
+)
+
 func keysCommand(e *env) *cli.Command {
-	return &cli.Command{Name: "keys", Hidden: true, Action: func(*cli.Context) error { return errors.New("keys: not built yet") }}
+	return &cli.Command{
+		Name:  "keys",
+		Usage: "list the trusted producer keys as a receiver loads them",
+		Description: "Reads --trust as recv does and lists each key: its kid, the file it came from, its\n" +
+			"validity period (the JWK members \"nbf\" and \"exp\") and whether it is valid now,\n" +
+			"expired or not yet valid. A file that does not load is listed as skipped, with why,\n" +
+			"and the exit status is then 1: recv refuses to start with such a file, and a running\n" +
+			"recv passes it over when it reloads its keys.\n\n" +
+			"With --metrics URL, the metrics endpoint of a running receiver (such as\n" +
+			"http://127.0.0.1:9641/metrics), it also shows when the receiver last verified a frame\n" +
+			"of each key, and how long ago (" + lastFrameMetric + ").",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+			&cli.StringFlag{Name: "metrics", Usage: "read the last frame of each key from a running receiver's metrics endpoint at `URL`"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+		},
+		Action: func(c *cli.Context) error { return runKeys(c, e) },
+	}
+}
+
+// keyRow is one line of the listing, and its JSON form.
+type keyRow struct {
+	KeyID     string     `json:"kid"`
+	File      string     `json:"file,omitempty"` // "" for a key only the receiver knows
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+	// State is valid, expired or not yet valid; "not trusted" for a key
+	// the receiver reports but --trust does not hold.
+	State string `json:"state"`
+	// LastFrame is the receiver's last verified frame of the key; nil if
+	// none, or without --metrics.
+	LastFrame *time.Time `json:"last_frame,omitempty"`
+	// AgeSeconds is how long before the listing LastFrame was.
+	AgeSeconds *float64 `json:"last_frame_age_seconds,omitempty"`
+}
+
+// keysReport is the JSON form of the whole listing.
+type keysReport struct {
+	Trust    string       `json:"trust"`
+	Metrics  string       `json:"metrics,omitempty"`
+	Keys     []keyRow     `json:"keys"`
+	Skipped  []skippedRow `json:"skipped"`
+	Warnings []string     `json:"warnings"`
+}
+
+// skippedRow is a trust file that did not load.
+type skippedRow struct {
+	Error string `json:"error"` // names the file
+}
+
+const stateNotTrusted = "not trusted"
+
+func runKeys(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	path := c.String("trust")
+	if path == "" {
+		return usagef("name the keys with --trust, e.g. --trust /etc/ssmrandom/trust", "keys lists the keys of --trust, and no --trust was given")
+	}
+	var metricsURL *url.URL
+	if s := c.String("metrics"); s != "" {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("--metrics takes the URL of a receiver's metrics endpoint, such as http://127.0.0.1:9641/metrics", "bad --metrics URL %q", s)
+		}
+		metricsURL = u
+	}
+	ring, warnings, skipped, err := sign.ReloadTrust(path)
+	if err != nil {
+		return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
+	}
+	var last map[string]time.Time
+	if metricsURL != nil {
+		ctx, cancel := context.WithTimeout(c.Context, metricsTimeout)
+		last, err = fetchLastFrames(ctx, metricsURL.String())
+		cancel()
+		if err != nil {
+			return withHint(err, "--metrics takes the metrics endpoint of a running recv, such as http://127.0.0.1:9641/metrics")
+		}
+	}
+	now := time.Now()
+	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: []keyRow{}, Skipped: []skippedRow{}, Warnings: warnings}
+	if rep.Warnings == nil {
+		rep.Warnings = []string{}
+	}
+	for _, k := range ring.Keys() {
+		row := keyRow{KeyID: k.ID, File: k.File, State: keyState(k.Valid, now)}
+		if !k.Valid.NotBefore.IsZero() {
+			row.NotBefore = &k.Valid.NotBefore
+		}
+		if !k.Valid.NotAfter.IsZero() {
+			row.NotAfter = &k.Valid.NotAfter
+		}
+		rep.Keys = append(rep.Keys, row)
+	}
+	if last != nil {
+		for kid := range last {
+			if _, ok := ring.Lookup(kid); !ok { // still in the receiver, no longer in --trust
+				rep.Keys = append(rep.Keys, keyRow{KeyID: kid, State: stateNotTrusted})
+			}
+		}
+		for i := range rep.Keys {
+			if t, ok := last[rep.Keys[i].KeyID]; ok && !t.IsZero() {
+				age := now.Sub(t).Seconds()
+				rep.Keys[i].LastFrame, rep.Keys[i].AgeSeconds = &t, &age
+			}
+		}
+	}
+	for _, err := range skipped {
+		rep.Skipped = append(rep.Skipped, skippedRow{Error: err.Error()})
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		for _, w := range rep.Warnings {
+			fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
+		}
+		if err := printKeys(e.stdout, &rep, metricsURL != nil); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(skipped) > 0:
+		files := "1 file"
+		if len(skipped) > 1 {
+			files = fmt.Sprintf("%d files", len(skipped))
+		}
+		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", files, path),
+			"fix or remove what was skipped")
+	case ring.Len() == 0:
+		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)
+	}
+	return nil
+}
+
+// printKeys writes the listing as an aligned table, then the skipped
+// files.
+func printKeys(w io.Writer, rep *keysReport, withMetrics bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "KID\tSTATE\tNOT BEFORE\tNOT AFTER\tFILE"
+	if withMetrics {
+		head += "\tLAST FRAME\tAGE"
+	}
+	fmt.Fprintln(tw, head)
+	orDash := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return rfc3339(*t)
+	}
+	for _, k := range rep.Keys {
+		file := k.File
+		if file == "" {
+			file = "-"
+		}
+		line := strings.Join([]string{k.KeyID, k.State, orDash(k.NotBefore), orDash(k.NotAfter), file}, "\t")
+		if withMetrics {
+			age := "-"
+			if k.AgeSeconds != nil {
+				age = agoText(time.Duration(*k.AgeSeconds * float64(time.Second)))
+			}
+			last := "none yet"
+			if k.LastFrame != nil {
+				last = rfc3339(k.LastFrame.Truncate(time.Second))
+			}
+			line += "\t" + last + "\t" + age
+		}
+		fmt.Fprintln(tw, line)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range rep.Skipped {
+		if _, err := fmt.Fprintf(w, "skipped: %s\n", s.Error); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// agoText says how long ago something happened d before now: "3s ago",
+// "2h5m0s ago", "9d4h ago" from two days on, or "in 2s" for a time ahead.
+func agoText(d time.Duration) string {
+	if d < 0 {
+		return "in " + durationText(-d)
+	}
+	return durationText(d) + " ago"
+}
+
+// durationText is d to the second, or from two days on to the hour in
+// days and hours.
+func durationText(d time.Duration) string {
+	if d >= 48*time.Hour {
+		d = d.Round(time.Hour)
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	}
+	return d.Round(time.Second).String()
+}
+
+// fetchLastFrames reads the receiver metrics at u and returns, for each
+// kid of [lastFrameMetric], the time of its last verified frame: the zero
+// time if the gauge is 0. It parses the response with expfmt in whichever
+// exposition format the server chose.
+func fetchLastFrames(ctx context.Context, u string) (map[string]time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: GET %s: %s", u, resp.Status)
+	}
+	format := expfmt.ResponseFormat(resp.Header)
+	if format == expfmt.FmtUnknown {
+		format = expfmt.NewFormat(expfmt.TypeTextPlain)
+	}
+	body := &limitedReader{r: resp.Body, n: maxMetricsBody}
+	dec := expfmt.NewDecoder(body, format)
+	last := make(map[string]time.Time)
+	for {
+		var mf dto.MetricFamily
+		err := dec.Decode(&mf)
+		if body.over {
+			return nil, fmt.Errorf("metrics: %s: more than %d bytes; not a receiver's metrics", u, maxMetricsBody)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("metrics: %s: %w", u, err)
+		}
+		if mf.GetName() != lastFrameMetric {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			kid := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "kid" {
+					kid = l.GetValue()
+				}
+			}
+			if kid == "" {
+				continue
+			}
+			v := m.GetGauge().GetValue()
+			if m.GetGauge() == nil {
+				v = m.GetUntyped().GetValue()
+			}
+			switch {
+			case math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e11:
+				return nil, fmt.Errorf("metrics: %s: %s{kid=%q} is %v; not a Unix time", u, lastFrameMetric, kid, v)
+			case v == 0:
+				last[kid] = time.Time{}
+			default:
+				sec, frac := math.Modf(v)
+				last[kid] = time.Unix(int64(sec), int64(frac*1e9))
+			}
+		}
+	}
+	return last, nil
+}
+
+// limitedReader reads at most n bytes of r, and notes whether r had more.
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.over = true
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
