@@ -261,6 +261,9 @@ func (w *walk) run(t *testing.T, s walkStep) {
 		t.Fatalf("%s: %q needs a shell; the walk-through runs each command without one", s, cmd[i])
 	}
 	words := strings.Fields(cmd)
+	if len(words) == 0 {
+		t.Fatalf("%s: a prompt without a command", s)
+	}
 	switch words[0] {
 	case "wait":
 		w.wait(t, s, words[1:])
