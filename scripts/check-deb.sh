@@ -120,7 +120,11 @@ want_field() {
 }
 want_field Package ssmrandom
 want_field Architecture "$arch"
-want_field Depends adduser
+depends=$(field Depends)
+case "$depends" in adduser|"adduser, "*) ;; *) fail "control field Depends: got '$depends', want adduser first" ;; esac
+if readelf -d ./ssmrandom 2>/dev/null | grep -q 'NEEDED.*libc\.so'; then
+	case "$depends" in *"libc6 (>= "*) ;; *) fail "control field Depends: got '$depends', want libc6 (>= ...) for a binary linked with libc" ;; esac
+fi
 want_field Recommends "rng-tools5 | rng-tools"
 [ -n "$(field Maintainer)" ] || fail "no Maintainer field"
 [ -n "$(field Description)" ] || fail "no Description field"
@@ -136,7 +140,7 @@ for s in postinst prerm postrm; do
 done
 [ "$(cat "$tmp/control/conffiles")" = /etc/default/ssmrandom ] ||
 	fail "conffiles: got '$(cat "$tmp/control/conffiles")', want /etc/default/ssmrandom"
-ok "dpkg-deb --info: ssmrandom $version $arch, Depends adduser, Recommends rng-tools5 | rng-tools"
+ok "dpkg-deb --info: ssmrandom $version $arch, Depends $depends, Recommends rng-tools5 | rng-tools"
 
 # 2. Exactly these paths, modes and owners.
 cat >"$tmp/want-contents" <<'EOF'
@@ -158,6 +162,7 @@ drwxr-xr-x root/root ./usr/share/doc/
 drwxr-xr-x root/root ./usr/share/doc/ssmrandom/
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.Debian
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/copyright
 drwxr-xr-x root/root ./usr/share/doc/ssmrandom/examples/
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/60-ssmrandom-hwrng.rules
@@ -288,7 +293,7 @@ execstart() {
 asuser() {
 	local caps=${1:+,+$1}
 	echo setpriv --reuid=ssmrandom --regid=ssmrandom --init-groups --no-new-privs \
-		--bounding-set=-all$caps --inh-caps=-all$caps --ambient-caps=-all$caps --
+		--bounding-set="-all$caps" --inh-caps="-all$caps" --ambient-caps="-all$caps" --
 }
 # rununit UNIT CAPS TIMEOUT VAR=VALUE...: run UNIT's command with
 # /etc/default/ssmrandom, then the given assignments (the test's own
@@ -327,8 +332,7 @@ port=49180
 common=("SSMRANDOM_ARGS=-g $group -p $port -i lo" "SSMRANDOM_HOST=127.0.0.1")
 # wait_log FILE TEXT: wait up to 10 s for TEXT in FILE.
 wait_log() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -370,8 +374,10 @@ set +e
 rununit ssmrandom-recv-kernel.service "" 20 "${common[@]}" "SSMRANDOM_RECV_ARGS=--count 5" >"$tmp/nocap.out" 2>&1
 rc=$?
 set -e
-[ "$rc" != 0 ] && grep -q CAP_SYS_ADMIN "$tmp/nocap.out" ||
-	{ cat "$tmp/nocap.out" >&2; fail "the kernel receiver without CAP_SYS_ADMIN: exit status $rc, want a failure naming CAP_SYS_ADMIN"; }
+if [ "$rc" = 0 ] || ! grep -q CAP_SYS_ADMIN "$tmp/nocap.out"; then
+	cat "$tmp/nocap.out" >&2
+	fail "the kernel receiver without CAP_SYS_ADMIN: exit status $rc, want a failure naming CAP_SYS_ADMIN"
+fi
 rununit ssmrandom-recv-kernel.service sys_admin 30 "${common[@]}" "SSMRANDOM_RECV_ARGS=--count 5" >"$tmp/kernel.out" 2>&1 &
 recv=$!
 pids+=("$recv")
@@ -394,8 +400,9 @@ status=$(dpkg-query -W -f='${db:Status-Status}' ssmrandom 2>/dev/null || true)
 for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom; do
 	[ ! -e "$f" ] || fail "purge left $f"
 done
-[ -f /etc/ssmrandom/producer.jwk ] && [ -f /etc/ssmrandom/trusted/producer.pub.jwk ] ||
+if [ ! -f /etc/ssmrandom/producer.jwk ] || [ ! -f /etc/ssmrandom/trusted/producer.pub.jwk ]; then
 	fail "purge deleted keys; it must leave them"
+fi
 rm -rf /etc/ssmrandom
 ok "dpkg --purge: user, group, binary, units, conffile and docs gone, keys kept (and removed by this check)"
 echo "check-deb: all checks passed for $(basename "$deb")"

@@ -15,7 +15,7 @@
 #   /lib/systemd/system/ssmrandom-*.service     send, recv, recv-kernel
 #   /etc/default/ssmrandom                      conffile
 #   /usr/share/man/man8/ssmrandom.8.gz          from `ssmrandom man`
-#   /usr/share/doc/ssmrandom/                   README, README.Debian, docs, examples/
+#   /usr/share/doc/ssmrandom/                   README, README.Debian, docs, examples/, changelog
 # The user ssmrandom and /etc/ssmrandom{,/trusted} are made by postinst.
 set -euo pipefail
 
@@ -23,8 +23,9 @@ if [ $# -ne 2 ]; then
 	echo "usage: $0 BINARY OUTDIR" >&2
 	exit 2
 fi
-bin=$1
-outdir=$2
+mkdir -p "$2"
+bin=$(readlink -f "$1")
+outdir=$(cd "$2" && pwd)
 cd "$(dirname "$0")/.."
 pkg=packaging
 
@@ -78,10 +79,11 @@ if command -v file >/dev/null 2>&1; then
 	esac
 fi
 
-mkdir -p "$outdir"
-root=$(mktemp -d "$outdir/deb-root.XXXXXX")
-trap 'rm -rf "$root"' EXIT
-chmod 0755 "$root"
+# The tree goes in WORK/debian/ssmrandom, where dpkg-shlibdeps expects it.
+work=$(mktemp -d "$outdir/deb-root.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/debian/ssmrandom
+install -d -m 0755 "$root"
 
 # Files, each with an explicit mode.
 install -D -m 0755 "$bin" "$root/usr/bin/ssmrandom"
@@ -108,6 +110,23 @@ done
 for f in "$pkg"/examples/*; do
 	install -D -m 0644 "$f" "$doc/examples/$(basename "$f")"
 done
+# A one-entry changelog: which commit this is.
+date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+printf 'ssmrandom (%s) unstable; urgency=medium\n\n  * Built from git commit %s.\n\n -- %s  %s\n' \
+	"$version" "$commit" "$maintainer" "$date" | gzip -9n >"$doc/changelog.gz"
+chmod 0644 "$doc/changelog.gz"
+
+# Depends: adduser (postinst), and the shared libraries the binary links
+# (libc, when built with cgo, as the default build is).
+command -v dpkg-shlibdeps >/dev/null || die "dpkg-shlibdeps not found (Debian package dpkg-dev)"
+printf 'Source: ssmrandom\n\nPackage: ssmrandom\nArchitecture: any\n' >"$work/debian/control"
+if ! shlibs=$(cd "$work" && dpkg-shlibdeps -O debian/ssmrandom/usr/bin/ssmrandom 2>"$work/shlibdeps.err"); then
+	cat "$work/shlibdeps.err" >&2
+	die "dpkg-shlibdeps failed"
+fi
+libdeps=${shlibs#shlibs:Depends=}
+depends="adduser${libdeps:+, $libdeps}"
 
 # Every directory 0755, every mtime the commit's.
 find "$root" -type d -exec chmod 0755 {} +
@@ -121,7 +140,7 @@ echo /etc/default/ssmrandom >"$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
-	-e "s|@MAINTAINER@|$maintainer|" "$pkg/debian/control.in" >"$root/DEBIAN/control"
+	-e "s|@MAINTAINER@|$maintainer|" -e "s/@DEPENDS@/$depends/" "$pkg/debian/control.in" >"$root/DEBIAN/control"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
 grep -q '@[A-Z]*@' "$root/DEBIAN/control" && die "unreplaced placeholder in DEBIAN/control"
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
