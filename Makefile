@@ -20,7 +20,7 @@ endif
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all build demo test test-short bench bench-sign bench-e2e fuzz check install clean
+.PHONY: all build demo test test-short bench bench-sign bench-e2e fuzz check install deb deb-check clean
 
 all: build
 
@@ -74,6 +74,16 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 ssmrandom $(DESTDIR)$(PREFIX)/bin/ssmrandom
 
+# The Debian package, dist/ssmrandom_<version>_<arch>.deb (packaging/README.md).
+deb: build
+	./scripts/deb.sh ./ssmrandom dist
+
+# As root: check the .deb's fields, paths and modes, install it, verify the
+# units and the man page, run the units' commands, purge it.
+deb-check: deb
+	./scripts/check-deb.sh dist
+
 clean:
 	rm -f ssmrandom
+	rm -rf dist/ssmrandom_*.deb dist/deb-root.*
 	$(GO) clean -testcache

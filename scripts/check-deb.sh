@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# check-deb.sh DIR: check the one ssmrandom_*.deb in DIR (made by make deb),
+# install it, exercise what it installed, and purge it, leaving the machine
+# as it was. Needs root. Every step has a time limit; any surprise fails
+# the run with a line starting "check-deb: FAIL:".
+#
+#  1. dpkg-deb --info: the control fields and maintainer scripts.
+#  2. dpkg-deb --contents: exactly the expected paths, modes and owners.
+#  3. dpkg -i: the user, /etc/ssmrandom and its modes, the conffile,
+#     dpkg --verify, no service enabled or started.
+#  4. systemd-analyze verify on the installed units and on rngd.service
+#     with the example drop-in (no output allowed); systemd-analyze
+#     security below an exposure of 2.0.
+#  5. The man page renders without warnings.
+#  6. The units' own ExecStart= lines with /etc/default/ssmrandom, run as
+#     the user ssmrandom with the units' capabilities (setpriv) on
+#     loopback, after the key set-up that README.Debian documents: recv
+#     without a producer exits 2, recv writes the FIFO in /run/ssmrandom,
+#     recv-kernel works with CAP_SYS_ADMIN alone and fails without it.
+#  7. dpkg --purge: user, group, units, conffile gone; keys kept.
+#
+# It refuses to run if the package is installed, or the user ssmrandom or
+# /etc/ssmrandom exist: it would purge someone's set-up.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 DIR" >&2
+	exit 2
+fi
+# Run in a mount namespace of its own with an empty tmpfs on /run, as
+# systemd gives a service a fresh RuntimeDirectory: step 6 makes
+# /run/ssmrandom there, whatever the machine's /run holds, and it vanishes
+# with the check. (dpkg's changes to /etc and /usr are real.)
+if [ -z "${CHECK_DEB_PRIVATE_RUN:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "check-deb: FAIL: must run as root (it installs and purges the package)" >&2
+		exit 1
+	fi
+	export CHECK_DEB_PRIVATE_RUN=1
+	exec unshare --mount --propagation private -- "$(readlink -f "$0")" "$@"
+fi
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+cd "$(dirname "$0")/.."
+
+fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
+ok() { echo "check-deb: ok: $*"; }
+# quiet SECONDS CMD...: run CMD with a time limit, show its output only
+# if it fails.
+quiet() {
+	local secs=$1 out
+	shift
+	if ! out=$(timeout -k 5 "$secs" "$@" 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "$* (exit status or time-out after ${secs}s)"
+	fi
+}
+
+[ "$(id -u)" = 0 ] || fail "must run as root (it installs and purges the package)"
+for c in dpkg dpkg-deb dpkg-query setpriv getent timeout; do
+	command -v "$c" >/dev/null || fail "$c not found"
+done
+command -v systemd-analyze >/dev/null || fail "systemd-analyze not found (Debian package systemd)"
+
+shopt -s nullglob
+debs=("$1"/ssmrandom_*.deb)
+shopt -u nullglob
+[ ${#debs[@]} -eq 1 ] || fail "want exactly one ssmrandom_*.deb in $1, found ${#debs[@]} (run make deb)"
+deb=${debs[0]}
+echo "check-deb: $deb"
+
+# A clean machine: nothing of ours that a purge would take away.
+status=$(dpkg-query -W -f='${db:Status-Status}' ssmrandom 2>/dev/null || true)
+[ -z "$status" ] || [ "$status" = not-installed ] ||
+	fail "package ssmrandom is $status here; dpkg --purge ssmrandom first (this check would purge it)"
+! getent passwd ssmrandom >/dev/null || fail "user ssmrandom exists without the package (left from an earlier run? deluser --system ssmrandom)"
+! getent group ssmrandom >/dev/null || fail "group ssmrandom exists without the package (delgroup --system ssmrandom)"
+[ ! -e /etc/ssmrandom ] || fail "/etc/ssmrandom exists; move it away first"
+[ ! -e /etc/default/ssmrandom ] || fail "/etc/default/ssmrandom exists without the package; move it away first"
+
+tmp=$(mktemp -d /tmp/check-deb.XXXXXX)
+chmod 0755 "$tmp"
+installed=0
+pids=()
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	if [ "$installed" = 1 ]; then
+		if timeout -k 5 180 dpkg --purge ssmrandom >"$tmp/purge-cleanup.log" 2>&1; then
+			echo "check-deb: purged the package it had installed" >&2
+		else
+			cat "$tmp/purge-cleanup.log" >&2
+			echo "check-deb: FAIL: could not purge ssmrandom" >&2
+			rc=1
+		fi
+		rm -rf /etc/ssmrandom
+	fi
+	rm -rf "$tmp"
+	if [ "$rc" != 0 ]; then
+		echo "check-deb: FAILED (exit status $rc)" >&2
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+arch=$(dpkg --print-architecture)
+
+# 1. The control fields and maintainer scripts.
+quiet 30 dpkg-deb --info "$deb"
+field() { timeout 30 dpkg-deb --field "$deb" "$1"; }
+version=$(field Version)
+want_field() {
+	local got
+	got=$(field "$1")
+	[ "$got" = "$2" ] || fail "control field $1: got '$got', want '$2'"
+}
+want_field Package ssmrandom
+want_field Architecture "$arch"
+depends=$(field Depends)
+case "$depends" in adduser|"adduser, "*) ;; *) fail "control field Depends: got '$depends', want adduser first" ;; esac
+if readelf -d ./ssmrandom 2>/dev/null | grep -q 'NEEDED.*libc\.so'; then
+	case "$depends" in *"libc6 (>= "*) ;; *) fail "control field Depends: got '$depends', want libc6 (>= ...) for a binary linked with libc" ;; esac
+fi
+want_field Recommends "rng-tools5 | rng-tools"
+[ -n "$(field Maintainer)" ] || fail "no Maintainer field"
+[ -n "$(field Description)" ] || fail "no Description field"
+[ -n "$(field Installed-Size)" ] || fail "no Installed-Size field"
+dpkg --validate-version "$version" || fail "Version $version is not a valid Debian version"
+[ "$(basename "$deb")" = "ssmrandom_${version}_${arch}.deb" ] ||
+	fail "file name $(basename "$deb"), want ssmrandom_${version}_${arch}.deb"
+mkdir "$tmp/control"
+timeout 30 dpkg-deb --control "$deb" "$tmp/control"
+for s in postinst prerm postrm; do
+	[ -x "$tmp/control/$s" ] || fail "maintainer script $s missing or not executable"
+	sh -n "$tmp/control/$s" || fail "maintainer script $s: syntax error"
+done
+[ "$(cat "$tmp/control/conffiles")" = /etc/default/ssmrandom ] ||
+	fail "conffiles: got '$(cat "$tmp/control/conffiles")', want /etc/default/ssmrandom"
+ok "dpkg-deb --info: ssmrandom $version $arch, Depends $depends, Recommends rng-tools5 | rng-tools"
+
+# 2. Exactly these paths, modes and owners.
+cat >"$tmp/want-contents" <<'EOF'
+drwxr-xr-x root/root ./
+drwxr-xr-x root/root ./etc/
+drwxr-xr-x root/root ./etc/default/
+-rw-r--r-- root/root ./etc/default/ssmrandom
+drwxr-xr-x root/root ./lib/
+drwxr-xr-x root/root ./lib/systemd/
+drwxr-xr-x root/root ./lib/systemd/system/
+-rw-r--r-- root/root ./lib/systemd/system/ssmrandom-recv-kernel.service
+-rw-r--r-- root/root ./lib/systemd/system/ssmrandom-recv.service
+-rw-r--r-- root/root ./lib/systemd/system/ssmrandom-send.service
+drwxr-xr-x root/root ./usr/
+drwxr-xr-x root/root ./usr/bin/
+-rwxr-xr-x root/root ./usr/bin/ssmrandom
+drwxr-xr-x root/root ./usr/share/
+drwxr-xr-x root/root ./usr/share/doc/
+drwxr-xr-x root/root ./usr/share/doc/ssmrandom/
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.Debian
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/changelog.gz
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/copyright
+drwxr-xr-x root/root ./usr/share/doc/ssmrandom/examples/
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/60-ssmrandom-hwrng.rules
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/rngd-ssmrandom.conf
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/protocol.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/security.md
+drwxr-xr-x root/root ./usr/share/man/
+drwxr-xr-x root/root ./usr/share/man/man8/
+-rw-r--r-- root/root ./usr/share/man/man8/ssmrandom.8.gz
+EOF
+timeout 30 dpkg-deb --contents "$deb" >"$tmp/contents"
+# perms owner path; a symlink's "-> target" would make it differ.
+awk '{ $3 = $4 = $5 = ""; print }' "$tmp/contents" | tr -s ' ' | LC_ALL=C sort >"$tmp/got-contents"
+LC_ALL=C sort "$tmp/want-contents" >"$tmp/want-sorted"
+if ! diff -u "$tmp/want-sorted" "$tmp/got-contents" >"$tmp/contents.diff"; then
+	cat "$tmp/contents.diff" >&2
+	fail "dpkg-deb --contents differs from the expected list (- want, + got)"
+fi
+ok "dpkg-deb --contents: $(wc -l <"$tmp/got-contents") entries, modes and root ownership as expected"
+
+# 3. Install.
+installed=1
+if ! timeout -k 5 180 dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
+	cat "$tmp/install.log" >&2
+	fail "dpkg -i $deb"
+fi
+grep -q 'no service enabled' "$tmp/install.log" || { cat "$tmp/install.log" >&2; fail "postinst did not print its key provisioning note"; }
+[ "$(dpkg-query -W -f='${db:Status-Abbrev}' ssmrandom)" = "ii " ] || fail "ssmrandom not installed cleanly: $(dpkg-query -W -f='${db:Status-Abbrev}' ssmrandom)"
+verify=$(timeout 30 dpkg --verify ssmrandom 2>&1) || true
+[ -z "$verify" ] || fail "dpkg --verify ssmrandom: $verify"
+dpkg-query -W -f='${Conffiles}\n' ssmrandom | grep -q '^ /etc/default/ssmrandom ' || fail "/etc/default/ssmrandom is not a registered conffile"
+IFS=: read -r _ _ uid gid _ home shell < <(getent passwd ssmrandom) || fail "postinst made no user ssmrandom"
+[ "$uid" -lt 1000 ] || fail "user ssmrandom has uid $uid, want a system uid (< 1000)"
+[ "$(getent group ssmrandom | cut -d: -f3)" = "$gid" ] || fail "user ssmrandom's primary group is not ssmrandom"
+[ "$home" = /nonexistent ] || fail "user ssmrandom's home is $home, want /nonexistent"
+case "$shell" in */nologin|/bin/false) ;; *) fail "user ssmrandom has login shell $shell" ;; esac
+want_stat() {
+	local got
+	got=$(stat -c '%F %a %U:%G' "$1" 2>/dev/null) || fail "$1 missing"
+	[ "$got" = "$2" ] || fail "$1: got '$got', want '$2'"
+}
+want_stat /etc/ssmrandom "directory 750 root:ssmrandom"
+want_stat /etc/ssmrandom/trusted "directory 755 root:root"
+want_stat /usr/bin/ssmrandom "regular file 755 root:root"
+want_stat /etc/default/ssmrandom "regular file 644 root:root"
+enabled=$(find /etc/systemd/system -name 'ssmrandom*' 2>/dev/null)
+[ -z "$enabled" ] || fail "a service was enabled on install: $enabled"
+if pgrep -u ssmrandom >/dev/null; then fail "a process of user ssmrandom runs after install"; fi
+[ "$(/usr/bin/ssmrandom --version)" = "$(./ssmrandom --version)" ] ||
+	fail "installed binary says '$(/usr/bin/ssmrandom --version)', the built one '$(./ssmrandom --version)'"
+ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trusted/ 0755, conffile, dpkg --verify clean, nothing enabled"
+
+# 4. systemd-analyze verify. It needs no running systemd; with none as
+# PID 1 it still loads the units and their dependencies, checks the
+# executables and the man page of Documentation=. Any output fails.
+units=(/lib/systemd/system/ssmrandom-send.service /lib/systemd/system/ssmrandom-recv.service /lib/systemd/system/ssmrandom-recv-kernel.service)
+if ! out=$(timeout -k 5 60 systemd-analyze verify "${units[@]}" 2>&1) || [ -n "$out" ]; then
+	printf '%s\n' "$out" >&2
+	fail "systemd-analyze verify on the installed units"
+fi
+for u in "${units[@]}"; do
+	if ! out=$(timeout -k 5 60 systemd-analyze security --offline=true --threshold=20 "$u" 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "systemd-analyze security: $(basename "$u") exposure above 2.0"
+	fi
+	score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	echo "check-deb:     $(basename "$u"): exposure $score"
+done
+# The rngd drop-in on top of rng-tools5's own unit, from a scratch folder
+# (verify reads UNIT.d/ beside a unit given as a path), so /etc is not touched.
+if [ -f /lib/systemd/system/rngd.service ]; then
+	mkdir -p "$tmp/units/rngd.service.d"
+	cp /lib/systemd/system/rngd.service "$tmp/units/"
+	cp /usr/share/doc/ssmrandom/examples/rngd-ssmrandom.conf "$tmp/units/rngd.service.d/ssmrandom.conf"
+	if ! out=$(timeout -k 5 60 systemd-analyze verify "$tmp/units/rngd.service" 2>&1) || [ -n "$out" ]; then
+		printf '%s\n' "$out" >&2
+		fail "systemd-analyze verify rngd.service with examples/rngd-ssmrandom.conf"
+	fi
+	grep -q 'rngd.service.d/ssmrandom.conf' < <(SYSTEMD_LOG_LEVEL=debug timeout 60 systemd-analyze verify "$tmp/units/rngd.service" 2>&1) ||
+		fail "systemd-analyze verify did not load the rngd drop-in"
+	ok "systemd-analyze verify: 3 units and rngd.service + examples/rngd-ssmrandom.conf, no output; security exposure under 2.0"
+elif [ -n "${CI:-}" ]; then
+	fail "rng-tools5's rngd.service is missing: CI installs rng-tools5 (.ci/run)"
+else
+	ok "systemd-analyze verify: 3 units, no output (rngd drop-in not checked: rng-tools5 not installed)"
+fi
+
+# 5. The man page.
+page=/usr/share/man/man8/ssmrandom.8.gz
+zcat "$page" | head -n 1 | grep -q '^[.'"'"']' || fail "$page is not roff"
+if command -v man >/dev/null; then
+	MANWIDTH=80 timeout 30 man --warnings -l "$page" >"$tmp/man.txt" 2>"$tmp/man.err" || { cat "$tmp/man.err" >&2; fail "man -l $page"; }
+	[ ! -s "$tmp/man.err" ] || { cat "$tmp/man.err" >&2; fail "man -l $page printed warnings"; }
+	how="man -l --warnings"
+elif command -v groff >/dev/null; then
+	zcat "$page" | timeout 30 groff -man -Tutf8 -ww >"$tmp/man.txt" 2>"$tmp/man.err" || { cat "$tmp/man.err" >&2; fail "groff $page"; }
+	[ ! -s "$tmp/man.err" ] || { cat "$tmp/man.err" >&2; fail "groff printed warnings for $page"; }
+	how="groff -ww"
+else
+	fail "neither man nor groff to render $page (Debian package man-db)"
+fi
+for want in 'ssmrandom - distribute signed entropy' 'keygen' 'send' 'recv' '--trust'; do
+	grep -qF -- "$want" "$tmp/man.txt" || fail "rendered man page lacks '$want'"
+done
+ok "man page: $how renders $(wc -l <"$tmp/man.txt") lines, no warnings"
+
+# 6. The units' commands, as systemd would run them (as far as a shell
+# can): ExecStart= with the default file's variables, split at spaces, as
+# user ssmrandom with the unit's capability sets. First the key set-up
+# from README.Debian.
+timeout 30 /usr/bin/ssmrandom keygen -o /etc/ssmrandom/producer >/dev/null 2>&1 || fail "ssmrandom keygen -o /etc/ssmrandom/producer"
+chown ssmrandom:ssmrandom /etc/ssmrandom/producer.jwk
+cp /etc/ssmrandom/producer.pub.jwk /etc/ssmrandom/trusted/
+want_stat /etc/ssmrandom/producer.jwk "regular file 600 ssmrandom:ssmrandom"
+
+# execstart UNIT: the unit's ExecStart= line. It must hold nothing that
+# systemd reads differently from a shell (quotes, specifiers, ${} words).
+execstart() {
+	local line
+	line=$(sed -n 's/^ExecStart=//p' "/lib/systemd/system/$1")
+	[ "$(printf '%s\n' "$line" | wc -l)" = 1 ] || fail "$1: want one ExecStart= line"
+	case "$line" in *[\"\'%\{\\]*) fail "$1: ExecStart= has quotes, % or \${}: this check cannot run it like systemd" ;; esac
+	printf '%s\n' "$line"
+}
+# asuser CAPS: setpriv arguments for user ssmrandom with capability set
+# CAPS (empty: none), no new privileges, as CapabilityBoundingSet= and
+# AmbientCapabilities= give it.
+asuser() {
+	local caps=${1:+,+$1}
+	echo setpriv --reuid=ssmrandom --regid=ssmrandom --init-groups --no-new-privs \
+		--bounding-set="-all$caps" --inh-caps="-all$caps" --ambient-caps="-all$caps" --
+}
+# rununit UNIT CAPS TIMEOUT VAR=VALUE...: run UNIT's command with
+# /etc/default/ssmrandom, then the given assignments (the test's own
+# group, port, interface and counts) appended to its variables.
+rununit() {
+	local unit=$1 caps=$2 secs=$3
+	shift 3
+	(
+		set -a
+		# shellcheck disable=SC1091
+		. /etc/default/ssmrandom
+		for kv in "$@"; do
+			k=${kv%%=*}
+			eval "$k=\"\${$k:-} ${kv#*=}\""
+		done
+		set +a
+		line=$(execstart "$unit")
+		# Word splitting of unquoted $VAR, as systemd does for "$VAR".
+		eval "set -- $line"
+		# shellcheck disable=SC2046
+		exec timeout -k 5 "$secs" $(asuser "$caps") "$@"
+	)
+}
+
+# The default file as shipped: no producer, so recv stops with status 2,
+# which the units do not restart (RestartPreventExitStatus=2).
+set +e
+rununit ssmrandom-recv.service "" 20 >"$tmp/norecv.out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || { cat "$tmp/norecv.out" >&2; fail "recv with the shipped /etc/default/ssmrandom (no SSMRANDOM_HOST): exit status $rc, want 2"; }
+grep -q 'no producer host' "$tmp/norecv.out" || { cat "$tmp/norecv.out" >&2; fail "recv without SSMRANDOM_HOST did not say why"; }
+
+group=232.0.1.180
+port=49180
+common=("SSMRANDOM_ARGS=-g $group -p $port -i lo" "SSMRANDOM_HOST=127.0.0.1")
+# wait_log FILE TEXT: wait up to 10 s for TEXT in FILE.
+wait_log() {
+	for _ in $(seq 100); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$1" >&2
+	fail "no '$2' in $1 within 10 s"
+}
+# send_frames: the sender unit's command (a producer has /dev/hwrng; this
+# check sends from /dev/urandom, given after the default file's -r).
+send_frames() {
+	rununit ssmrandom-send.service "" 20 "${common[@]}" "SSMRANDOM_SEND_ARGS=-r /dev/urandom --count 300 --rate 131072" >"$tmp/send.out" 2>&1 ||
+		{ cat "$tmp/send.out" >&2; fail "sender (ssmrandom-send.service's command) failed"; }
+}
+# want_frames LOG: recv's summary says it forwarded 5 frames.
+want_frames() {
+	grep -q '"frames":5,' "$1" || { cat "$1" >&2; fail "recv did not forward 5 frames"; }
+}
+
+# The FIFO receiver, with /run/ssmrandom made as RuntimeDirectory= would
+# (in this check's private /run).
+install -d -m 0755 -o ssmrandom -g ssmrandom /run/ssmrandom
+rununit ssmrandom-recv.service "" 30 "${common[@]}" "SSMRANDOM_RECV_ARGS=--count 5" >"$tmp/recv.out" 2>&1 &
+recv=$!
+pids+=("$recv")
+wait_log "$tmp/recv.out" '"message":"receiving"'
+want_stat /run/ssmrandom/rnd-pipe "fifo 600 ssmrandom:ssmrandom"
+timeout 30 cat /run/ssmrandom/rnd-pipe >"$tmp/fifo.bytes" &
+reader=$!
+pids+=("$reader")
+send_frames
+wait "$recv" || { cat "$tmp/recv.out" >&2; fail "receiver (ssmrandom-recv.service's command) failed"; }
+wait "$reader" || fail "reading /run/ssmrandom/rnd-pipe failed"
+want_frames "$tmp/recv.out"
+n=$(stat -c %s "$tmp/fifo.bytes")
+grep -q "\"bytes\":$n," "$tmp/recv.out" || { cat "$tmp/recv.out" >&2; fail "read $n bytes from the FIFO, not what recv says it wrote"; }
+rm -rf /run/ssmrandom
+
+# The kernel receiver with only CAP_SYS_ADMIN, and without it.
+set +e
+rununit ssmrandom-recv-kernel.service "" 20 "${common[@]}" "SSMRANDOM_RECV_ARGS=--count 5" >"$tmp/nocap.out" 2>&1
+rc=$?
+set -e
+if [ "$rc" = 0 ] || ! grep -q CAP_SYS_ADMIN "$tmp/nocap.out"; then
+	cat "$tmp/nocap.out" >&2
+	fail "the kernel receiver without CAP_SYS_ADMIN: exit status $rc, want a failure naming CAP_SYS_ADMIN"
+fi
+rununit ssmrandom-recv-kernel.service sys_admin 30 "${common[@]}" "SSMRANDOM_RECV_ARGS=--count 5" >"$tmp/kernel.out" 2>&1 &
+recv=$!
+pids+=("$recv")
+wait_log "$tmp/kernel.out" '"message":"receiving"'
+send_frames
+wait "$recv" || { cat "$tmp/kernel.out" >&2; fail "kernel receiver (ssmrandom-recv-kernel.service's command) failed with CAP_SYS_ADMIN"; }
+want_frames "$tmp/kernel.out"
+ok "unit commands as user ssmrandom on loopback: recv without a producer exits 2; the FIFO receiver wrote $n bytes to /run/ssmrandom/rnd-pipe; recv-kernel forwarded 5 frames with only CAP_SYS_ADMIN and fails without it (exit status $rc)"
+
+# 7. Purge.
+if ! timeout -k 5 180 dpkg --purge ssmrandom >"$tmp/purge.log" 2>&1; then
+	cat "$tmp/purge.log" >&2
+	fail "dpkg --purge ssmrandom"
+fi
+installed=0
+status=$(dpkg-query -W -f='${db:Status-Status}' ssmrandom 2>/dev/null || true)
+[ -z "$status" ] || [ "$status" = not-installed ] || fail "after purge ssmrandom is $status"
+! getent passwd ssmrandom >/dev/null || fail "purge left the user ssmrandom"
+! getent group ssmrandom >/dev/null || fail "purge left the group ssmrandom"
+for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom; do
+	[ ! -e "$f" ] || fail "purge left $f"
+done
+if [ ! -f /etc/ssmrandom/producer.jwk ] || [ ! -f /etc/ssmrandom/trusted/producer.pub.jwk ]; then
+	fail "purge deleted keys; it must leave them"
+fi
+rm -rf /etc/ssmrandom
+ok "dpkg --purge: user, group, binary, units, conffile and docs gone, keys kept (and removed by this check)"
+echo "check-deb: all checks passed for $(basename "$deb")"
