@@ -205,7 +205,7 @@ want_stat() {
 	[ "$got" = "$2" ] || fail "$1: got '$got', want '$2'"
 }
 want_stat /etc/ssmrandom "directory 750 root:ssmrandom"
-want_stat /etc/ssmrandom/trusted "directory 755 root:root"
+want_stat /etc/ssmrandom/trust "directory 755 root:root"
 want_stat /usr/bin/ssmrandom "regular file 755 root:root"
 want_stat /etc/default/ssmrandom "regular file 644 root:root"
 enabled=$(find /etc/systemd/system -name 'ssmrandom*' 2>/dev/null)
@@ -213,7 +213,7 @@ enabled=$(find /etc/systemd/system -name 'ssmrandom*' 2>/dev/null)
 if pgrep -u ssmrandom >/dev/null; then fail "a process of user ssmrandom runs after install"; fi
 [ "$(/usr/bin/ssmrandom --version)" = "$(./ssmrandom --version)" ] ||
 	fail "installed binary says '$(/usr/bin/ssmrandom --version)', the built one '$(./ssmrandom --version)'"
-ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trusted/ 0755, conffile, dpkg --verify clean, nothing enabled"
+ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trust/ 0755, conffile, dpkg --verify clean, nothing enabled"
 
 # 4. systemd-analyze verify. It needs no running systemd; with none as
 # PID 1 it still loads the units and their dependencies, checks the
@@ -275,7 +275,7 @@ ok "man page: $how renders $(wc -l <"$tmp/man.txt") lines, no warnings"
 # from README.Debian.
 timeout 30 /usr/bin/ssmrandom keygen -o /etc/ssmrandom/producer >/dev/null 2>&1 || fail "ssmrandom keygen -o /etc/ssmrandom/producer"
 chown ssmrandom:ssmrandom /etc/ssmrandom/producer.jwk
-cp /etc/ssmrandom/producer.pub.jwk /etc/ssmrandom/trusted/
+cp /etc/ssmrandom/producer.pub.jwk /etc/ssmrandom/trust/
 want_stat /etc/ssmrandom/producer.jwk "regular file 600 ssmrandom:ssmrandom"
 
 # execstart UNIT: the unit's ExecStart= line. It must hold nothing that
@@ -400,7 +400,7 @@ status=$(dpkg-query -W -f='${db:Status-Status}' ssmrandom 2>/dev/null || true)
 for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom; do
 	[ ! -e "$f" ] || fail "purge left $f"
 done
-if [ ! -f /etc/ssmrandom/producer.jwk ] || [ ! -f /etc/ssmrandom/trusted/producer.pub.jwk ]; then
+if [ ! -f /etc/ssmrandom/producer.jwk ] || [ ! -f /etc/ssmrandom/trust/producer.pub.jwk ]; then
 	fail "purge deleted keys; it must leave them"
 fi
 rm -rf /etc/ssmrandom

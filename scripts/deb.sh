@@ -16,7 +16,7 @@
 #   /etc/default/ssmrandom                      conffile
 #   /usr/share/man/man8/ssmrandom.8.gz          from `ssmrandom man`
 #   /usr/share/doc/ssmrandom/                   README, README.Debian, docs, examples/, changelog
-# The user ssmrandom and /etc/ssmrandom{,/trusted} are made by postinst.
+# The user ssmrandom and /etc/ssmrandom{,/trust} are made by postinst.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
