@@ -23,6 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ssmrandom": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		"seedrecv":  func() { os.Exit(seedRecvMain()) },
 	})
 }
 
@@ -48,6 +49,7 @@ func TestScript(t *testing.T) {
 			"waitjoin": cmdWaitJoin,
 			"mkframe":  cmdMkframe,
 			"sendraw":  cmdSendraw,
+			"sendtext": cmdSendtext,
 		},
 	})
 }

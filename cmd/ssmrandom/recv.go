@@ -31,7 +31,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
-		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
+		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
 		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
@@ -42,6 +42,8 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge: only while its producers move over (docs/migration.md)"})
+	flags = append(flags, daemonFlags()...)
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
 		Name:      "recv",
@@ -60,6 +62,9 @@ func recvCommand(e *env) *cli.Command {
 }
 
 func runRecv(c *cli.Context, e *env) error {
+	if printVersion(c, e) {
+		return nil
+	}
 	hosts := c.Args().Slice()
 	for _, h := range hosts {
 		if strings.HasPrefix(h, "-") && h != "-" {
@@ -70,6 +75,11 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	release, err := takePidfile(c, log)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if !c.IsSet("trust") || c.String("trust") == "" {
 		return usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
 	}
@@ -149,10 +159,14 @@ func runRecv(c *cli.Context, e *env) error {
 	if checks == nil {
 		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
 	}
+	if c.Bool("allow-unsigned") {
+		log.Warn().Msg("accepting UNSIGNED version 1.0 frames of the original ssmrandom (--allow-unsigned): anyone who can send to the group can feed them, and replays are caught only by the health tests; they are counted as \"unsigned\" in the summaries (docs/security.md)")
+	}
 	pipe, err := receive.New(receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
 		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
 		Limit: c.Uint64("count"), Sample: sampler, Health: checks,
+		AllowUnsigned: c.Bool("allow-unsigned"),
 	})
 	if err != nil {
 		return err
@@ -274,7 +288,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		level = zerolog.WarnLevel
 	}
 	r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
-		Uint64("rejected", s.Rejected()).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
+		Uint64("rejected", s.Rejected()).Uint64("unsigned", s.Unsigned).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
 	r.last = s
 }
