@@ -97,6 +97,9 @@ func runRecv(c *cli.Context, e *env) error {
 	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
 		return usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
 	}
+	if c.Bool("allow-unsigned") && c.Int("credit") > 0 {
+		return usagef("leave out --credit with --allow-unsigned: anyone may have chosen unsigned bytes", "--credit %d with --allow-unsigned", c.Int("credit"))
+	}
 	if w := c.Int("workers"); w < 1 || w > 256 {
 		return usagef("--workers takes 1 to 256", "bad --workers %d", w)
 	}
