@@ -55,7 +55,8 @@ func recvCommand(e *env) *cli.Command {
 			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
 			"refuse the bytes of a producer whose source has broken (--health). A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
-			"rather than stalling the socket.",
+			"rather than stalling the socket. --allow-unsigned also forwards the original ssmrandom's\n" +
+			"unsigned frames, for the time its producers move over (docs/security.md).",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runRecv(c, e) },
 	}
