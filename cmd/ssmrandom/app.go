@@ -114,7 +114,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: false,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, recv, keys and inspect\n", name)
+			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, keys and inspect\n", name)
 			cli.OsExiter(exitUsage)
 		},
 	}
@@ -123,7 +123,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 // logFlags are the logging flags of the daemon commands.
 func logFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "log-level", Aliases: []string{"L"}, Value: "info", Usage: "log `LEVEL`: debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-level", Aliases: []string{"L"}, Value: "info", Usage: "log `LEVEL`: debug, info, warn or error (or the original ssmrandom's warning and critical)"},
 		&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "log `FORMAT`: console, json, or auto (console on a terminal, json otherwise)"},
 		&cli.DurationFlag{Name: "stats-interval", Value: time.Minute, Usage: "log a summary line every `DURATION` (0 for none)"},
 	}
@@ -131,7 +131,14 @@ func logFlags() []cli.Flag {
 
 // newLogger builds the logger from the logging flags.
 func newLogger(c *cli.Context, w io.Writer) (zerolog.Logger, error) {
-	level, err := zerolog.ParseLevel(strings.ToLower(c.String("log-level")))
+	name := strings.ToLower(c.String("log-level"))
+	switch name { // the original ssmrandom's names, Python's
+	case "warning":
+		name = "warn"
+	case "critical":
+		name = "error"
+	}
+	level, err := zerolog.ParseLevel(name)
 	if err != nil || level < zerolog.DebugLevel || level > zerolog.ErrorLevel {
 		return zerolog.Nop(), usagef("-L/--log-level takes debug, info, warn or error", "bad log level %q", c.String("log-level"))
 	}

@@ -26,6 +26,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ssmrandom": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		"seedrecv":  func() { os.Exit(seedRecvMain()) },
 	})
 }
 
@@ -53,6 +54,7 @@ func TestScript(t *testing.T) {
 			"sendraw":  cmdSendraw,
 			"resend":   cmdResend,
 			"httpget":  cmdHTTPGet,
+			"sendtext": cmdSendtext,
 		},
 	})
 }

@@ -34,7 +34,7 @@ func netFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: mcast.DefaultGroup, Usage: "SSM `GROUP` address: IPv4 in 232.0.0.0/8, or IPv6 in ff3x::/32 such as " + mcast.DefaultGroup6},
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: mcast.DefaultPort, Usage: "UDP `PORT`"},
-		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses (default: chosen by routing)"},
+		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses, as the original ssmrandom's local address (default, or 0.0.0.0: chosen by routing)"},
 	}
 }
 
@@ -57,7 +57,13 @@ func groupFlag(c *cli.Context) (netip.AddrPort, error) {
 
 // interfaceFlag reads -i/--interface.
 func interfaceFlag(c *cli.Context) (*net.Interface, error) {
-	ifi, err := mcast.ResolveInterface(c.String("interface"))
+	spec := c.String("interface")
+	if a, err := netip.ParseAddr(spec); err == nil && a.IsUnspecified() {
+		// The original ssmrandom's default, 0.0.0.0 (INADDR_ANY), which
+		// lets the kernel choose, as no -i does.
+		spec = ""
+	}
+	ifi, err := mcast.ResolveInterface(spec)
 	if err != nil {
 		return nil, asUsage(err, "-i/--interface takes an interface name (see 'ip link') or one of its addresses")
 	}

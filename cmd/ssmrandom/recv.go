@@ -32,7 +32,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
-		&cli.IntFlag{Name: "max-datagram", Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
+		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
 		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
@@ -43,6 +43,8 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge: only while its producers move over (docs/migration.md)"})
+	flags = append(flags, daemonFlags()...)
 	flags = append(flags, metricsFlag())
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
@@ -55,13 +57,17 @@ func recvCommand(e *env) *cli.Command {
 			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
 			"refuse the bytes of a producer whose source has broken (--health). A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
-			"rather than stalling the socket.",
+			"rather than stalling the socket. --allow-unsigned also forwards the original ssmrandom's\n" +
+			"unsigned frames, for the time its producers move over (docs/security.md).",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runRecv(c, e) },
 	}
 }
 
 func runRecv(c *cli.Context, e *env) error {
+	if printVersion(c, e) {
+		return nil
+	}
 	hosts := c.Args().Slice()
 	for _, h := range hosts {
 		if strings.HasPrefix(h, "-") && h != "-" {
@@ -72,6 +78,11 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	release, err := takePidfile(c, log)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if !c.IsSet("trust") || c.String("trust") == "" {
 		return usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
 	}
@@ -88,6 +99,9 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
 		return usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
+	}
+	if c.Bool("allow-unsigned") && c.Int("credit") > 0 {
+		return usagef("leave out --credit with --allow-unsigned: anyone may have chosen unsigned bytes", "--credit %d with --allow-unsigned", c.Int("credit"))
 	}
 	if w := c.Int("workers"); w < 1 || w > 256 {
 		return usagef("--workers takes 1 to 256", "bad --workers %d", w)
@@ -160,10 +174,14 @@ func runRecv(c *cli.Context, e *env) error {
 	if checks == nil {
 		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
 	}
+	if c.Bool("allow-unsigned") {
+		log.Warn().Msg("accepting UNSIGNED version 1.0 frames of the original ssmrandom (--allow-unsigned): anyone who can send to the group can feed them, and replays are caught only by the health tests; they are counted as \"unsigned\" in the summaries (docs/security.md)")
+	}
 	cfg := receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
 		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
 		Limit: c.Uint64("count"), Sample: sampler, Health: checks,
+		AllowUnsigned: c.Bool("allow-unsigned"),
 	}
 	if m != nil {
 		cfg.ObserveVerify = m.ObserveVerify
@@ -309,7 +327,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		producers.Dict(d)
 	}
 	r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
-		Uint64("rejected", s.Rejected()).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
+		Uint64("rejected", s.Rejected()).Uint64("unsigned", s.Unsigned).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
 		Array("producers", producers).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
 	r.last = s

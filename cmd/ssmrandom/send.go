@@ -28,24 +28,49 @@ func sendCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "ttl", Aliases: []string{"t"}, Value: mcast.DefaultTTL, Usage: "multicast `TTL`, 0 to 255"},
 		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame (default: the largest power of two that fits --max-datagram)"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetSafe, Usage: fmt.Sprintf("largest datagram to send, in `BYTES`: %d fits every path unfragmented, %d fits IPv4 over Ethernet, %d IPv6 over Ethernet", budgetSafe, budgetEthernet4, budgetEthernet6)},
-		&cli.StringFlag{Name: "source", Usage: "source `NAME` put in every frame (default: this host's name)"},
+		&cli.StringFlag{Name: "source", Usage: "source `NAME` put in every frame (default: this host's name; with --unsigned, the --input path, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "rate", Value: defaultRate, Usage: "send at most `BYTES` of entropy per second (0 for no limit)"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` frames (default: until the input ends, or SIGINT/SIGTERM)"},
+		&cli.BoolFlag{Name: "unsigned", Usage: "send the original ssmrandom's unsigned version 1.0 frames instead, for receivers that still run it: no key, no signature, nothing stops a forger (docs/migration.md)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, daemonFlags()...)
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
 		Name:  "send",
 		Usage: "read entropy, sign every frame, multicast it",
 		Description: "Reads --input in --size chunks, signs each as a JWS (EdDSA) with --key and sends it to\n" +
 			"the SSM group. Stops at the end of a regular file or stdin, after --count frames, or on\n" +
-			"SIGINT/SIGTERM, and logs a summary. A failed send is logged and counted, not fatal.",
+			"SIGINT/SIGTERM, and logs a summary. A failed send is logged and counted, not fatal.\n" +
+			"With --unsigned it sends the original ssmrandom's unsigned frames, byte for byte as it\n" +
+			"did, for receivers not yet moved over; ssmrandom recv takes them only with --allow-unsigned.",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runSend(c, e) },
 	}
 }
 
+// sendMode is what a sender puts in each datagram.
+type sendMode int
+
+const (
+	modeSigned   sendMode = iota // an IEDP 2.0 frame signed as a JWS: send
+	modeUnsigned                 // the original ssmrandom's unsigned version 1.0 frame: send --unsigned
+	modeRaw                      // the input's bytes as they are: rawsend
+)
+
 func runSend(c *cli.Context, e *env) error {
+	mode := modeSigned
+	if c.Bool("unsigned") {
+		mode = modeUnsigned
+	}
+	return runSender(c, e, mode)
+}
+
+// runSender is send and rawsend: mode says what goes in each datagram.
+func runSender(c *cli.Context, e *env, mode sendMode) error {
+	if printVersion(c, e) {
+		return nil
+	}
 	if err := noArgs(c); err != nil {
 		return err
 	}
@@ -69,45 +94,67 @@ func runSend(c *cli.Context, e *env) error {
 		return err
 	}
 	source := c.String("source")
-	if source == "" {
+	switch {
+	case mode == modeRaw:
+	case source == "" && mode == modeUnsigned:
+		// The original put its input's path in "s".
+		if source = c.String("input"); !frame.ValidSource(source) {
+			return usagef("name the source with --source", "the input's path %q cannot be a source name", source)
+		}
+	case source == "":
 		if source, err = os.Hostname(); err != nil || !frame.ValidSource(source) {
 			return usagef("name the source with --source", "this host's name %q cannot be a source name", source)
 		}
 	}
-	if !frame.ValidSource(source) {
+	if mode != modeRaw && !frame.ValidSource(source) {
 		return usagef(fmt.Sprintf("--source takes 1 to %d printable ASCII characters without quotes, backslashes or spaces", frame.MaxSource), "bad source name %q", source)
 	}
 	ifi, err := interfaceFlag(c)
 	if err != nil {
 		return err
 	}
-	signer, err := sign.LoadSigner(c.String("key"))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !c.IsSet("key") {
-			return asUsage(err, "make a key with 'ssmrandom keygen', or name one with -k/--key")
+	var signer *sign.Signer
+	var fits func(size int) bool // whether datagrams of size bytes of entropy fit the budget
+	maxSize, defaultSize := frame.MaxData, 1<<12
+	switch mode {
+	case modeSigned:
+		if signer, err = loadSigner(c); err != nil {
+			return err
 		}
-		if errors.Is(err, sign.ErrPermissions) {
-			return asUsage(err, "chmod 600 "+c.String("key")+" so that only its owner can read it")
+		fits = func(size int) bool { return signer.Len(frame.MaxLen(source, size)) <= budget }
+	case modeUnsigned:
+		if c.IsSet("key") {
+			return usagef("leave out -k/--key, or --unsigned to sign with it", "--unsigned frames are not signed, and a key was given")
 		}
-		return asUsage(err, "-k/--key takes a private Ed25519 JWK file made by 'ssmrandom keygen'")
+		fits = func(size int) bool { return frame.V1Len(source, size) <= budget }
+	case modeRaw:
+		maxSize, defaultSize = maxBudget, rawDefaultSize
+		fits = func(size int) bool { return size <= budget }
 	}
-	fits := func(size int) bool { return signer.Len(frame.MaxLen(source, size)) <= budget }
 	size := c.Int("size")
-	if c.IsSet("size") && (size < 1 || size > frame.MaxData) {
-		return usagef(fmt.Sprintf("-s/--size takes 1 to %d bytes", frame.MaxData), "bad size %d", size)
+	if c.IsSet("size") && (size < 1 || size > maxSize) {
+		return usagef(fmt.Sprintf("-s/--size takes 1 to %d bytes", maxSize), "bad size %d", size)
 	}
 	if !c.IsSet("size") {
-		for size = 1 << 12; size > 1 && !fits(size); size >>= 1 {
+		for size = defaultSize; size > 1 && !fits(size); size >>= 1 {
 		}
 	}
 	if size < 1 || !fits(size) {
 		largest := 0
-		for n := 1; n <= frame.MaxData && fits(n); n++ {
+		for n := 1; n <= maxSize && fits(n); n++ {
 			largest = n
 		}
-		return usagef(fmt.Sprintf("use -s/--size %d or less, or raise --max-datagram on networks known to carry larger datagrams", largest),
-			"frames of %d bytes do not fit a datagram of %d bytes (source %q)", size, budget, source)
+		hint := fmt.Sprintf("use -s/--size %d or less, or raise --max-datagram on networks known to carry larger datagrams", largest)
+		if mode == modeRaw {
+			return usagef(hint, "%d bytes do not fit a datagram of %d bytes", size, budget)
+		}
+		return usagef(hint, "frames of %d bytes do not fit a datagram of %d bytes (source %q)", size, budget, source)
 	}
+	release, err := takePidfile(c, log)
+	if err != nil {
+		return err
+	}
+	defer release()
 	in, err := openInput(c.String("input"), e.stdin)
 	if err != nil {
 		return asUsage(err, "-r/--input takes a device, a file, or - for stdin")
@@ -119,14 +166,31 @@ func runSend(c *cli.Context, e *env) error {
 		return err
 	}
 	defer sender.Close()
-	log.Info().Str("kid", signer.KeyID()).Str("group", group.String()).Str("source_addr", sender.LocalAddr().Addr().String()).
+	start := log.Info()
+	switch mode {
+	case modeSigned:
+		start = start.Str("kid", signer.KeyID())
+	case modeUnsigned:
+		start = start.Str("format", "v1.0 unsigned").Str("source", source)
+	case modeRaw:
+		start = start.Str("format", "raw")
+	}
+	start.Str("group", group.String()).Str("source_addr", sender.LocalAddr().Addr().String()).
 		Str("interface", ifiName(ifi)).Int("ttl", ttl).Int("size", size).Int("max_datagram", budget).
 		Str("input", c.String("input")).Int("rate", c.Int("rate")).Msg("sending")
+	switch mode {
+	case modeUnsigned:
+		log.Warn().Msg("sending UNSIGNED version 1.0 frames (--unsigned) for receivers that still run the original ssmrandom: " +
+			"anyone on the path can forge, change or replay them and no receiver can tell; " +
+			"move the receivers to 'ssmrandom recv --trust' and then drop --unsigned (docs/migration.md)")
+	case modeRaw:
+		log.Warn().Msg("sending the input's bytes bare (rawsend): no framing and no signature; ssmrandom recv drops every such datagram")
+	}
 
 	ctx, stop := signalContext(c.Context)
 	defer stop()
 	s := &sendLoop{
-		log: log, signer: signer, sender: sender, in: in, size: size, source: source,
+		log: log, mode: mode, signer: signer, sender: sender, in: in, size: size, source: source,
 		count: c.Uint64("count"), interval: c.Duration("stats-interval"),
 	}
 	if r := c.Int("rate"); r > 0 {
@@ -135,9 +199,28 @@ func runSend(c *cli.Context, e *env) error {
 		s.limit = rate.NewLimiter(rate.Limit(r), max(size, r/50))
 	}
 	err = s.run(ctx)
+	noun := "frames"
+	if mode == modeRaw {
+		noun = "datagrams"
+	}
 	log.Info().Uint64("frames", s.frames).Uint64("bytes", s.bytes).Uint64("send_errors", s.sendErrors).
-		Msgf("sent %d frames, %d bytes, %d send errors", s.frames, s.bytes, s.sendErrors)
+		Msgf("sent %d %s, %d bytes, %d send errors", s.frames, noun, s.bytes, s.sendErrors)
 	return err
+}
+
+// loadSigner loads -k/--key.
+func loadSigner(c *cli.Context) (*sign.Signer, error) {
+	signer, err := sign.LoadSigner(c.String("key"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !c.IsSet("key") {
+			return nil, asUsage(err, "make a key with 'ssmrandom keygen', or name one with -k/--key")
+		}
+		if errors.Is(err, sign.ErrPermissions) {
+			return nil, asUsage(err, "chmod 600 "+c.String("key")+" so that only its owner can read it")
+		}
+		return nil, asUsage(err, "-k/--key takes a private Ed25519 JWK file made by 'ssmrandom keygen'")
+	}
+	return signer, nil
 }
 
 // openInput opens the entropy source; "-" is stdin.
@@ -156,10 +239,12 @@ func openInput(name string, stdin io.Reader) (io.ReadCloser, error) {
 	return f, nil
 }
 
-// sendLoop reads, signs and sends frames.
+// sendLoop reads the input and sends it in datagrams: signed frames,
+// unsigned frames or bare bytes, as mode says.
 type sendLoop struct {
 	log      zerolog.Logger
-	signer   *sign.Signer
+	mode     sendMode
+	signer   *sign.Signer // for modeSigned
 	sender   *mcast.Sender
 	in       io.Reader
 	limit    *rate.Limiter
@@ -256,9 +341,18 @@ func (s *sendLoop) send(f *frame.Frame, data []byte, buf *[]byte) error {
 		f.Epoch, f.Seq = max(uint64(now), f.Epoch+1), 0
 	}
 	f.Time, f.Data = now, data
-	*buf = f.Append((*buf)[:0])
-	s.dgram = s.signer.Append(s.dgram[:0], *buf)
-	datagram := s.dgram
+	var datagram []byte
+	switch s.mode {
+	case modeSigned:
+		*buf = f.Append((*buf)[:0])
+		s.dgram = s.signer.Append(s.dgram[:0], *buf)
+		datagram = s.dgram
+	case modeUnsigned:
+		s.dgram = frame.AppendV1(s.dgram[:0], s.source, data)
+		datagram = s.dgram
+	case modeRaw:
+		datagram = data
+	}
 	if err := s.sender.Send(datagram); err != nil {
 		s.sendErrors++
 		if s.sendErrors == 1 || s.sendErrors%1000 == 0 {

@@ -168,7 +168,7 @@ func (q *Parallel[T]) worker() {
 		sig = sig[:0]
 		for _, j := range idx {
 			s := &q.slots[j]
-			if s.v = q.p.precheck(&s.w, s.buf); s.v.Reason == Forwarded {
+			if s.v = q.p.precheck(&s.w, s.buf); s.v.Reason == Forwarded && !s.w.unsigned {
 				batch.Add(&s.w.signed)
 				sig = append(sig, j)
 			}

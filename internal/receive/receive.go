@@ -90,6 +90,7 @@ type Stats struct {
 	Frames    uint64             // frames forwarded
 	Bytes     uint64             // entropy bytes forwarded
 	Dropped   [numReasons]uint64 // datagrams dropped, by reason; Dropped[Forwarded] is 0
+	Unsigned  uint64             // unsigned version 1.0 frames forwarded (Config.AllowUnsigned), also counted in Frames and Bytes
 }
 
 // Rejected returns the number of datagrams dropped for any reason but
@@ -137,6 +138,13 @@ type Config struct {
 	// frames). It is called from several goroutines at once under
 	// [Parallel], and must be quick.
 	ObserveVerify func(time.Duration)
+	// AllowUnsigned, if true, forwards the original ssmrandom's unsigned
+	// version 1.0 frames too (docs/protocol.md §8), which have no
+	// signature, key, sequence number or time. They pass the size limit,
+	// strict parsing, sampling and the health tests, the latter under
+	// the producer id [UnsignedID], and no other check (docs/security.md
+	// says what is lost). Signed frames are checked as ever.
+	AllowUnsigned bool
 }
 
 // Sampler decides which frames to keep (package sample's Sampler).
@@ -176,6 +184,7 @@ type Pipeline struct {
 	frames   atomic.Uint64
 	bytes    atomic.Uint64
 	dropped  [numReasons]atomic.Uint64
+	unsigned atomic.Uint64 // unsigned frames forwarded
 }
 
 // New returns a Pipeline.
@@ -309,6 +318,9 @@ type work struct {
 	payload []byte      // the decoded JWS payload
 	frame   frame.Frame // the decoded frame
 	signed  sign.Signed // the datagram, once prechecked
+	// unsigned says that frame is an unsigned version 1.0 frame, which
+	// has no signature to verify (Config.AllowUnsigned).
+	unsigned bool
 }
 
 func newWork(maxDatagram int) work {
@@ -325,7 +337,7 @@ func newWork(maxDatagram int) work {
 // [Pipeline.Explain] says more.
 func (p *Pipeline) check(w *work, datagram []byte) Verdict {
 	v := p.precheck(w, datagram)
-	if v.Reason == Forwarded {
+	if v.Reason == Forwarded && !w.unsigned {
 		var start time.Time
 		if p.cfg.ObserveVerify != nil {
 			start = time.Now()
@@ -346,6 +358,9 @@ func (p *Pipeline) check(w *work, datagram []byte) Verdict {
 func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return Verdict{Reason: TooBig, Err: errTooBig}
+	}
+	if w.unsigned = p.cfg.AllowUnsigned && isUnsigned(datagram); w.unsigned {
+		return p.precheckUnsigned(w, datagram)
 	}
 	m, err := p.trust.Load().ParseLazy(datagram)
 	if err != nil {
@@ -392,7 +407,7 @@ func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
 // writes the bytes. It counts every datagram.
 func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 	var prod *producer
-	if v.Reason == Forwarded {
+	if v.Reason == Forwarded && !w.unsigned {
 		// The keyring may have changed since check: the key must still
 		// be trusted, and the frame within its (perhaps new) validity.
 		f := &w.frame
@@ -402,7 +417,7 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 			v = Verdict{Reason: KeyNotValid, Err: ErrKeyNotValid}
 		}
 	}
-	if v.Reason == Forwarded {
+	if v.Reason == Forwarded && !w.unsigned {
 		f := &w.frame
 		prod = p.producer(v.KeyID)
 		prod.frames.Add(1)
@@ -449,8 +464,12 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 				p.mu.Unlock()
 			}
 			p.bytes.Add(uint64(len(w.frame.Data)))
-			prod.forwarded.Add(1)
-			prod.bytes.Add(uint64(len(w.frame.Data)))
+			if prod != nil {
+				prod.forwarded.Add(1)
+				prod.bytes.Add(uint64(len(w.frame.Data)))
+			} else {
+				p.unsigned.Add(1)
+			}
 			if n := p.frames.Add(1); p.cfg.Limit > 0 && n >= p.cfg.Limit {
 				return v, ErrLimit
 			}
@@ -479,6 +498,11 @@ var ErrLimit = errors.New("receive: frame limit reached")
 func (p *Pipeline) Explain(datagram []byte) error {
 	if len(datagram) > p.cfg.MaxDatagram {
 		return fmt.Errorf("receive: datagram over the limit of %d bytes", p.cfg.MaxDatagram)
+	}
+	if isUnsigned(datagram) {
+		if done, err := p.explainUnsigned(datagram); done {
+			return err
+		}
 	}
 	ring := p.trust.Load()
 	m, err := ring.ParseLazy(datagram)
@@ -544,7 +568,7 @@ func replayReason(err error) Reason {
 
 // Stats returns the counters so far.
 func (p *Pipeline) Stats() Stats {
-	s := Stats{Datagrams: p.received.Load(), Frames: p.frames.Load(), Bytes: p.bytes.Load()}
+	s := Stats{Datagrams: p.received.Load(), Frames: p.frames.Load(), Bytes: p.bytes.Load(), Unsigned: p.unsigned.Load()}
 	for i := range p.dropped {
 		s.Dropped[i] = p.dropped[i].Load()
 	}
