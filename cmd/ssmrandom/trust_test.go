@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,4 +91,62 @@ func TestTrustReload(t *testing.T) {
 	if want := []bool{true, false, true}; !slices.Equal(reports, want) {
 		t.Errorf("reports: got %v, want %v", reports, want)
 	}
+}
+
+// TestTrustSIGHUP: once start returns, a SIGHUP reloads --trust (and does
+// not kill the process), and the reloader stops with its context.
+func TestTrustSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	b, err := sign.MarshalPublic(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.pub.jwk"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ring, _, err := sign.LoadTrust(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := receive.New(receive.Config{Trust: ring, Output: io.Discard, MaxDatagram: 1472})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	reloaded := make(chan struct{}, 1)
+	r := &trustReloader{path: dir, log: zerolog.New(&logs), pipe: pipe, report: func(int, error) { reloaded <- struct{}{} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := r.start(ctx)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reloaded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload within 10s of SIGHUP")
+	}
+	cancel()
+	wait()
+	if !strings.Contains(logs.String(), `"trigger":"SIGHUP"`) {
+		t.Errorf("log: got %s, want a reload triggered by SIGHUP", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
