@@ -22,6 +22,7 @@ func rawsendCommand(e *env) *cli.Command {
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` datagrams (default: until the input ends, or SIGINT/SIGTERM)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, metricsFlag())
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, logFlags()...)
 	return &cli.Command{

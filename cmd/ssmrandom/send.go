@@ -14,6 +14,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -34,6 +35,7 @@ func sendCommand(e *env) *cli.Command {
 		&cli.BoolFlag{Name: "unsigned", Usage: "send the original ssmrandom's unsigned version 1.0 frames instead, for receivers that still run it: no key, no signature, nothing stops a forger (docs/migration.md)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, metricsFlag())
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
@@ -121,6 +123,10 @@ func runSender(c *cli.Context, e *env, mode sendMode) error {
 		if signer, err = loadSigner(c); err != nil {
 			return err
 		}
+		if v := signer.Valid(); !v.Contains(time.Now()) {
+			return usagef("make a new key with 'ssmrandom keygen' and give receivers its public half",
+				"key %s of %s is valid %s, not now: every receiver would drop its frames", signer.KeyID(), c.String("key"), v)
+		}
 		fits = func(size int) bool { return signer.Len(frame.MaxLen(source, size)) <= budget }
 	case modeUnsigned:
 		if c.IsSet("key") {
@@ -161,6 +167,15 @@ func runSender(c *cli.Context, e *env, mode sendMode) error {
 	}
 	defer in.Close()
 
+	srv, err := listenMetrics(c)
+	if err != nil {
+		return err
+	}
+	var m *metrics.Send // nil: metrics off, and its methods do nothing
+	if srv != nil {
+		defer srv.Close()
+		m = metrics.NewSend(version)
+	}
 	sender, err := mcast.Dial(group, ifi, ttl)
 	if err != nil {
 		return err
@@ -189,9 +204,16 @@ func runSender(c *cli.Context, e *env, mode sendMode) error {
 
 	ctx, stop := signalContext(c.Context)
 	defer stop()
+	if srv != nil {
+		defer serveMetrics(ctx, srv, m, log)()
+		defer stop() // ends the metrics server, before its wait
+	}
 	s := &sendLoop{
 		log: log, mode: mode, signer: signer, sender: sender, in: in, size: size, source: source,
-		count: c.Uint64("count"), interval: c.Duration("stats-interval"),
+		count: c.Uint64("count"), interval: c.Duration("stats-interval"), metrics: m,
+	}
+	if signer != nil && !signer.Valid().NotAfter.IsZero() {
+		s.expires = signer.Valid().NotAfter.UnixMilli()
 	}
 	if r := c.Int("rate"); r > 0 {
 		// A burst of 20 ms of frames (at least one): paced, yet a sleep that
@@ -244,7 +266,9 @@ func openInput(name string, stdin io.Reader) (io.ReadCloser, error) {
 type sendLoop struct {
 	log      zerolog.Logger
 	mode     sendMode
-	signer   *sign.Signer // for modeSigned
+	signer   *sign.Signer  // for modeSigned
+	expires  int64         // Unix milliseconds when the signing key expires; 0 for never
+	metrics  *metrics.Send // nil if off
 	sender   *mcast.Sender
 	in       io.Reader
 	limit    *rate.Limiter
@@ -328,6 +352,7 @@ func (s *sendLoop) run(ctx context.Context) error {
 			return nil
 		}
 		if ch.err != nil {
+			s.metrics.ReadError()
 			return fmt.Errorf("read input: %w", ch.err)
 		}
 	}
@@ -337,6 +362,9 @@ func (s *sendLoop) run(ctx context.Context) error {
 // send signs and sends one frame, then advances f's sequence number.
 func (s *sendLoop) send(f *frame.Frame, data []byte, buf *[]byte) error {
 	now := time.Now().UnixMilli()
+	if s.expires != 0 && now >= s.expires {
+		return fmt.Errorf("key %s expired at %s: receivers drop its frames from then on; start send with the next key", s.signer.KeyID(), time.UnixMilli(s.expires).UTC().Format(time.RFC3339))
+	}
 	if f.Seq > frame.MaxSeq { // start a new epoch (docs/protocol.md, section 4)
 		f.Epoch, f.Seq = max(uint64(now), f.Epoch+1), 0
 	}
@@ -354,11 +382,13 @@ func (s *sendLoop) send(f *frame.Frame, data []byte, buf *[]byte) error {
 		datagram = data
 	}
 	if err := s.sender.Send(datagram); err != nil {
+		s.metrics.SendError()
 		s.sendErrors++
 		if s.sendErrors == 1 || s.sendErrors%1000 == 0 {
 			s.log.Warn().Err(err).Uint64("send_errors", s.sendErrors).Msg("send failed; frame lost")
 		}
 	} else {
+		s.metrics.Sent(len(data))
 		s.frames++
 		s.bytes += uint64(len(data))
 		s.log.Debug().Uint64("seq", f.Seq).Int("bytes", len(data)).Int("datagram", len(datagram)).Msg("sent")

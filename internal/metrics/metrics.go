@@ -279,11 +279,13 @@ var (
 		"Health test failures of a producer key's verified bytes, one per failure (not per frame refused on probation).", []string{"kid"}, nil)
 	descSinkErrors = prometheus.NewDesc("ssmrandom_recv_sink_errors_total",
 		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
+	descUnsigned = prometheus.NewDesc("ssmrandom_recv_unsigned_frames_total",
+		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned} {
 		ch <- d
 	}
 }
@@ -295,6 +297,7 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 		s = src.Stats()
 	}
 	send(ch, descDatagrams, prometheus.CounterValue, float64(s.Datagrams))
+	send(ch, descUnsigned, prometheus.CounterValue, float64(s.Unsigned))
 	for _, reason := range receive.Reasons() {
 		send(ch, descDropped, prometheus.CounterValue, float64(s.Dropped[reason]), reason.String())
 	}
