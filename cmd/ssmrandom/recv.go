@@ -208,7 +208,7 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	defer stop() // ends the reloader and the metrics server, before their waits
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", maxDatagram).Msg("receiving")
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, metrics: m, opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, metrics: m, unsigned: c.Bool("allow-unsigned"), opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
 	err = r.run(ctx, c.Duration("stats-interval"))
 	r.summary(zerolog.InfoLevel, "stopped")
 	return err
@@ -216,11 +216,12 @@ func runRecv(c *cli.Context, e *env) error {
 
 // recvLoop reads datagrams and hands them to the pipeline.
 type recvLoop struct {
-	log     zerolog.Logger
-	conn    *mcast.Receiver
-	pipe    *receive.Pipeline
-	metrics *metrics.Recv // nil if off
-	opts    receive.Options
+	log      zerolog.Logger
+	conn     *mcast.Receiver
+	pipe     *receive.Pipeline
+	metrics  *metrics.Recv // nil if off
+	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
+	opts     receive.Options
 
 	mu     sync.Mutex
 	last   receive.Stats           // at the previous summary
@@ -326,8 +327,12 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		}
 		producers.Dict(d)
 	}
-	r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
-		Uint64("rejected", s.Rejected()).Uint64("unsigned", s.Unsigned).Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
+	ev := r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
+		Uint64("rejected", s.Rejected())
+	if r.unsigned {
+		ev = ev.Uint64("unsigned", s.Unsigned)
+	}
+	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
 		Array("producers", producers).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
 	r.last = s
