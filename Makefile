@@ -12,10 +12,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_PARSE  ?= 2500000x
 FUZZ_VERIFY ?= 700000x
 FUZZ_HANDLE ?= 600000x
+FUZZ_V1     ?= 1000000x
 ifdef FUZZTIME
 FUZZ_PARSE  := $(FUZZTIME)
 FUZZ_VERIFY := $(FUZZTIME)
 FUZZ_HANDLE := $(FUZZTIME)
+FUZZ_V1     := $(FUZZTIME)
 endif
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
@@ -56,6 +58,7 @@ bench-e2e:
 # Each fuzz target for its budget (go test -fuzz takes one target at a time).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_PARSE) -timeout 10m ./internal/frame/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseV1$$' -fuzztime $(FUZZ_V1) -timeout 10m ./internal/frame/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZ_VERIFY) -timeout 10m ./internal/sign/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZ_HANDLE) -timeout 10m ./internal/receive/
 
