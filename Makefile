@@ -1,4 +1,4 @@
-# ssmrandom: make build | demo | test | bench | fuzz | check | install | clean
+# ssmrandom: make build | demo | test | bench | fuzz | check | install | deb | deb-check | clean
 GO        ?= go
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz budgets: executions, about 30 s each on a 2-core machine. Counts,
 # not durations: with a duration, go1.26's fuzz coordinator can fail a
 # clean run with "context deadline exceeded" as time runs out
-# (go.dev/issue/75804, fixed in Go 1.27). FUZZTIME=60s overrides all three.
+# (go.dev/issue/75804, fixed in Go 1.27). FUZZTIME=60s overrides them all.
 FUZZ_PARSE  ?= 2500000x
 FUZZ_VERIFY ?= 700000x
 FUZZ_HANDLE ?= 600000x
