@@ -19,7 +19,7 @@ func rawsendCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Value: rawDefaultSize, Usage: "`BYTES` of entropy per datagram, at most --max-datagram"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetSafe, Usage: fmt.Sprintf("largest datagram to send, in `BYTES`: %d fits every path unfragmented, %d fits IPv4 over Ethernet, %d IPv6 over Ethernet", budgetSafe, budgetEthernet4, budgetEthernet6)},
 		&cli.IntFlag{Name: "rate", Value: defaultRate, Usage: "send at most `BYTES` of entropy per second (0 for no limit)"},
-		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` datagrams (default: until the input ends, or SIGINT/SIGTERM)"},
+		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` datagrams", DefaultText: "until the input ends, or SIGINT/SIGTERM"},
 	}
 	flags = append(flags, netFlags()...)
 	flags = append(flags, metricsFlag())

@@ -31,13 +31,13 @@ func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
-		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. Default 0: mix in without crediting, since anyone on the path sees the bytes; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
+		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. 0 mixes the bytes in without crediting them, since anyone on the path sees them; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
-		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames (default: run until SIGINT/SIGTERM)"},
+		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
 		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
-		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived"},
+		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived", DefaultText: "the number of CPUs"},
 		&cli.IntFlag{Name: "batch", Value: receive.MaxBatch, Usage: fmt.Sprintf("when frames queue up, verify up to `N` signatures at once (1 to %d; 1: one by one)", receive.MaxBatch)},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
@@ -279,8 +279,15 @@ func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
 }
 
 // dropped logs a datagram the pipeline did not forward: at debug level
-// each one, at warn level the first of each reason.
+// each one, at warn level the first of each reason, and at error level
+// (and in the metrics) each new health-test failure.
 func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
+	if v.Reason == receive.Unhealthy && !errors.Is(v.Err, health.ErrFailed) {
+		// A new failure, not a frame refused on probation: once per failure.
+		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
+			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+		r.metrics.HealthFailure(v.KeyID)
+	}
 	first := !r.warned[v.Reason]
 	if !first && r.log.GetLevel() > zerolog.DebugLevel {
 		return
@@ -290,12 +297,6 @@ func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
 	case receive.OutputFull, receive.Unhealthy, receive.SampledOut:
 	default:
 		why = r.pipe.Explain(datagram) // more words than v.Err, for logs only
-	}
-	if v.Reason == receive.Unhealthy && !errors.Is(v.Err, health.ErrFailed) {
-		// A new failure, not a frame refused on probation: once per failure.
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
-			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
-		r.metrics.HealthFailure(v.KeyID)
 	}
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut {

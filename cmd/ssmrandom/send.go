@@ -27,11 +27,11 @@ func sendCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Value: "keys/producer.jwk", Usage: "private key `FILE` (JWK, mode 0600) to sign with"},
 		&cli.StringFlag{Name: "input", Aliases: []string{"r"}, Value: "/dev/urandom", Usage: "entropy `SOURCE`: a device, a file, or - for stdin"},
 		&cli.IntFlag{Name: "ttl", Aliases: []string{"t"}, Value: mcast.DefaultTTL, Usage: "multicast `TTL`, 0 to 255"},
-		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame (default: the largest power of two that fits --max-datagram)"},
+		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame", DefaultText: "the largest power of two that fits --max-datagram"},
 		&cli.IntFlag{Name: "max-datagram", Value: budgetSafe, Usage: fmt.Sprintf("largest datagram to send, in `BYTES`: %d fits every path unfragmented, %d fits IPv4 over Ethernet, %d IPv6 over Ethernet", budgetSafe, budgetEthernet4, budgetEthernet6)},
 		&cli.StringFlag{Name: "source", Usage: "source `NAME` put in every frame (default: this host's name; with --unsigned, the --input path, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "rate", Value: defaultRate, Usage: "send at most `BYTES` of entropy per second (0 for no limit)"},
-		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` frames (default: until the input ends, or SIGINT/SIGTERM)"},
+		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` frames", DefaultText: "until the input ends, or SIGINT/SIGTERM"},
 		&cli.BoolFlag{Name: "unsigned", Usage: "send the original ssmrandom's unsigned version 1.0 frames instead, for receivers that still run it: no key, no signature, nothing stops a forger (docs/migration.md)"},
 	}
 	flags = append(flags, netFlags()...)
