@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -78,11 +80,14 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	release, err := takePidfile(c, log)
-	if err != nil {
-		return err
-	}
-	defer release()
+	// Signals are caught from the start: SIGINT or SIGTERM while recv
+	// resolves or joins ends it cleanly, and a SIGHUP (systemctl reload)
+	// that comes early is a reload once it runs, never the default death.
+	ctx, stop := signalContext(c.Context)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if !c.IsSet("trust") || c.String("trust") == "" {
 		return usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
 	}
@@ -127,6 +132,11 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	release, err := takePidfile(c, log)
+	if err != nil {
+		return err
+	}
+	defer release()
 	srv, err := listenMetrics(c)
 	if err != nil {
 		return err
@@ -146,9 +156,12 @@ func runRecv(c *cli.Context, e *env) error {
 	for _, k := range ring.Keys() {
 		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
 	}
-	ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
-	sources, err := mcast.ResolveSources(ctx, hosts, group.Addr())
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sources, err := mcast.ResolveSources(rctx, hosts, group.Addr())
 	cancel()
+	if err != nil && ctx.Err() != nil {
+		return nil // SIGINT or SIGTERM
+	}
 	if err != nil {
 		var dnsErr *net.DNSError
 		if errors.As(err, &dnsErr) { // perhaps passing: a run-time failure
@@ -198,10 +211,8 @@ func runRecv(c *cli.Context, e *env) error {
 		debug.SetMemoryLimit(8 << 20)
 	}
 
-	ctx, stop := signalContext(c.Context)
-	defer stop()
 	reloader := &trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}
-	defer reloader.start(ctx)()
+	defer reloader.start(ctx, hup)()
 	if srv != nil {
 		serving := serveMetrics(ctx, srv, m, log)
 		defer serving()

@@ -80,6 +80,9 @@ func runSender(c *cli.Context, e *env, mode sendMode) error {
 	if err != nil {
 		return err
 	}
+	// SIGINT or SIGTERM ends the command cleanly from the start.
+	ctx, stop := signalContext(c.Context)
+	defer stop()
 	group, err := groupFlag(c)
 	if err != nil {
 		return err
@@ -202,8 +205,6 @@ func runSender(c *cli.Context, e *env, mode sendMode) error {
 		log.Warn().Msg("sending the input's bytes bare (rawsend): no framing and no signature; ssmrandom recv drops every such datagram")
 	}
 
-	ctx, stop := signalContext(c.Context)
-	defer stop()
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 		defer stop() // ends the metrics server, before its wait

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -101,15 +99,13 @@ func diffKeys(prev, next *sign.Keyring) (added, removed, changed []string) {
 	return added, removed, changed
 }
 
-// start reloads on SIGHUP, and when something changes in the folder of
-// --trust (or, for a file, in the folder that holds it, so that a file
-// replaced by a rename is seen), until ctx is done; wait waits for that.
-// Both the signal handler and the watch are in place when start returns.
-// If the folder cannot be watched (inotify limits), it says so and
-// reloads on SIGHUP only.
-func (r *trustReloader) start(ctx context.Context) (wait func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// start reloads on each value from hup (the caller's SIGHUP handler),
+// and when something changes in the folder of --trust (or, for a file, in
+// the folder that holds it, so that a file replaced by a rename is seen),
+// until ctx is done; wait waits for that. The watch is in place when
+// start returns. If the folder cannot be watched (inotify limits), it
+// says so and reloads on SIGHUP only.
+func (r *trustReloader) start(ctx context.Context, hup <-chan os.Signal) (wait func()) {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	dir, file := r.path, ""
@@ -131,7 +127,6 @@ func (r *trustReloader) start(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer signal.Stop(hup)
 		if w != nil {
 			defer w.Close()
 		}

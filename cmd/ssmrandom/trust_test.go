@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -117,7 +118,10 @@ func TestTrustSIGHUP(t *testing.T) {
 	reloaded := make(chan struct{}, 1)
 	r := &trustReloader{path: dir, log: zerolog.New(&logs), pipe: pipe, report: func(int, error) { reloaded <- struct{}{} }}
 	ctx, cancel := context.WithCancel(context.Background())
-	wait := r.start(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wait := r.start(ctx, hup)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
