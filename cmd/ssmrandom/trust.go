@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,14 +40,23 @@ type trustReloader struct {
 	mu sync.Mutex // one reload at a time
 }
 
-// reload loads the path again and swaps the keyring in. If the path
-// cannot be read at all (removed, or being replaced), the keys in use
-// stay: an operator who means to trust nothing removes the key files.
+// reload loads the path again and swaps the keyring in. If the path is
+// gone (the folder, or the one file, was removed), no key is trusted
+// until it is back: removing a key must revoke it. If it exists but
+// cannot be read (permissions, I/O), the keys in use stay.
 func (r *trustReloader) reload(trigger string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ring, warnings, skipped, err := sign.ReloadTrust(r.path)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.log.Error().Err(err).Str("trigger", trigger).Msg("--trust is gone: trusting no key until it is back")
+		removed := r.pipe.Trust().Keys()
+		r.pipe.SetTrust(nil)
+		r.log.Warn().Int("removed", len(removed)).Msg("trust reloaded: 0 keys")
+		r.done(0, err)
+		return
+	case err != nil:
 		r.log.Error().Err(err).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
 		r.done(0, err)
 		return

@@ -22,8 +22,8 @@ import (
 )
 
 // TestTrustReload drives trustReloader.reload directly: a validity change
-// is reported and takes effect, a path that cannot be read keeps the keys
-// in use, and an emptied folder trusts nothing.
+// is reported and takes effect, a folder that is gone trusts nothing until
+// it is back, and an emptied folder trusts nothing.
 func TestTrustReload(t *testing.T) {
 	dir := t.TempDir()
 	key := func(i byte) ed25519.PublicKey {
@@ -63,17 +63,21 @@ func TestTrustReload(t *testing.T) {
 		t.Errorf("log: got %s, want the changed kid listed", logs.String())
 	}
 
-	// The folder is gone (being replaced, say): the keys stay.
+	// The folder is gone: nothing is trusted until it is back.
 	moved := dir + ".moved"
 	if err := os.Rename(dir, moved); err != nil {
 		t.Fatal(err)
 	}
 	r.reload("test")
-	if n := pipe.Trust().Len(); n != 2 {
-		t.Errorf("after the folder went away: got %d keys, want the 2 in use", n)
+	if n := pipe.Trust().Len(); n != 0 {
+		t.Errorf("after the folder went away: got %d keys, want 0", n)
 	}
 	if err := os.Rename(moved, dir); err != nil {
 		t.Fatal(err)
+	}
+	r.reload("test")
+	if n := pipe.Trust().Len(); n != 2 {
+		t.Errorf("after the folder came back: got %d keys, want 2", n)
 	}
 
 	// Every key file removed: nothing is trusted.
@@ -89,7 +93,7 @@ func TestTrustReload(t *testing.T) {
 	if !strings.Contains(logs.String(), "no trusted key left") {
 		t.Errorf("log: got %s, want a line saying no key is trusted", logs.String())
 	}
-	if want := []bool{true, false, true}; !slices.Equal(reports, want) {
+	if want := []bool{true, false, true, true}; !slices.Equal(reports, want) {
 		t.Errorf("reports: got %v, want %v", reports, want)
 	}
 }

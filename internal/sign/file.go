@@ -195,14 +195,23 @@ func ReloadTrust(path string) (ring *Keyring, warnings []string, skipped []error
 		sort.Strings(files)
 	}
 	var keys []Key
+	first := make(map[string]Key) // each kid's first copy, for the warning below
 	for _, f := range files {
 		k, w, err := loadTrustFile(f)
 		if err != nil {
 			skipped = append(skipped, err)
 			continue
 		}
-		keys = append(keys, k...)
 		warnings = append(warnings, w...)
+		for _, key := range k {
+			if prev, dup := first[key.ID]; !dup {
+				first[key.ID] = key
+			} else if prev.Valid != key.Valid {
+				warnings = append(warnings, fmt.Sprintf("key %s is in %s (valid %s) and in %s (valid %s); trusting it only when both say it is valid",
+					key.ID, prev.File, prev.Valid, key.File, key.Valid))
+			}
+		}
+		keys = append(keys, k...)
 	}
 	ring, err = NewKeyring(keys...)
 	if err != nil { // not reached: loadTrustFile computes each ID

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -483,4 +484,32 @@ func TestLoadTrustErrors(t *testing.T) {
 			t.Errorf("LoadTrust(RSA JWK): got error %v, want errors.Is ErrKey", err)
 		}
 	})
+}
+
+// TestReloadTrustDuplicateValidity: a key in two files with different
+// validity periods is trusted only when both say so, whichever file sorts
+// first, with a warning.
+func TestReloadTrustDuplicateValidity(t *testing.T) {
+	pub := testKey(7).Public().(ed25519.PublicKey)
+	end := time.Unix(1600000000, 0).UTC()
+	limited, err := sign.MarshalPublicValid(pub, sign.Validity{NotAfter: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, names := range [][2]string{{"a-limited.jwk", "b-open.jwk"}, {"z-limited.jwk", "b-open.jwk"}} {
+		dir := t.TempDir()
+		writeFile(t, dir, names[0], limited, 0o644)
+		writeFile(t, dir, names[1], mustMarshalPublic(t, pub), 0o644)
+		ring, warnings, skipped, err := sign.ReloadTrust(dir)
+		if err != nil || len(skipped) != 0 {
+			t.Fatalf("%v: ReloadTrust: got error %v, skipped %v; want none", names, err, skipped)
+		}
+		k, ok := ring.Lookup(sign.KeyID(pub))
+		if !ok || !k.Valid.NotAfter.Equal(end) || !k.Valid.NotBefore.IsZero() {
+			t.Errorf("%v: got key %+v (found %v), want it valid until %s only", names, k.Valid, ok, end)
+		}
+		if len(warnings) != 1 || !strings.Contains(warnings[0], "only when both say it is valid") {
+			t.Errorf("%v: got warnings %q, want one about the two periods", names, warnings)
+		}
+	}
 }

@@ -101,9 +101,12 @@ type Keyring struct {
 	keys map[string]Key
 }
 
-// NewKeyring returns a keyring of keys. A key given twice counts once; a
-// key's ID, if empty, is computed. A public key of the wrong length or an
-// ID that is not the key's thumbprint is an error.
+// NewKeyring returns a keyring of keys. A key given twice counts once,
+// with the first one's File and the strictest validity of all its copies
+// (the latest NotBefore, the earliest NotAfter), so that a copy with an
+// end date cannot be undone by an older copy without one. A key's ID, if
+// empty, is computed. A public key of the wrong length or an ID that is
+// not the key's thumbprint is an error.
 func NewKeyring(keys ...Key) (*Keyring, error) {
 	r := &Keyring{keys: make(map[string]Key, len(keys))}
 	for _, k := range keys {
@@ -115,9 +118,11 @@ func NewKeyring(keys ...Key) (*Keyring, error) {
 			return nil, fmt.Errorf("sign: key id %q is not the key's thumbprint %q", k.ID, kid)
 		}
 		k.ID = kid
-		if _, dup := r.keys[k.ID]; !dup {
-			r.keys[k.ID] = k
+		if prev, dup := r.keys[k.ID]; dup {
+			prev.Valid = prev.Valid.intersect(k.Valid)
+			k = prev
 		}
+		r.keys[k.ID] = k
 	}
 	return r, nil
 }

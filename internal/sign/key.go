@@ -51,6 +51,18 @@ func (v Validity) Contains(t time.Time) bool {
 	return (v.NotBefore.IsZero() || !t.Before(v.NotBefore)) && (v.NotAfter.IsZero() || t.Before(v.NotAfter))
 }
 
+// intersect returns the period in both v and w: the later start and the
+// earlier end. It may be empty (no instant in it).
+func (v Validity) intersect(w Validity) Validity {
+	if v.NotBefore.IsZero() || w.NotBefore.After(v.NotBefore) {
+		v.NotBefore = w.NotBefore
+	}
+	if v.NotAfter.IsZero() || !w.NotAfter.IsZero() && w.NotAfter.Before(v.NotAfter) {
+		v.NotAfter = w.NotAfter
+	}
+	return v
+}
+
 // String returns the period as "FROM..TO" in RFC 3339, with "-" for an
 // open end, or "always".
 func (v Validity) String() string {
