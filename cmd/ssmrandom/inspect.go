@@ -26,9 +26,6 @@ import (
 // in hex (twice its length), with room for line breaks.
 const maxInspectInput = 3 * mcast.MaxDatagram
 
-// legacyVersion is the "v" of the original ssmrandom's unsigned frames.
-const legacyVersion = "1.0"
-
 // legacyText is what inspect says of such a frame.
 const legacyText = "unsigned IEDP 1.0 frame (legacy); cannot be verified"
 
@@ -324,15 +321,9 @@ func (rep *inspectReport) describeJWS(u sign.Unverified, ring *sign.Keyring, now
 	return t
 }
 
-// legacyFrame is the original ssmrandom's frame: {"v":"1.0","s":...,"d":...}.
-type legacyFrame struct {
-	V *string `json:"v"`
-	S *string `json:"s"`
-	D *string `json:"d"`
-}
-
 // describeJSON fills in what b, a datagram that is not a JWS but starts
-// like a JSON object, is: a legacy frame, an unsigned payload, or neither.
+// like a JSON object, is: a legacy frame (as recv --allow-unsigned parses
+// it), an unsigned payload, or neither.
 func (rep *inspectReport) describeJSON(b []byte) {
 	if f, err := frame.Parse(b); err == nil {
 		rep.Kind, rep.Summary = kindPayload, "unsigned IEDP 2.0 payload: not a datagram, which is a JWS of it"
@@ -342,34 +333,35 @@ func (rep *inspectReport) describeJSON(b []byte) {
 		rep.Error = "an unsigned payload cannot be verified"
 		return
 	}
-	var lf legacyFrame
-	if err := json.Unmarshal(b, &lf); err != nil {
+	// What it claims to be is its "v"; whether it is one, frame.ParseV1.
+	var claim struct {
+		V *string `json:"v"`
+	}
+	if err := json.Unmarshal(b, &claim); err != nil {
 		rep.Kind, rep.Summary = kindUnknown, "not a datagram ssmrandom knows: neither a JWS nor an IEDP 1.0 frame"
 		rep.Error = "not JSON: " + err.Error()
 		return
 	}
-	if lf.V == nil || *lf.V != legacyVersion {
+	if claim.V == nil || *claim.V != frame.V1Version {
 		v := "no \"v\""
-		if lf.V != nil {
-			v = "\"v\" " + strconv.Quote(*lf.V)
+		if claim.V != nil {
+			v = "\"v\" " + strconv.Quote(*claim.V)
 		}
 		rep.Kind, rep.Summary = kindUnknown, "not a datagram ssmrandom knows: a JSON object, but not an IEDP 1.0 frame"
 		rep.Error = "a JSON object with " + v + "; not a JWS, nor an IEDP 1.0 frame"
 		return
 	}
+	var f frame.Frame
+	err := frame.ParseV1(&f, b)
 	rep.Kind, rep.Summary = kindLegacy, legacyText
-	rep.Frame = &inspectFrame{Version: legacyVersion}
-	if lf.S != nil {
-		rep.Frame.Source = *lf.S
+	rep.Frame = &inspectFrame{Version: frame.V1Version}
+	if err != nil {
+		rep.FrameError = err.Error()
+		rep.Error = "not a well-formed IEDP 1.0 frame: " + err.Error()
+		return
 	}
-	if lf.D != nil {
-		if data, err := base64.StdEncoding.DecodeString(*lf.D); err == nil {
-			n := len(data)
-			rep.Frame.DataBytes = &n
-		} else {
-			rep.FrameError = "\"d\" is not standard base64"
-		}
-	}
+	n := len(f.Data)
+	rep.Frame.Source, rep.Frame.DataBytes = f.Source, &n
 }
 
 // verify runs recv's checks on dgram, as of t, when the frame says it was
@@ -397,7 +389,9 @@ func (rep *inspectReport) verify(dgram []byte, ring *sign.Keyring, t time.Time) 
 	}
 	rep.Reason = v.Reason.String()
 	if rep.Kind == kindLegacy { // say what it is, not just that it is malformed
-		rep.Error = legacyText
+		if rep.FrameError == "" {
+			rep.Error = legacyText
+		}
 		return
 	}
 	if why := p.Explain(dgram); why != nil {
@@ -516,7 +510,7 @@ func printInspect(w io.Writer, r *inspectReport) error {
 		line("verified", "no: %s: %s", r.Reason, r.Error)
 	case r.Verified != nil:
 		line("verified", "no: %s", r.Error)
-	case r.Kind == kindLegacy:
+	case r.Kind == kindLegacy && r.Error == "":
 		line("verified", "no: %s", legacyText)
 	case r.Error != "":
 		line("verified", "not checked (no --trust); does not parse: %s", r.Error)
