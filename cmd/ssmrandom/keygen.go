@@ -121,6 +121,9 @@ func validityFlags(c *cli.Context, now time.Time) (sign.Validity, error) {
 	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotAfter.After(v.NotBefore) {
 		return sign.Validity{}, usagef(validityHint, "--not-after %s is not after --not-before %s", rfc3339(v.NotAfter), rfc3339(v.NotBefore))
 	}
+	if err := v.Check(); err != nil { // what a JWK can hold: up to the year 9999
+		return sign.Validity{}, usagef(validityHint, "bad validity period %s: a JWK holds whole seconds from 1970 to the end of 9999", v)
+	}
 	return v, nil
 }
 

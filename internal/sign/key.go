@@ -94,8 +94,10 @@ func (v Validity) members() string {
 	return s
 }
 
-// check reports a period that is empty or out of range.
-func (v Validity) check() error {
+// Check reports a period that a JWK cannot hold: a bound that is not a
+// whole second from 1970 to 9999, or an end not after the start. Its error
+// wraps [ErrKey].
+func (v Validity) Check() error {
 	for _, t := range []time.Time{v.NotBefore, v.NotAfter} {
 		if !t.IsZero() && (t.Unix() < 0 || t.Unix() > maxNumericDate || t.Nanosecond() != 0) {
 			return fmt.Errorf("%w: validity bound %s is not a whole second from 1970 to 9999", ErrKey, t.UTC().Format(time.RFC3339Nano))
@@ -148,7 +150,7 @@ func MarshalPublicValid(pub ed25519.PublicKey, v Validity) ([]byte, error) {
 }
 
 func marshalJWK(key any, pub ed25519.PublicKey, v Validity) ([]byte, error) {
-	if err := v.check(); err != nil {
+	if err := v.Check(); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	b, err := jose.JSONWebKey{Key: key, KeyID: KeyID(pub), Algorithm: Alg, Use: "sig"}.MarshalJSON()
@@ -189,7 +191,7 @@ func (raw *rawJWK) validity() (Validity, error) {
 		}
 		*m.t = time.Unix(*m.n, 0).UTC()
 	}
-	return v, v.check()
+	return v, v.Check()
 }
 
 // parseJWK decodes one JWK. It returns the public key, for a private
