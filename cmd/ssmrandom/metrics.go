@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -17,14 +19,18 @@ func metricsFlag() cli.Flag {
 }
 
 // listenMetrics binds --metrics-addr, or returns nil if it is not set. It
-// runs before anything else starts, so a bad or busy address stops the
-// command at once.
+// runs before anything else starts, so a bad address (a usage error) or a
+// busy one (a run-time error) stops the command at once.
 func listenMetrics(c *cli.Context) (*metrics.Server, error) {
 	addr := c.String("metrics-addr")
 	if addr == "" {
 		return nil, nil
 	}
 	srv, err := metrics.Listen(addr)
+	if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EACCES) {
+		// A good address that is busy or not ours today: a run-time failure.
+		return nil, withHint(err, "another process holds --metrics-addr "+addr+"; stop it, or pick another port")
+	}
 	if err != nil {
 		return nil, asUsage(err, fmt.Sprintf("--metrics-addr takes HOST:PORT with a free port, such as 127.0.0.1:%d or [::1]:%d", metrics.SuggestedPort, metrics.SuggestedPort))
 	}
