@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -288,6 +290,10 @@ func fetchLastFrames(ctx context.Context, u string) (map[string]time.Time, error
 			}
 			if kid == "" {
 				continue
+			}
+			if b, err := base64.RawURLEncoding.Strict().DecodeString(kid); err != nil || len(b) != sha256.Size {
+				// Printed later: a hostile endpoint must not reach the terminal.
+				return nil, fmt.Errorf("metrics: %s: %s has a kid label %q that is not a key id", u, lastFrameMetric, kid)
 			}
 			v := m.GetGauge().GetValue()
 			if m.GetGauge() == nil {
