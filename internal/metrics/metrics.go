@@ -211,8 +211,9 @@ func (r *Recv) ObserveVerify(d time.Duration) {
 // call it once per failure event (a verified frame dropped as
 // [receive.Unhealthy] whose error does not wrap health.ErrFailed), not for
 // the frames refused while the producer is on probation. Only the kids
-// that the Producers function reports are exported, so kid should be the
-// key of a verified frame ([receive.Verdict.KeyID]).
+// that the Producers function reports, and [receive.UnsignedID], are
+// exported, so kid should be the key of a verified frame
+// ([receive.Verdict.KeyID]).
 func (r *Recv) HealthFailure(kid string) {
 	if r == nil {
 		return
@@ -313,6 +314,11 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	now := c.r.now()
 	trusted := 0
+	// The original ssmrandom's unsigned frames (recv --allow-unsigned)
+	// are health-tested under one fixed id, which no key can have.
+	if v, ok := c.r.health.Load(receive.UnsignedID); ok {
+		send(ch, descHealth, prometheus.CounterValue, float64(v.(*atomic.Uint64).Load()), receive.UnsignedID)
+	}
 	for _, p := range producers {
 		kid := p.KeyID
 		send(ch, descFrames, prometheus.CounterValue, float64(p.Frames), kid)

@@ -663,3 +663,21 @@ func BenchmarkScrape(b *testing.B) {
 		b.SetBytes(int64(w.Body.Len()))
 	}
 }
+
+// TestUnsignedHealthFailures: health failures of the original
+// ssmrandom's unsigned frames (recv --allow-unsigned) are exported under
+// kid "unsigned", and only once one was reported.
+func TestUnsignedHealthFailures(t *testing.T) {
+	m := newRecv()
+	f := scrape(t, serve(t, m))
+	for _, mt := range f["ssmrandom_recv_health_failures_total"].GetMetric() {
+		if labels(mt)["kid"] == receive.UnsignedID {
+			t.Fatalf("got a series for kid %q before any unsigned health failure", receive.UnsignedID)
+		}
+	}
+	m.HealthFailure(receive.UnsignedID)
+	f = scrape(t, serve(t, m))
+	if got := f.value(t, counter, "ssmrandom_recv_health_failures_total", "kid", receive.UnsignedID); got != 1 {
+		t.Errorf("ssmrandom_recv_health_failures_total{kid=%q}: got %v, want 1", receive.UnsignedID, got)
+	}
+}

@@ -214,6 +214,7 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p := &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram), health: make(map[string]HealthCheck)}
 	p.trust.Store(cfg.Trust)
+	p.cfg.Trust = nil // p.trust is the keyring in use; a reload must not leave the first one here
 	return p, nil
 }
 
@@ -356,6 +357,7 @@ func (p *Pipeline) check(w *work, datagram []byte) Verdict {
 // precheck is check but for the Ed25519 verification: a Verdict of
 // Forwarded means the frame is worth verifying, and w.signed holds it.
 func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
+	w.unsigned = false // w may hold the last datagram's state
 	if len(datagram) > p.cfg.MaxDatagram {
 		return Verdict{Reason: TooBig, Err: errTooBig}
 	}
