@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -49,14 +48,7 @@ func TestDeploymentWalkthrough(t *testing.T) {
 
 	t.Run("walk-through", func(t *testing.T) {
 		n := newTestNet(t, id, [2]string{"producer", deployProducer4}, [2]string{"receiver", deployReceiver4})
-		for _, name := range listNetns(t) {
-			if strings.HasPrefix(name, netnsPrefix+id+"-") {
-				made = append(made, name)
-			}
-		}
-		if len(made) != 3 {
-			t.Fatalf("ip netns list shows %v of this run, want 3 namespaces", made)
-		}
+		made = ownNetns(t, id, 3)
 		addIPv6(t, n, map[string]string{"producer": deployProducer6, "receiver": deployReceiver6})
 		bin := ssmrandomBinary(t)
 		// One deadline for every command: a failing walk-through ends
@@ -73,22 +65,7 @@ func TestDeploymentWalkthrough(t *testing.T) {
 		w.finish(t)
 	})
 
-	// The subtest's cleanups have run, whether it passed or not.
-	t.Run("cleanup", func(t *testing.T) {
-		if len(made) == 0 {
-			t.Skip("no namespaces were made")
-		}
-		for _, name := range listNetns(t) {
-			if strings.HasPrefix(name, netnsPrefix+id+"-") {
-				t.Errorf("ip netns list still shows %s", name)
-			}
-		}
-		for _, name := range made {
-			if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
-				t.Errorf("/run/netns/%s still exists", name)
-			}
-		}
-	})
+	checkNetnsGone(t, id, made)
 	t.Logf("took %v", time.Since(start).Round(time.Millisecond))
 }
 

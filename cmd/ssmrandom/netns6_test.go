@@ -51,14 +51,7 @@ func TestNetnsIPv6(t *testing.T) {
 
 	t.Run("network", func(t *testing.T) {
 		n := newTestNet6(t, id, [2]string{"prod", prod6Addr}, [2]string{"other", other6Addr}, [2]string{"rx", rx6Addr})
-		for _, name := range listNetns(t) {
-			if strings.HasPrefix(name, netnsPrefix+id+"-") {
-				made = append(made, name)
-			}
-		}
-		if len(made) != 4 {
-			t.Fatalf("ip netns list shows %v of this run, want 4 namespaces", made)
-		}
+		made = ownNetns(t, id, 4)
 		e := &netnsEnv{net: n, bin: ssmrandomBinary(t), dir: t.TempDir()}
 		// One deadline for every process of the subtests: a failing run
 		// ends within 30s too (each subtest takes a second or less when
@@ -71,21 +64,7 @@ func TestNetnsIPv6(t *testing.T) {
 		t.Run("datagram budget 1452", func(t *testing.T) { e.test6Budget(t, ctx) })
 	})
 
-	t.Run("cleanup", func(t *testing.T) {
-		if len(made) == 0 {
-			t.Skip("no namespaces were made")
-		}
-		for _, name := range listNetns(t) {
-			if strings.HasPrefix(name, netnsPrefix+id+"-") {
-				t.Errorf("ip netns list still shows %s", name)
-			}
-		}
-		for _, name := range made {
-			if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
-				t.Errorf("/run/netns/%s still exists", name)
-			}
-		}
-	})
+	checkNetnsGone(t, id, made)
 	t.Logf("took %v", time.Since(start).Round(time.Millisecond))
 }
 

@@ -532,3 +532,40 @@ func sameBytes(t *testing.T, path string, want []byte) {
 	}
 	t.Errorf("%s: got %d bytes, want %d; first difference at byte %d (frame %d of 512 bytes)", filepath.Base(path), len(got), len(want), i, i/512)
 }
+
+// ownNetns returns the namespaces of run id that ip netns list shows, and
+// fails t unless there are want of them.
+func ownNetns(t *testing.T, id string, want int) []string {
+	t.Helper()
+	var made []string
+	for _, name := range listNetns(t) {
+		if strings.HasPrefix(name, netnsPrefix+id+"-") {
+			made = append(made, name)
+		}
+	}
+	if len(made) != want {
+		t.Fatalf("ip netns list shows %v of this run, want %d namespaces", made, want)
+	}
+	return made
+}
+
+// checkNetnsGone runs the subtest "cleanup", which fails unless none of
+// made, the namespaces of run id, is left. Call it after the subtest whose
+// cleanups delete them: they have run by then, whether it passed or not.
+func checkNetnsGone(t *testing.T, id string, made []string) {
+	t.Run("cleanup", func(t *testing.T) {
+		if len(made) == 0 {
+			t.Skip("no namespaces were made")
+		}
+		for _, name := range listNetns(t) {
+			if strings.HasPrefix(name, netnsPrefix+id+"-") {
+				t.Errorf("ip netns list still shows %s", name)
+			}
+		}
+		for _, name := range made {
+			if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
+				t.Errorf("/run/netns/%s still exists", name)
+			}
+		}
+	})
+}

@@ -56,10 +56,21 @@ type recvProducers struct {
 func TestNetnsRedundant(t *testing.T) {
 	netnsNeedRoot(t)
 	removeStale(t)
-	id := lockRun(t)
+	id := lockRun(t) // released last, after the namespaces are gone
+	var made []string
+	t.Run("two producers", func(t *testing.T) {
+		testRedundant(t, id, &made)
+	})
+	checkNetnsGone(t, id, made)
+}
+
+// testRedundant is TestNetnsRedundant on the network it builds; it sets
+// *made to the namespaces it made as soon as they are there.
+func testRedundant(t *testing.T, id string, made *[]string) {
 	fam := net4
 	fam.suffix = "-r-"
 	n := buildTestNet(t, id, fam, [2]string{"pa", redundantA}, [2]string{"pb", redundantB}, [2]string{"rx", redundantRx})
+	*made = ownNetns(t, id, 4)
 	bin, dir := ssmrandomBinary(t), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()

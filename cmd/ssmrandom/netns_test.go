@@ -66,14 +66,7 @@ func TestNetns(t *testing.T) {
 	t.Run("network", func(t *testing.T) {
 		n := newTestNet(t, id, [2]string{"prod", prodAddr}, [2]string{"rxa", rxaAddr},
 			[2]string{"rxb", rxbAddr}, [2]string{"atk", atkAddr})
-		for _, name := range listNetns(t) {
-			if strings.HasPrefix(name, netnsPrefix+id+"-") {
-				made = append(made, name)
-			}
-		}
-		if len(made) != 5 {
-			t.Fatalf("ip netns list shows %v of this run, want 5 namespaces", made)
-		}
+		made = ownNetns(t, id, 5)
 		e := &netnsEnv{net: n, bin: ssmrandomBinary(t), dir: t.TempDir()}
 		e.keys(t)
 		t.Run("both receivers get every byte", e.testEveryByte)
@@ -82,22 +75,7 @@ func TestNetns(t *testing.T) {
 		t.Run("spoofed source, unpaced flood", func(t *testing.T) { e.testSpoofed(t, false) })
 	})
 
-	// The subtest's cleanups have run, whether it passed or not.
-	t.Run("cleanup", func(t *testing.T) {
-		if len(made) == 0 {
-			t.Skip("no namespaces were made")
-		}
-		for _, name := range listNetns(t) {
-			if strings.HasPrefix(name, netnsPrefix+id+"-") {
-				t.Errorf("ip netns list still shows %s", name)
-			}
-		}
-		for _, name := range made {
-			if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
-				t.Errorf("/run/netns/%s still exists", name)
-			}
-		}
-	})
+	checkNetnsGone(t, id, made)
 }
 
 // netnsEnv is what the subtests share.
