@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // netnsPrefix starts the name of every namespace these tests make:
@@ -568,4 +572,23 @@ func checkNetnsGone(t *testing.T, id string, made []string) {
 			}
 		}
 	})
+}
+
+// multicastFrom returns a UDP socket bound to from, an address of this
+// namespace (or one taken to spoof it), that multicasts out of ifi with
+// TTL 1 and without looping its datagrams back.
+func multicastFrom(t *testing.T, from netip.Addr, ifi *net.Interface) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)))
+	if err != nil {
+		t.Fatalf("bind to %s: %v", from, err)
+	}
+	pc := ipv4.NewPacketConn(c)
+	for _, err := range []error{pc.SetMulticastInterface(ifi), pc.SetMulticastTTL(1), pc.SetMulticastLoopback(false)} {
+		if err != nil {
+			c.Close()
+			t.Fatal(err)
+		}
+	}
+	return c
 }

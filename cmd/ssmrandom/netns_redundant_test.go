@@ -27,8 +27,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/ipv4"
-
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -228,18 +226,8 @@ func TestNetnsHostileHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(os.Getenv("SSMR_FROM")), 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := multicastFrom(t, netip.MustParseAddr(os.Getenv("SSMR_FROM")), ifi)
 	defer c.Close()
-	pc := ipv4.NewPacketConn(c)
-	if err := pc.SetMulticastInterface(ifi); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetMulticastTTL(1); err != nil {
-		t.Fatal(err)
-	}
 	b64 := base64.RawURLEncoding.EncodeToString
 	header := b64([]byte(`{"alg":"EdDSA","kid":"` + os.Getenv("SSMR_KID") + `"}`))
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x77}, ed25519.SeedSize))

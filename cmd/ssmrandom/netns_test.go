@@ -38,8 +38,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/ipv4"
-
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -504,21 +502,8 @@ func TestNetnsHelper(t *testing.T) {
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		t.Fatalf("waiting for the go-ahead: %v", err)
 	}
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(producer, 0)))
-	if err != nil {
-		t.Fatalf("bind to the producer's address: %v", err)
-	}
+	c := multicastFrom(t, producer, ifi)
 	defer c.Close()
-	pc := ipv4.NewPacketConn(c)
-	if err := pc.SetMulticastInterface(ifi); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetMulticastTTL(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetMulticastLoopback(false); err != nil {
-		t.Fatal(err)
-	}
 	// send sends d and counts it under reason, in bursts of burst
 	// datagrams 1ms apart (0: no pause).
 	sent, n := map[string]int{}, 0
