@@ -198,39 +198,27 @@ func (raw *rawJWK) validity() (Validity, error) {
 // JWK the private key, and the validity period; any other kind of key, or
 // a bad period, is an error wrapping [ErrKey].
 func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, Validity, error) {
-	pub, priv, raw, err := parseJWKRaw(b)
-	if err != nil {
-		return nil, nil, Validity{}, err
-	}
-	v, err := raw.validity()
-	if err != nil {
-		return nil, nil, Validity{}, err
-	}
-	return pub, priv, v, nil
-}
-
-func parseJWKRaw(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, *rawJWK, error) {
 	var raw rawJWK
 	if err := josejson.Unmarshal(b, &raw); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	if raw.Kty != "OKP" || raw.Crv != "Ed25519" {
-		return nil, nil, nil, fmt.Errorf("%w: kty %q, crv %q; want kty \"OKP\", crv \"Ed25519\"", ErrKey, raw.Kty, raw.Crv)
+		return nil, nil, Validity{}, fmt.Errorf("%w: kty %q, crv %q; want kty \"OKP\", crv \"Ed25519\"", ErrKey, raw.Kty, raw.Crv)
 	}
 	if raw.Alg != "" && raw.Alg != Alg {
-		return nil, nil, nil, fmt.Errorf("%w: alg %q; want %q", ErrKey, raw.Alg, Alg)
+		return nil, nil, Validity{}, fmt.Errorf("%w: alg %q; want %q", ErrKey, raw.Alg, Alg)
 	}
 	if n, err := base64.RawURLEncoding.Strict().DecodeString(raw.X); err != nil || len(n) != ed25519.PublicKeySize {
-		return nil, nil, nil, fmt.Errorf("%w: \"x\" is not %d bytes of base64url", ErrKey, ed25519.PublicKeySize)
+		return nil, nil, Validity{}, fmt.Errorf("%w: \"x\" is not %d bytes of base64url", ErrKey, ed25519.PublicKeySize)
 	}
 	if raw.D != nil {
 		if n, err := base64.RawURLEncoding.Strict().DecodeString(*raw.D); err != nil || len(n) != ed25519.SeedSize {
-			return nil, nil, nil, fmt.Errorf("%w: \"d\" is not %d bytes of base64url", ErrKey, ed25519.SeedSize)
+			return nil, nil, Validity{}, fmt.Errorf("%w: \"d\" is not %d bytes of base64url", ErrKey, ed25519.SeedSize)
 		}
 	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(b); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	var pub ed25519.PublicKey
 	var priv ed25519.PrivateKey
@@ -243,13 +231,17 @@ func parseJWKRaw(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, *rawJWK, erro
 		priv = ed25519.NewKeyFromSeed(k.Seed())
 		pub = priv.Public().(ed25519.PublicKey)
 		if !pub.Equal(k.Public()) {
-			return nil, nil, nil, fmt.Errorf("%w: \"x\" is not the public key of \"d\"", ErrKey)
+			return nil, nil, Validity{}, fmt.Errorf("%w: \"x\" is not the public key of \"d\"", ErrKey)
 		}
 	default:
-		return nil, nil, nil, fmt.Errorf("%w: key type %T", ErrKey, jwk.Key)
+		return nil, nil, Validity{}, fmt.Errorf("%w: key type %T", ErrKey, jwk.Key)
 	}
 	if raw.Kid != "" && raw.Kid != KeyID(pub) {
-		return nil, nil, nil, fmt.Errorf("%w: kid %q is not the key's thumbprint %q", ErrKey, raw.Kid, KeyID(pub))
+		return nil, nil, Validity{}, fmt.Errorf("%w: kid %q is not the key's thumbprint %q", ErrKey, raw.Kid, KeyID(pub))
 	}
-	return pub, priv, &raw, nil
+	v, err := raw.validity()
+	if err != nil {
+		return nil, nil, Validity{}, err
+	}
+	return pub, priv, v, nil
 }
