@@ -60,7 +60,10 @@ func recvCommand(e *env) *cli.Command {
 			"refuse the bytes of a producer whose source has broken (--health). A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
 			"rather than stalling the socket. --allow-unsigned also forwards the original ssmrandom's\n" +
-			"unsigned frames, for the time its producers move over (docs/security.md).",
+			"unsigned frames, for the time its producers move over (docs/security.md).\n\n" +
+			"recv reads --trust again on SIGHUP and whenever a file in it changes: a key added is\n" +
+			"trusted, a key removed refused, from the next frame on; a file that does not load is\n" +
+			"logged and passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md).",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runRecv(c, e) },
 	}
