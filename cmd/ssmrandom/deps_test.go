@@ -8,8 +8,10 @@ import (
 
 // TestImportBoundaries holds the packages to their jobs (STYLE.md): frame
 // is pure, sign knows keys and JWS but not sockets, mcast knows sockets but
-// not keys or frames, sink knows outputs only, and receive composes frame,
-// sign and sink without sockets. It checks each package's own imports.
+// not keys or frames, sink knows outputs only, receive composes frame,
+// sign and sink without sockets, and metrics reads the pipeline's counters
+// without sockets, outputs, flags, the environment or a logger. It checks
+// each package's own imports.
 func TestImportBoundaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -21,6 +23,7 @@ func TestImportBoundaries(t *testing.T) {
 		"mcast":   {mod, "github.com/go-jose/", "github.com/rs/zerolog"},
 		"sink":    {mod, "net", "github.com/go-jose/", "github.com/rs/zerolog"},
 		"receive": {mod + "mcast", "net", "os", "github.com/rs/zerolog", "github.com/go-jose/"},
+		"metrics": {mod + "mcast", mod + "sink", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", "./../../internal/"+pkg).Output()

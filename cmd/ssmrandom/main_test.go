@@ -172,12 +172,7 @@ func cmdSendraw(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: sendraw GROUP:PORT FILE...")
 	}
-	group, err := netip.ParseAddrPort(args[0])
-	ts.Check(err)
-	lo, err := net.InterfaceByName("lo")
-	ts.Check(err)
-	s, err := mcast.Dial(group, lo, 1)
-	ts.Check(err)
+	s := dialLo(ts, args[0])
 	defer s.Close()
 	for _, name := range args[1:] {
 		b, err := os.ReadFile(ts.MkAbs(name))
@@ -197,16 +192,11 @@ func cmdResend(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 4 {
 		ts.Fatalf("usage: resend GROUP:PORT FILE OUT SIZE")
 	}
-	group, err := netip.ParseAddrPort(args[0])
-	ts.Check(err)
 	b, err := os.ReadFile(ts.MkAbs(args[1]))
 	ts.Check(err)
 	size, err := strconv.ParseInt(args[3], 10, 64)
 	ts.Check(err)
-	lo, err := net.InterfaceByName("lo")
-	ts.Check(err)
-	s, err := mcast.Dial(group, lo, 1)
-	ts.Check(err)
+	s := dialLo(ts, args[0])
 	defer s.Close()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if fi, err := os.Stat(ts.MkAbs(args[2])); err == nil && fi.Size() >= size {
@@ -242,4 +232,16 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 		last = fmt.Errorf("status %s, %v", resp.Status, err)
 	}
 	ts.Fatalf("httpget %s: %v", args[0], last)
+}
+
+// dialLo returns a sender to GROUP:PORT, as a script gives it, out of lo
+// with TTL 1: the socket of the commands that send datagrams.
+func dialLo(ts *testscript.TestScript, groupPort string) *mcast.Sender {
+	group, err := netip.ParseAddrPort(groupPort)
+	ts.Check(err)
+	lo, err := net.InterfaceByName("lo")
+	ts.Check(err)
+	s, err := mcast.Dial(group, lo, 1)
+	ts.Check(err)
+	return s
 }

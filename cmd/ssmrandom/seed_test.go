@@ -114,12 +114,7 @@ func cmdSendtext(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: sendtext GROUP:PORT FILE...")
 	}
-	group, err := netip.ParseAddrPort(args[0])
-	ts.Check(err)
-	lo, err := net.InterfaceByName("lo")
-	ts.Check(err)
-	s, err := mcast.Dial(group, lo, 1)
-	ts.Check(err)
+	s := dialLo(ts, args[0])
 	defer s.Close()
 	for _, name := range args[1:] {
 		f, err := os.Open(ts.MkAbs(name))
