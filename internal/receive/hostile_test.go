@@ -1,7 +1,6 @@
 package receive_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -24,6 +23,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/vectors"
 )
 
 // The hostile corpus: testdata/hostile/*.txt, one attack per file, in the
@@ -508,26 +508,20 @@ func readHostile(t testing.TB, path string) hostileFile {
 	if !bytes.HasPrefix(b, []byte("# ")) {
 		t.Fatalf("%s: got no \"# \" description on the first line, want one", path)
 	}
+	fields, err := vectors.Parse(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var gotExpect, gotNow, gotDatagram bool
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, value, ok := strings.Cut(line, ":")
-		if !ok {
-			t.Fatalf("%s:%d: got %.40q, want a \"key: value\" line", path, n, line)
-		}
-		value = strings.TrimPrefix(value, " ")
+	for _, f := range fields {
+		key, value := f.Key, f.Value
 		bad := func(want string) {
 			t.Helper()
-			t.Fatalf("%s:%d: %s: got %.40q, want %s", path, n, key, value, want)
+			t.Fatalf("%s: %s: got %.40q, want %s", f.Pos(path), key, value, want)
 		}
 		isDatagram := strings.HasPrefix(key, "datagram")
 		if isDatagram && gotDatagram {
-			t.Fatalf("%s:%d: a second datagram line, want one", path, n)
+			t.Fatalf("%s: a second datagram line, want one", f.Pos(path))
 		}
 		switch key {
 		case "expect":
@@ -565,12 +559,9 @@ func readHostile(t testing.TB, path string) hostileFile {
 			}
 			h.datagram = bytes.Repeat(c, k)
 		default:
-			t.Fatalf("%s:%d: unknown key %q", path, n, key)
+			t.Fatalf("%s: unknown key %q", f.Pos(path), key)
 		}
 		gotDatagram = gotDatagram || isDatagram
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if !gotExpect || !gotNow || !gotDatagram {
 		t.Fatalf("%s: want expect, now and datagram lines", path)

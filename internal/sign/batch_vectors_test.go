@@ -8,7 +8,6 @@ package sign
 // owner can make a signature with a torsion component in R).
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha512"
@@ -18,10 +17,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"github.com/nordunet/ssmrandom/internal/vectors"
 )
 
 var updateBatch = flag.Bool("update-batch", false, "rewrite the generated files of testdata/batch instead of checking them")
@@ -40,25 +40,17 @@ type batchVector struct {
 
 func readBatchVector(t *testing.T, path string) batchVector {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	fields, err := vectors.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := batchVector{path: path}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, value, ok := strings.Cut(line, ": ")
-		if !ok {
-			t.Fatalf("%s:%d: got %q, want a \"key: value\" line", path, n, line)
-		}
+	for _, f := range fields {
+		key, value := f.Key, f.Value
 		unhex := func() []byte {
 			b, err := hex.DecodeString(value)
 			if err != nil {
-				t.Fatalf("%s:%d: got %q, want hex", path, n, value)
+				t.Fatalf("%s: got %q, want hex", f.Pos(path), value)
 			}
 			return b
 		}
@@ -78,7 +70,7 @@ func readBatchVector(t *testing.T, path string) batchVector {
 		case "datagram":
 			v.dgram = []byte(value)
 		default:
-			t.Fatalf("%s:%d: unknown key %q", path, n, key)
+			t.Fatalf("%s: unknown key %q", f.Pos(path), key)
 		}
 	}
 	if v.expect != "ok" && v.expect != "bad signature" || v.batch != "ok" && v.batch != "bad signature" && v.batch != "either" ||

@@ -1,7 +1,6 @@
 package sign_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -9,11 +8,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/vectors"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/vector-ok.txt from the code instead of checking it")
@@ -23,31 +22,16 @@ const vectorFile = "testdata/vector-ok.txt"
 // vectorFields are the header keys of a vector file, in order.
 var vectorFields = []string{"seed", "kid", "source", "epoch", "seq", "time", "data", "payload", "datagram"}
 
-// readVector parses a file of "key: value" lines; "#" lines are comments.
+// readVector parses a file of "key: value" lines, each key once; "#"
+// lines are comments.
 func readVector(t testing.TB, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	fields, err := vectors.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, value, ok := strings.Cut(line, ": ")
-		if !ok {
-			t.Fatalf("%s:%d: got %q, want a \"key: value\" line", path, n, line)
-		}
-		if _, dup := v[key]; dup {
-			t.Fatalf("%s:%d: key %q given twice", path, n, key)
-		}
-		v[key] = value
-	}
-	if err := sc.Err(); err != nil {
+	v, err := vectors.Unique(path, fields)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range vectorFields {
