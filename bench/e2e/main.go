@@ -25,7 +25,6 @@ import (
 	"crypto/ed25519"
 	crand "crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,11 +39,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/harness"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -256,17 +255,10 @@ func run(cfg config) error {
 func build(dir string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil || len(bytes.TrimSpace(gomod)) == 0 || string(bytes.TrimSpace(gomod)) == os.DevNull {
-		return "", fmt.Errorf("go env GOMOD: not inside the ssmrandom module (%v); run from the repository or pass -bin", err)
-	}
-	root := filepath.Dir(string(bytes.TrimSpace(gomod)))
-	bin := filepath.Join(dir, "ssmrandom")
-	progress("building " + bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/ssmrandom")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
+	progress("building " + filepath.Join(dir, "ssmrandom"))
+	bin, err := harness.Build(ctx, dir)
+	if err != nil {
+		return "", fmt.Errorf("%w; run from the repository or pass -bin", err)
 	}
 	return bin, nil
 }
@@ -294,84 +286,69 @@ func killAll() {
 	children.Lock()
 	defer children.Unlock()
 	for p := range children.m {
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		p.Signal(syscall.SIGKILL)
 	}
 }
 
-// proc is a started ssmrandom process.
+// proc is a started ssmrandom process (internal/harness), its stdout and
+// stderr in one harness.Lines, Stdout.
 type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	log     *logWriter
-	started time.Time
-	ready   chan struct{} // closed when the ready message is logged
-	readyAt time.Time     // set before ready is closed
-	done    chan struct{} // closed when the process has exited
-	endedAt time.Time     // set before done is closed
-	err     error         // from Wait, set before done is closed
-	killed  atomic.Bool   // the time limit ran out
+	*harness.Proc
+	limit    context.Context // done when its time limit runs out
+	readyMsg string          // the log line's "message" that says it is at work
+	readyAt  time.Time       // when it said so, once waitReady returned
 }
 
 // start runs the binary with args in its own process group, killed when
 // limit runs out or this process dies. readyMsg is the log message (the
 // JSON "message") that says the process is at work.
 func (b *bench) start(name string, limit time.Duration, readyMsg string, args ...string) (*proc, error) {
-	p := &proc{name: name, ready: make(chan struct{}), done: make(chan struct{})}
-	p.log = &logWriter{readyMsg: readyMsg, onReady: func() { p.readyAt = time.Now(); close(p.ready) }}
-	p.cmd = exec.Command(b.bin, args...)
-	p.cmd.Stdout = p.log
-	p.cmd.Stderr = p.log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	children.Lock()
+	hp, err := harness.Start(ctx, name, harness.Options{Group: true, Combined: true, MaxLines: maxLogLines}, append([]string{b.bin}, args...)...)
+	if err != nil {
+		children.Unlock()
+		cancel()
+		return nil, err
+	}
+	p := &proc{Proc: hp, limit: ctx, readyMsg: readyMsg}
 	if children.m == nil {
 		children.m = map[*proc]bool{}
 	}
-	p.started = time.Now()
-	err := p.cmd.Start()
-	if err == nil {
-		children.m[p] = true
-	}
+	children.m[p] = true
 	children.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	timer := time.AfterFunc(limit, func() {
-		p.killed.Store(true)
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	})
 	go func() {
-		err := p.cmd.Wait()
-		timer.Stop()
+		<-hp.Done()
+		cancel()
 		children.Lock()
 		delete(children.m, p)
 		children.Unlock()
-		p.endedAt, p.err = time.Now(), err
-		close(p.done)
 	}()
 	return p, nil
 }
 
 // waitReady waits until p logs its ready message.
 func (p *proc) waitReady() error {
-	select {
-	case <-p.ready:
-		return nil
-	case <-p.done:
+	marker := `"message":"` + p.readyMsg + `"`
+	if _, err := p.WaitLine(p.Stdout, marker, readyTimeout); err != nil {
+		if errors.Is(err, harness.ErrTimeout) {
+			p.stop()
+			return p.failure(fmt.Sprintf("not ready after %v", readyTimeout))
+		}
 		return p.failure("exited before it was ready")
-	case <-time.After(readyTimeout):
-		p.stop()
-		return p.failure(fmt.Sprintf("not ready after %v", readyTimeout))
 	}
+	_, p.readyAt, _ = p.Stdout.FindTime(marker)
+	return nil
 }
 
 // wait waits for p to exit and reports an unclean exit.
 func (p *proc) wait() error {
-	<-p.done
-	if p.killed.Load() {
+	<-p.Done()
+	if errors.Is(p.limit.Err(), context.DeadlineExceeded) {
 		return p.failure("killed at its time limit")
 	}
-	if p.err != nil {
-		return p.failure(p.err.Error())
+	if err := p.Err(); err != nil {
+		return p.failure(err.Error())
 	}
 	return nil
 }
@@ -379,12 +356,7 @@ func (p *proc) wait() error {
 // stop sends SIGINT, then SIGKILL to the group after stopTimeout, and
 // waits for the exit.
 func (p *proc) stop() error {
-	syscall.Kill(p.cmd.Process.Pid, syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
+	if err := p.Stop(syscall.SIGINT, stopTimeout); errors.Is(err, harness.ErrTimeout) {
 		return p.failure(fmt.Sprintf("did not stop within %v of SIGINT", stopTimeout))
 	}
 	return p.wait()
@@ -392,94 +364,20 @@ func (p *proc) stop() error {
 
 // failure is an error naming p, with its last log lines.
 func (p *proc) failure(what string) error {
-	lines := p.log.all()
+	lines := p.Stdout.All()
 	if len(lines) > 5 {
 		lines = lines[len(lines)-5:]
 	}
-	return fmt.Errorf("%s %s; its last output:\n  %s", p.name, what, strings.Join(lines, "\n  "))
-}
-
-// usage is a reaped process's resource use.
-type usage struct {
-	cpu    time.Duration // user + system
-	maxRSS int64         // KiB (getrusage ru_maxrss)
-	life   time.Duration // start to exit, wall clock
-}
-
-func (p *proc) usage() usage {
-	st := p.cmd.ProcessState
-	u := usage{cpu: st.UserTime() + st.SystemTime(), life: p.endedAt.Sub(p.started)}
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		u.maxRSS = ru.Maxrss
-	}
-	return u
-}
-
-// summary is the final log line of send or recv.
-type summary struct {
-	Message    string            `json:"message"`
-	Datagrams  uint64            `json:"datagrams"`
-	Frames     uint64            `json:"frames"`
-	Bytes      uint64            `json:"bytes"`
-	Rejected   uint64            `json:"rejected"`
-	Dropped    map[string]uint64 `json:"dropped"`
-	SendErrors uint64            `json:"send_errors"`
-	Foreign    uint64            `json:"foreign_source"`
+	return fmt.Errorf("%s %s; its last output:\n  %s", p.Name, what, strings.Join(lines, "\n  "))
 }
 
 // summary returns the last log line whose message starts with prefix.
-func (p *proc) summary(prefix string) (summary, error) {
-	lines := p.log.all()
-	for i := len(lines) - 1; i >= 0; i-- {
-		var s summary
-		if json.Unmarshal([]byte(lines[i]), &s) == nil && strings.HasPrefix(s.Message, prefix) {
-			return s, nil
-		}
+func (p *proc) summary(prefix string) (harness.Summary, error) {
+	s, err := harness.FindSummary(p.Stdout.All(), prefix)
+	if err != nil {
+		return s, p.failure(fmt.Sprintf("logged no %q line", prefix))
 	}
-	return summary{}, p.failure(fmt.Sprintf("logged no %q line", prefix))
-}
-
-// logWriter keeps a child's output lines and spots its ready message.
-type logWriter struct {
-	mu       sync.Mutex
-	partial  []byte
-	lines    []string
-	readyMsg string
-	onReady  func()
-}
-
-func (w *logWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.partial = append(w.partial, b...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(w.partial[:i])
-		w.partial = w.partial[i+1:]
-		if len(w.lines) >= maxLogLines {
-			w.lines = slices.Delete(w.lines, 0, 1)
-		}
-		w.lines = append(w.lines, line)
-		if w.onReady != nil {
-			var m struct {
-				Message string `json:"message"`
-			}
-			if json.Unmarshal([]byte(line), &m) == nil && m.Message == w.readyMsg {
-				w.onReady()
-				w.onReady = nil
-			}
-		}
-	}
-	return len(b), nil
-}
-
-func (w *logWriter) all() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.lines)
+	return s, nil
 }
 
 // ---- receiver ----
@@ -492,8 +390,8 @@ type recvRun struct {
 
 // recvResult is what a receiver did.
 type recvResult struct {
-	sum        summary
-	use        usage
+	sum        harness.Summary
+	use        harness.Usage
 	rcvbufErrs uint64 // UDP RcvbufErrors in this network namespace during the run
 }
 
@@ -522,15 +420,15 @@ func (r *recvRun) finish(drain time.Duration) (recvResult, error) {
 	if err != nil {
 		return recvResult{}, err
 	}
-	return recvResult{sum: sum, use: r.p.usage(), rcvbufErrs: readUDP().rcvbufErrors - r.udp0.rcvbufErrors}, nil
+	return recvResult{sum: sum, use: r.p.Usage(), rcvbufErrs: readUDP().rcvbufErrors - r.udp0.rcvbufErrors}, nil
 }
 
 // ---- sender ----
 
 // sendRun is a finished ssmrandom send.
 type sendRun struct {
-	sum    summary
-	use    usage
+	sum    harness.Summary
+	use    harness.Usage
 	active time.Duration // from its "sending" line to its exit
 	cut    bool          // stopped by SIGINT before its --count frames were sent
 }
@@ -557,7 +455,7 @@ func (b *bench) send(key string, g netip.AddrPort, fps int, count int, stopAfter
 	finish := func() (sendRun, error) {
 		cut := false
 		select {
-		case <-p.done:
+		case <-p.Done():
 			if err := p.wait(); err != nil {
 				return sendRun{}, err
 			}
@@ -571,7 +469,7 @@ func (b *bench) send(key string, g netip.AddrPort, fps int, count int, stopAfter
 		if err != nil {
 			return sendRun{}, err
 		}
-		return sendRun{sum: sum, use: p.usage(), active: p.endedAt.Sub(p.readyAt), cut: cut}, nil
+		return sendRun{sum: sum, use: p.Usage(), active: p.Ended().Sub(p.readyAt), cut: cut}, nil
 	}
 	return p, finish, nil
 }
@@ -871,23 +769,7 @@ func readUDP() udpStats {
 	if err != nil {
 		return udpStats{}
 	}
-	var names, values []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && f[0] == "Udp:" {
-			if names == nil {
-				names = f
-			} else {
-				values = f
-			}
-		}
-	}
-	for i, n := range names {
-		if n == "RcvbufErrors" && i < len(values) {
-			v, _ := strconv.ParseUint(values[i], 10, 64)
-			return udpStats{rcvbufErrors: v}
-		}
-	}
-	return udpStats{}
+	return udpStats{rcvbufErrors: harness.UDPCounters(string(b))["RcvbufErrors"]}
 }
 
 func cpuModel() string {
@@ -1013,9 +895,9 @@ func printRates(cfg config, rows []rateRow) {
 			rateName(r.target), sent, r.send.active.Seconds(), fps,
 			r.recv.sum.Frames, perSec(r.recv.sum.Frames, r.send.active), lost(r.send.sum.Frames, r.recv.sum.Datagrams),
 			reasons(r.recv.sum.Dropped), r.recv.rcvbufErrs,
-			per(r.recv.use.cpu, r.recv.sum.Frames), cores(r.recv.use.cpu, r.send.active),
-			per(r.send.use.cpu, r.send.sum.Frames), cores(r.send.use.cpu, r.send.active),
-			mib(r.recv.use.maxRSS))
+			per(r.recv.use.CPU, r.recv.sum.Frames), cores(r.recv.use.CPU, r.send.active),
+			per(r.send.use.CPU, r.send.sum.Frames), cores(r.send.use.CPU, r.send.active),
+			mib(r.recv.use.MaxRSS))
 	}
 	fmt.Println()
 	fmt.Printf("recv cores and send cores are CPU time over the send time: together at most the machine's %d cores. "+
@@ -1048,8 +930,8 @@ func printFloods(cfg config, rows []floodRow) {
 		}
 		fmt.Printf("| %s | %s | %.0f | %d | %d | %s | %d | %s | %s | %s | %d | %s |\n",
 			r.kind, floodSent, perSec(r.sent, r.active), r.recv.sum.Datagrams, lost(sent, r.recv.sum.Datagrams),
-			reasons(r.recv.sum.Dropped), r.recv.rcvbufErrs, per(r.recv.use.cpu, r.recv.sum.Datagrams),
-			cores(r.recv.use.cpu, cfg.duration), mib(r.recv.use.maxRSS), r.genuine.sum.Frames, fwd)
+			reasons(r.recv.sum.Dropped), r.recv.rcvbufErrs, per(r.recv.use.CPU, r.recv.sum.Datagrams),
+			cores(r.recv.use.CPU, cfg.duration), mib(r.recv.use.MaxRSS), r.genuine.sum.Frames, fwd)
 	}
 	fmt.Println()
 }
@@ -1082,5 +964,5 @@ func printSign(cfg config, r signResult) {
 		"It used %s cores (user+system over its run; its reader goroutine reads /dev/urandom alongside the signing loop, "+
 		"and the kernel usually charges loopback delivery to it), %s µs of CPU per frame.\n\n",
 		r.send.sum.Frames, r.send.active.Seconds(), fps, fps*r.raw.Seconds(), r.inputLen,
-		cores(r.send.use.cpu, r.send.use.life), per(r.send.use.cpu, r.send.sum.Frames))
+		cores(r.send.use.CPU, r.send.use.Life), per(r.send.use.CPU, r.send.sum.Frames))
 }

@@ -1,10 +1,9 @@
 //go:build linux
 
-package main
+package e2e
 
 // The machinery of the namespace tests (netns_test.go): a small switched
-// network of namespaces, processes run inside them, and the JSON lines
-// they log.
+// network of namespaces, and processes run inside them (internal/harness).
 
 import (
 	"bytes"
@@ -12,22 +11,23 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/nordunet/ssmrandom/internal/harness"
 )
 
 // netnsPrefix starts the name of every namespace these tests make:
@@ -297,219 +297,73 @@ func udpStats(ns string) string {
 	if err != nil {
 		return fmt.Sprintf("(cannot read /proc/net/snmp: %v)", err)
 	}
-	var names, values string
-	for _, line := range strings.Split(string(out), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Udp: "); ok {
-			if names == "" {
-				names = rest
-			} else {
-				values = rest
-			}
-		}
+	counters := harness.UDPCounters(string(out))
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(counters)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", name, counters[name]))
 	}
-	var b strings.Builder
-	v := strings.Fields(values)
-	for i, name := range strings.Fields(names) {
-		if i < len(v) {
-			fmt.Fprintf(&b, "%s=%s ", name, v[i])
-		}
-	}
-	return strings.TrimSpace(b.String())
+	return strings.Join(parts, " ")
 }
 
-// lineLog collects what a process writes, line by line.
-type lineLog struct {
-	mu      sync.Mutex
-	partial []byte
-	lines   []string
-}
-
-func (l *lineLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, b...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		l.lines = append(l.lines, string(l.partial[:i]))
-		l.partial = l.partial[i+1:]
-	}
-}
-
-// Lines returns the complete lines so far.
-func (l *lineLog) Lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
-
-// proc is a process running in a namespace.
-type proc struct {
-	name           string
-	cmd            *exec.Cmd
-	stdin          io.WriteCloser
-	stdout, stderr lineLog
-	done           chan struct{} // closed once it has exited
-	err            error         // its exit status, once done
-}
-
-// startProc runs argv in namespace ns, under ctx. The process dies with
-// the test (SIGKILL as parent-death signal, so that not even a killed test
-// leaves it behind), is killed at t's cleanup if still running, and its
-// output is logged then if t failed.
-func startProc(t *testing.T, ctx context.Context, ns, name string, argv ...string) *proc {
+// startProc runs argv in namespace ns (none if ""), under ctx, with a
+// pipe for its stdin. The process dies with the test (SIGKILL as
+// parent-death signal, so that not even a killed test leaves it behind),
+// is killed at t's cleanup if still running, and its output is logged
+// then if t failed.
+func startProc(t *testing.T, ctx context.Context, ns, name string, argv ...string) *harness.Proc {
 	t.Helper()
-	p := &proc{name: name, done: make(chan struct{})}
-	// ip netns exec execs argv in place: the parent-death signal and
-	// ctx's kill reach the command itself.
-	p.cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, argv...)...)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = 5 * time.Second
-	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatalf("%s: %v", name, err)
+	return startWith(t, ctx, name, harness.Options{Netns: ns, Stdin: true}, argv...)
+}
+
+// startWith runs argv with opt under ctx; see startProc.
+func startWith(t *testing.T, ctx context.Context, name string, opt harness.Options, argv ...string) *harness.Proc {
+	t.Helper()
+	p, err := harness.Start(ctx, name, opt, argv...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("%s: still running 10s after SIGKILL", name)
+		if err := p.Kill(10 * time.Second); err != nil {
+			t.Error(err)
 		}
 		if t.Failed() {
-			p.logTail(t, 30)
+			for _, line := range p.Tail(30) {
+				t.Log(line)
+			}
 		}
 	})
 	return p
 }
 
-// logTail logs the last n lines of p's output.
-func (p *proc) logTail(t *testing.T, n int) {
+// waitLine waits up to timeout for a line of l (p's Stdout or Stderr)
+// that contains substr, and returns it; it fails t if none comes.
+func waitLine(t *testing.T, p *harness.Proc, l *harness.Lines, substr string, timeout time.Duration) string {
 	t.Helper()
-	for _, out := range []struct {
-		name string
-		l    *lineLog
-	}{{"stdout", &p.stdout}, {"stderr", &p.stderr}} {
-		lines := out.l.Lines()
-		if len(lines) > n {
-			t.Logf("%s %s: (%d lines omitted)", p.name, out.name, len(lines)-n)
-			lines = lines[len(lines)-n:]
-		}
-		for _, line := range lines {
-			t.Logf("%s %s: %s", p.name, out.name, line)
-		}
-	}
-}
-
-// waitLine waits up to timeout for a line of p's output (stdout or
-// stderr, as l says) that contains substr, and returns it.
-func (p *proc) waitLine(t *testing.T, l *lineLog, substr string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, line := range l.Lines() {
-			if strings.Contains(line, substr) {
-				return line
-			}
-		}
-		select {
-		case <-p.done:
-			// Its output is complete once Wait returned: look once more.
-			for _, line := range l.Lines() {
-				if strings.Contains(line, substr) {
-					return line
-				}
-			}
-			t.Fatalf("%s exited (%v) without writing %q", p.name, p.err, substr)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no %q within %v", p.name, substr, timeout)
-		}
-	}
-}
-
-// wait waits up to timeout for p to exit, and fails t unless it exited 0.
-func (p *proc) wait(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		// SIGTERM first: recv then logs its summary, which says why.
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(3 * time.Second):
-			p.cmd.Process.Kill()
-		}
-		t.Fatalf("%s: still running after %v; stopped", p.name, timeout)
-	}
-	if p.err != nil {
-		var ee *exec.ExitError
-		if errors.As(p.err, &ee) && ee.ExitCode() == 66 {
-			t.Fatalf("%s: %v (the race detector found a data race; see its output)", p.name, p.err)
-		}
-		t.Fatalf("%s: %v", p.name, p.err)
-	}
-}
-
-// recvSummary is recv's final "stopped" log line.
-type recvSummary struct {
-	Message   string            `json:"message"`
-	Datagrams uint64            `json:"datagrams"`
-	Frames    uint64            `json:"frames"`
-	Bytes     uint64            `json:"bytes"`
-	Rejected  uint64            `json:"rejected"`
-	Dropped   map[string]uint64 `json:"dropped"`
-	Foreign   uint64            `json:"foreign_source"`
-}
-
-// sendSummary is send's final "sent" log line.
-type sendSummary struct {
-	Message    string `json:"message"`
-	Frames     uint64 `json:"frames"`
-	Bytes      uint64 `json:"bytes"`
-	SendErrors uint64 `json:"send_errors"`
-}
-
-// summary decodes the JSON log line of p that contains marker into v.
-func (p *proc) summary(t *testing.T, marker string, v any) {
-	t.Helper()
-	line := p.waitLine(t, &p.stderr, marker, time.Second)
-	if err := json.Unmarshal([]byte(line), v); err != nil {
-		t.Fatalf("%s: bad log line %q: %v", p.name, line, err)
-	}
-}
-
-// ssmrandomBinary builds the ssmrandom command to run in the namespaces,
-// without the race detector even when the tests have it: instrumented, a
-// receiver handles datagrams several times slower, and under the spoofed
-// flood its socket buffer overflows on a two-CPU machine unless the flood
-// is paced to a trickle (the unit tests run the receive pipeline under
-// -race). The build cache makes this quick after the first time.
-func ssmrandomBinary(t *testing.T) string {
-	t.Helper()
-	goCmd, err := exec.LookPath("go")
+	line, err := p.WaitLine(l, substr, timeout)
 	if err != nil {
-		netnsCannotRun(t, "needs the go command to build ssmrandom")
+		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "ssmrandom")
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	if b, err := exec.CommandContext(ctx, goCmd, "build", "-o", out, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, b)
+	return line
+}
+
+// waitExit waits up to timeout for p to exit, and fails t unless it
+// exited 0.
+func waitExit(t *testing.T, p *harness.Proc, timeout time.Duration) {
+	t.Helper()
+	if err := p.Wait(timeout); err != nil {
+		t.Fatal(err)
 	}
-	return out
+}
+
+// summary returns p's summary line, recv's "stopped: ..." or send's
+// "sent ...", as prefix says.
+func summary(t *testing.T, p *harness.Proc, prefix string) harness.Summary {
+	t.Helper()
+	s, err := p.Summary(prefix, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // writeFile writes b to a new file, failing t on error.

@@ -1,10 +1,10 @@
 //go:build linux
 
-package main
+package e2e
 
 // Multi-host tests: ssmrandom send and recv on a switched network of
-// network namespaces, with a hostile host on the same segment. The
-// network (see newTestNet):
+// network namespaces (see newTestNet), over IPv4 and over IPv6, each with
+// a second sender on the same segment. The IPv4 network:
 //
 //	            sw: br0 (Linux bridge, multicast snooping off)
 //	     p0 |        p1 |         p2 |          p3 |
@@ -15,8 +15,21 @@ package main
 // 232.0.1.150) only. The attacker that spoofs the producer's address is
 // this test binary, re-executed in its role (TestNetnsHelper).
 //
-// The ssmrandom command is built with go build (see ssmrandomBinary) and
-// run under "ip netns exec".
+// The IPv6 network, with MLDv2 joins instead of IGMPv3:
+//
+//	             sw: br0 (Linux bridge, multicast snooping off)
+//	      p0 |            p1 |             p2 |
+//	prod eth0       other eth0         rx eth0
+//	2001:db8::1     2001:db8::2        2001:db8::11
+//
+// The producer multicasts to ff3e::8000:150; the receiver joins
+// (2001:db8::1, ff3e::8000:150). "other" is a second host that sends to
+// the same channel from its own address. ssmrandom send leaves the source
+// address of an IPv6 sender to the kernel, so a second source needs a
+// second host.
+//
+// The ssmrandom command is the one TestMain built, run under "ip netns
+// exec".
 
 import (
 	"bufio"
@@ -25,12 +38,15 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,11 +55,13 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/harness"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
-// The test network's addresses (documentation ranges only) and channel.
+// The IPv4 test network's addresses (documentation ranges only), and what
+// the families share.
 const (
 	prodAddr     = "192.0.2.1"
 	rxaAddr      = "192.0.2.11"
@@ -55,29 +73,110 @@ const (
 	netnsFrameSz = 512 // -s of every send
 )
 
+// The IPv6 test network's addresses (documentation prefix 2001:db8::/32
+// only) and channel.
+const (
+	prod6Addr    = "2001:db8::1"
+	other6Addr   = "2001:db8::2"
+	rx6Addr      = "2001:db8::11"
+	netns6Group  = "ff3e::8000:150"
+	netns6Port   = 49190  // each subtest uses its own port from here up, to 49199
+	netns6Budget = "1452" // --max-datagram of IPv6 over a 1500-byte MTU: 1500 less 40 of IPv6, 8 of UDP
+)
+
+// family is one address family's test network and what its tests do
+// differently.
+type family struct {
+	name  string
+	net   netFamily
+	hosts [][2]string // role, address
+	// prod is the producer's role; other that of the second sender, which
+	// sends with a copy of the producer's key from its own address.
+	prod, other string
+	// receivers are the roles of the receiving hosts. In the SSM filter
+	// test each has a recv joined to the producer; the last one also a
+	// recv joined to the other sender, and the first one's eth0 counts
+	// the packets of both senders.
+	receivers []string
+	group     string
+	port      int    // the first port; each subtest uses its own from here up
+	seed      byte   // netnsData seeds seed+1, seed+2... of the shared subtests
+	budget    string // --max-datagram of recv and send; "" for the default
+	// more are the family's own subtests, after the shared ones.
+	more []familyTest
+}
+
+// familyTest is a subtest of one family only.
+type familyTest struct {
+	name string
+	run  func(e *netnsEnv, t *testing.T, ctx context.Context)
+}
+
+// families are the networks TestNetns runs its subtests on.
+var families = []family{
+	{
+		name: "IPv4", net: net4,
+		hosts: [][2]string{{"prod", prodAddr}, {"rxa", rxaAddr}, {"rxb", rxbAddr}, {"atk", atkAddr}},
+		prod:  "prod", other: "atk", receivers: []string{"rxa", "rxb"},
+		group: netnsGroup, port: netnsPort, seed: 0,
+		more: []familyTest{
+			{"spoofed source", func(e *netnsEnv, t *testing.T, ctx context.Context) { e.testSpoofed(t, ctx, true) }},
+			{"spoofed source, unpaced flood", func(e *netnsEnv, t *testing.T, ctx context.Context) { e.testSpoofed(t, ctx, false) }},
+		},
+	},
+	{
+		name: "IPv6", net: net6,
+		hosts: [][2]string{{"prod", prod6Addr}, {"other", other6Addr}, {"rx", rx6Addr}},
+		prod:  "prod", other: "other", receivers: []string{"rx"},
+		group: netns6Group, port: netns6Port, seed: 60, budget: netns6Budget,
+		more: []familyTest{
+			{"datagram budget 1452", (*netnsEnv).test6Budget},
+		},
+	},
+}
+
+// TestNetns runs, for each address family, on a network of its own: a
+// producer whose every byte reaches the receivers, and the kernel's
+// source filter (IGMPv3, MLDv2) keeping a second sender of the same group
+// and port away from receivers that did not join it; then the family's
+// own subtests.
 func TestNetns(t *testing.T) {
 	netnsNeedRoot(t)
 	removeStale(t)
-	id := lockRun(t) // released last, after the namespaces are gone
-	var made []string
-
-	t.Run("network", func(t *testing.T) {
-		n := newTestNet(t, id, [2]string{"prod", prodAddr}, [2]string{"rxa", rxaAddr},
-			[2]string{"rxb", rxbAddr}, [2]string{"atk", atkAddr})
-		made = ownNetns(t, id, 5)
-		e := &netnsEnv{net: n, bin: ssmrandomBinary(t), dir: t.TempDir()}
-		e.keys(t)
-		t.Run("both receivers get every byte", e.testEveryByte)
-		t.Run("the kernel's SSM filter", e.testSSMFilter)
-		t.Run("spoofed source", func(t *testing.T) { e.testSpoofed(t, true) })
-		t.Run("spoofed source, unpaced flood", func(t *testing.T) { e.testSpoofed(t, false) })
-	})
-
-	checkNetnsGone(t, id, made)
+	for _, fam := range families {
+		t.Run(fam.name, func(t *testing.T) {
+			id := lockRun(t) // released last, after the namespaces are gone
+			start := time.Now()
+			var made []string
+			t.Run("network", func(t *testing.T) {
+				n := buildTestNet(t, id, fam.net, fam.hosts...)
+				made = ownNetns(t, id, len(fam.hosts)+1)
+				e := &netnsEnv{fam: fam, net: n, bin: ssmrandomBinary(t), dir: t.TempDir()}
+				e.keys(t)
+				tests := append([]familyTest{
+					{"every byte", (*netnsEnv).testEveryByte},
+					{"the kernel's SSM filter", (*netnsEnv).testSSMFilter},
+				}, fam.more...)
+				for _, tt := range tests {
+					t.Run(tt.name, func(t *testing.T) {
+						// A deadline for every process of the subtest: a
+						// failing run ends within 40s too, its processes
+						// killed. Passing, each takes a few seconds at most.
+						ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+						defer cancel()
+						tt.run(e, t, ctx)
+					})
+				}
+			})
+			checkNetnsGone(t, id, made)
+			t.Logf("took %v", time.Since(start).Round(time.Millisecond))
+		})
+	}
 }
 
-// netnsEnv is what the subtests share.
+// netnsEnv is what the subtests of a family share.
 type netnsEnv struct {
+	fam   family
 	net   *testNet
 	bin   string // the ssmrandom command
 	dir   string
@@ -89,8 +188,8 @@ type netnsEnv struct {
 func (e *netnsEnv) keys(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p := startProc(t, ctx, e.net.hosts["prod"].ns, "keygen", e.bin, "keygen", "-o", filepath.Join(e.dir, "producer"))
-	p.wait(t, 15*time.Second)
+	p := startProc(t, ctx, e.net.hosts[e.fam.prod].ns, "keygen", e.bin, "keygen", "-o", filepath.Join(e.dir, "producer"))
+	waitExit(t, p, 15*time.Second)
 	e.key = filepath.Join(e.dir, "producer.jwk")
 	e.trust = filepath.Join(e.dir, "trust")
 	if err := os.Mkdir(e.trust, 0o755); err != nil {
@@ -111,56 +210,79 @@ func netnsData(seed byte, n int) []byte {
 	return b
 }
 
-// recv starts ssmrandom recv on host role, joined to the given
-// producers, writing count frames to a new file, and waits until it
-// receives. It returns the process and the output file.
-func (e *netnsEnv) recv(t *testing.T, ctx context.Context, role, name string, port, count int, producers ...string) (*proc, string) {
+// budgetArgs are the --max-datagram flags of the family, if any.
+func (e *netnsEnv) budgetArgs() []string {
+	if e.fam.budget == "" {
+		return nil
+	}
+	return []string{"--max-datagram", e.fam.budget}
+}
+
+// recv starts ssmrandom recv on host role, joined to the given producers
+// on the family's channel (with its datagram budget: larger datagrams
+// would be dropped as too_big), writing count frames to a new file, and
+// waits until it receives. It returns the process and the output file.
+func (e *netnsEnv) recv(t *testing.T, ctx context.Context, role, name string, port, count int, producers ...string) (*harness.Proc, string) {
 	t.Helper()
 	out := filepath.Join(e.dir, fmt.Sprintf("%s-%d.out", name, port))
 	writeFile(t, out, nil, 0o644) // a regular file: appended to (a missing one would be made a FIFO)
-	argv := []string{e.bin, "recv", "--trust", e.trust, "-o", out, "-g", netnsGroup, "-p", strconv.Itoa(port),
+	argv := []string{e.bin, "recv", "--trust", e.trust, "-o", out, "-g", e.fam.group, "-p", strconv.Itoa(port),
 		"-i", "eth0", "--count", strconv.Itoa(count), "--stats-interval", "0", "--log-format", "json"}
+	argv = append(argv, e.budgetArgs()...)
 	p := startProc(t, ctx, e.net.hosts[role].ns, name, append(argv, producers...)...)
 	// "receiving" comes once the channel is joined and the replay guard
 	// made: frames made from now on are fresh.
-	p.waitLine(t, &p.stderr, `"message":"receiving"`, 10*time.Second)
+	waitLine(t, p, p.Stderr, `"message":"receiving"`, 10*time.Second)
 	return p, out
 }
 
-// send starts ssmrandom send on host role with key, reading input (a
-// file, or - for the process's stdin).
-func (e *netnsEnv) send(t *testing.T, ctx context.Context, role, name, key, input string, port, rate int) *proc {
+// send starts ssmrandom send on host role to the family's channel with
+// TTL (hop limit) 1, with key, reading input (a file, or - for the
+// process's stdin), with the further flags args.
+func (e *netnsEnv) send(t *testing.T, ctx context.Context, role, name, key, input string, port int, args ...string) *harness.Proc {
 	t.Helper()
-	return startProc(t, ctx, e.net.hosts[role].ns, name, e.bin, "send", "-k", key, "-r", input,
-		"-s", strconv.Itoa(netnsFrameSz), "--rate", strconv.Itoa(rate), "-g", netnsGroup, "-p", strconv.Itoa(port),
-		"-i", "eth0", "-t", "1", "--source", netnsSource, "--stats-interval", "0", "--log-format", "json")
+	argv := []string{e.bin, "send", "-k", key, "-r", input, "-g", e.fam.group, "-p", strconv.Itoa(port),
+		"-i", "eth0", "-t", "1", "--source", netnsSource, "--stats-interval", "0", "--log-format", "json"}
+	return startProc(t, ctx, e.net.hosts[role].ns, name, append(argv, args...)...)
+}
+
+// sendAt starts a sender of netnsFrameSz-byte frames at rate bytes a
+// second, with the family's budget, and checks that it says it sends
+// from the address of its host, the one the kernel chose.
+func (e *netnsEnv) sendAt(t *testing.T, ctx context.Context, role, name, key, input string, port, rate int) *harness.Proc {
+	t.Helper()
+	args := append([]string{"-s", strconv.Itoa(netnsFrameSz), "--rate", strconv.Itoa(rate)}, e.budgetArgs()...)
+	p := e.send(t, ctx, role, name, key, input, port, args...)
+	line := waitLine(t, p, p.Stderr, `"message":"sending"`, 10*time.Second)
+	if want := e.net.hosts[role].addr; !strings.Contains(line, `"source_addr":"`+want+`"`) {
+		t.Errorf("%s: %s; want source_addr %s", p.Name, line, want)
+	}
+	return p
 }
 
 // checkSent waits for a sender and checks that it sent frames frames of
 // the given bytes, without errors.
-func checkSent(t *testing.T, p *proc, frames, bytes int) {
+func checkSent(t *testing.T, p *harness.Proc, frames, bytes int) {
 	t.Helper()
-	p.wait(t, 15*time.Second)
-	var s sendSummary
-	p.summary(t, `"message":"sent `, &s)
+	waitExit(t, p, 15*time.Second)
+	s := summary(t, p, "sent ")
 	if s.Frames != uint64(frames) || s.Bytes != uint64(bytes) || s.SendErrors != 0 {
-		t.Fatalf("%s: %s; want %d frames, %d bytes, 0 send errors", p.name, s.Message, frames, bytes)
+		t.Fatalf("%s: %s; want %d frames, %d bytes, 0 send errors", p.Name, s.Message, frames, bytes)
 	}
 }
 
 // checkRecv waits for a receiver and checks its summary: frames frames of
 // want forwarded, the drops by reason (all others 0), no foreign source,
 // and want in its output file.
-func checkRecv(t *testing.T, p *proc, ns, out string, want []byte, drops map[string]uint64) {
+func checkRecv(t *testing.T, p *harness.Proc, ns, out string, want []byte, drops map[string]uint64) {
 	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("%s: UDP counters of its host: %s", p.name, udpStats(ns))
+			t.Logf("%s: UDP counters of its host: %s", p.Name, udpStats(ns))
 		}
 	})
-	p.wait(t, 15*time.Second)
-	var s recvSummary
-	p.summary(t, `"message":"stopped: `, &s)
+	waitExit(t, p, 15*time.Second)
+	s := summary(t, p, "stopped: ")
 	frames := uint64(len(want) / netnsFrameSz)
 	var dropped uint64
 	for _, n := range drops {
@@ -168,86 +290,105 @@ func checkRecv(t *testing.T, p *proc, ns, out string, want []byte, drops map[str
 	}
 	if s.Frames != frames || s.Bytes != uint64(len(want)) || s.Datagrams != frames+dropped || s.Rejected != dropped {
 		t.Errorf("%s: %d datagrams, %d rejected, %q; want %d datagrams, %d rejected, %d frames (%d bytes) forwarded",
-			p.name, s.Datagrams, s.Rejected, s.Message, frames+dropped, dropped, frames, len(want))
+			p.Name, s.Datagrams, s.Rejected, s.Message, frames+dropped, dropped, frames, len(want))
 	}
 	for reason, n := range s.Dropped {
 		if n != drops[reason] {
-			t.Errorf("%s: dropped %d as %s, want %d", p.name, n, reason, drops[reason])
+			t.Errorf("%s: dropped %d as %s, want %d", p.Name, n, reason, drops[reason])
 		}
 	}
 	for reason := range drops {
 		if _, ok := s.Dropped[reason]; !ok {
-			t.Errorf("%s: no count for reason %s in %v", p.name, reason, s.Dropped)
+			t.Errorf("%s: no count for reason %s in %v", p.Name, reason, s.Dropped)
 		}
 	}
 	if s.Foreign != 0 {
-		t.Errorf("%s: foreign_source %d, want 0: the kernel delivered datagrams of a source not joined", p.name, s.Foreign)
+		t.Errorf("%s: foreign_source %d, want 0: the kernel delivered datagrams of a source not joined", p.Name, s.Foreign)
 	}
 	sameBytes(t, out, want)
 }
 
-// testEveryByte: the producer sends a file; both receivers write exactly
-// that file, and drop nothing.
-func (e *netnsEnv) testEveryByte(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	const port = netnsPort
-	data := netnsData(1, 64<<10) // 128 frames
+// testEveryByte: the producer sends a 64 KiB file in frames of 512 bytes;
+// every receiver writes exactly that file and drops nothing.
+func (e *netnsEnv) testEveryByte(t *testing.T, ctx context.Context) {
+	port := e.fam.port
+	data := netnsData(e.fam.seed+1, 64<<10) // 128 frames
 	input := filepath.Join(e.dir, "every-byte.bin")
 	writeFile(t, input, data, 0o644)
 	frames := len(data) / netnsFrameSz
 
-	ra, outA := e.recv(t, ctx, "rxa", "recv-a", port, frames, prodAddr)
-	rb, outB := e.recv(t, ctx, "rxb", "recv-b", port, frames, prodAddr)
+	type started struct {
+		p         *harness.Proc
+		role, out string
+	}
+	var rs []started
+	for _, role := range e.fam.receivers {
+		p, out := e.recv(t, ctx, role, "recv-"+role, port, frames, e.net.hosts[e.fam.prod].addr)
+		rs = append(rs, started{p, role, out})
+	}
 	// 128 KiB/s: 256 frames a second, half a second in all.
-	checkSent(t, e.send(t, ctx, "prod", "send", e.key, input, port, 128<<10), frames, len(data))
-	checkRecv(t, ra, e.net.hosts["rxa"].ns, outA, data, nil)
-	checkRecv(t, rb, e.net.hosts["rxb"].ns, outB, data, nil)
+	checkSent(t, e.sendAt(t, ctx, e.fam.prod, "send", e.key, input, port, 128<<10), frames, len(data))
+	for _, r := range rs {
+		checkRecv(t, r.p, e.net.hosts[r.role].ns, r.out, data, nil)
+	}
 }
 
-// testSSMFilter: the attacker host, with a copy of the producer's key,
-// sends its own frames from its own address to the same group and port,
-// at the same time as the producer. Frames of the trusted key, from a
-// later epoch: were they delivered, the receivers would forward them and
-// then drop the producer's as replays. The receivers joined to the
-// producer never see one of them, neither at rxa (no socket there wants
-// the attacker's source: the interface's filter drops them) nor at rxb,
-// where a second recv on the same port joins the attacker's source and
-// gets all of them (the per-socket filter keeps them apart).
-func (e *netnsEnv) testSSMFilter(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	const port = netnsPort + 1
-	prodData, atkData := netnsData(2, 48<<10), netnsData(3, 48<<10)
-	prodIn, atkIn := filepath.Join(e.dir, "filter-prod.bin"), filepath.Join(e.dir, "filter-atk.bin")
+// testSSMFilter: the other host, with a copy of the producer's key, sends
+// its own frames from its own address to the same group and port, at the
+// same time as the producer. Frames of the trusted key, from a later
+// epoch: were they delivered, the receivers would forward them and then
+// drop the producer's as replays. The receivers joined to the producer
+// never see one of them, neither on a host where no socket wants the
+// other's source (the interface's filter drops them: IPv4's rxa) nor on
+// the host where a second recv on the same port joins the other's source
+// and gets all of them and none of the producer's (the per-socket filter
+// keeps them apart: IPv4's rxb, IPv6's rx).
+func (e *netnsEnv) testSSMFilter(t *testing.T, ctx context.Context) {
+	port := e.fam.port + 1
+	prodData, otherData := netnsData(e.fam.seed+2, 48<<10), netnsData(e.fam.seed+3, 48<<10)
+	prodIn, otherIn := filepath.Join(e.dir, "filter-prod.bin"), filepath.Join(e.dir, "filter-other.bin")
 	writeFile(t, prodIn, prodData, 0o644)
-	writeFile(t, atkIn, atkData, 0o644)
-	stolen := filepath.Join(e.dir, "stolen.jwk")
+	writeFile(t, otherIn, otherData, 0o644)
+	copied := filepath.Join(e.dir, "copied.jwk")
 	key, err := os.ReadFile(e.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, stolen, key, 0o600)
+	writeFile(t, copied, key, 0o600)
 	frames := len(prodData) / netnsFrameSz
+	prod, other := e.net.hosts[e.fam.prod], e.net.hosts[e.fam.other]
 
-	ra, outA := e.recv(t, ctx, "rxa", "recv-a", port, frames, prodAddr)
-	rb, outB := e.recv(t, ctx, "rxb", "recv-b", port, frames, prodAddr)
-	ctl, outCtl := e.recv(t, ctx, "rxb", "recv-b-attacker", port, frames, atkAddr)
-	rxBefore := rxPackets(t, e.net.hosts["rxa"].ns, "eth0")
+	type started struct {
+		p         *harness.Proc
+		role, out string
+		want      []byte
+	}
+	var rs []started
+	for _, role := range e.fam.receivers {
+		p, out := e.recv(t, ctx, role, "recv-"+role, port, frames, prod.addr)
+		rs = append(rs, started{p, role, out, prodData})
+	}
+	last := e.fam.receivers[len(e.fam.receivers)-1]
+	p, out := e.recv(t, ctx, last, "recv-"+last+"-"+e.fam.other, port, frames, other.addr)
+	rs = append(rs, started{p, last, out, otherData})
+	counted := e.net.hosts[e.fam.receivers[0]]
+	rxBefore := rxPackets(t, counted.ns, "eth0")
 
-	// 64 KiB/s each: 96 frames in 0.75s, interleaved on the wire.
-	atk := e.send(t, ctx, "atk", "send-attacker", stolen, atkIn, port, 64<<10)
-	prod := e.send(t, ctx, "prod", "send", e.key, prodIn, port, 64<<10)
-	checkSent(t, atk, frames, len(atkData))
-	checkSent(t, prod, frames, len(prodData))
+	// 64 KiB/s each: 96 frames in 0.75s, interleaved on the wire. The
+	// other host starts first, so that its frames are on the wire before
+	// the producer's.
+	otherSend := e.sendAt(t, ctx, e.fam.other, "send-"+e.fam.other, copied, otherIn, port, 64<<10)
+	prodSend := e.sendAt(t, ctx, e.fam.prod, "send", e.key, prodIn, port, 64<<10)
+	checkSent(t, otherSend, frames, len(otherData))
+	checkSent(t, prodSend, frames, len(prodData))
 
-	checkRecv(t, ra, e.net.hosts["rxa"].ns, outA, prodData, nil)
-	checkRecv(t, rb, e.net.hosts["rxb"].ns, outB, prodData, nil)
-	checkRecv(t, ctl, e.net.hosts["rxb"].ns, outCtl, atkData, nil)
-	// Both streams did reach rxa's eth0: the kernel dropped the
-	// attacker's, not the network.
-	if got := rxPackets(t, e.net.hosts["rxa"].ns, "eth0") - rxBefore; got < uint64(2*frames) {
-		t.Errorf("rxa eth0 received %d packets during the test, want at least %d (both senders' frames)", got, 2*frames)
+	for _, r := range rs {
+		checkRecv(t, r.p, e.net.hosts[r.role].ns, r.out, r.want, nil)
+	}
+	// Both streams did reach the first receiver's eth0: the kernel
+	// dropped the other's, not the network.
+	if got := rxPackets(t, counted.ns, "eth0") - rxBefore; got < uint64(2*frames) {
+		t.Errorf("%s eth0 received %d packets during the test, want at least %d (both senders' frames)", e.fam.receivers[0], got, 2*frames)
 	}
 }
 
@@ -279,9 +420,7 @@ const (
 // without --count and stopped once the producer is done, must still
 // forward nothing but the producer's frames, none twice, and
 // count no datagram under a reason the attacker did not send.
-func (e *netnsEnv) testSpoofed(t *testing.T, paced bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
+func (e *netnsEnv) testSpoofed(t *testing.T, ctx context.Context, paced bool) {
 	port, count, burst := netnsPort+2, len(netnsSpoofData)/netnsFrameSz, spoofBurst
 	if !paced {
 		port, count, burst = netnsPort+3, 0, 0
@@ -306,17 +445,17 @@ func (e *netnsEnv) testSpoofed(t *testing.T, paced bool) {
 		"SSMR_GROUP="+netip.AddrPortFrom(netip.MustParseAddr(netnsGroup), uint16(port)).String(),
 		"SSMR_IFACE=eth0", "SSMR_PRODUCER="+prodAddr, "SSMR_BURST="+strconv.Itoa(burst),
 		exe, "-test.run=^TestNetnsHelper$", "-test.count=1")
-	atk.waitLine(t, &atk.stdout, "joined", 10*time.Second)
+	waitLine(t, atk, atk.Stdout, "joined", 10*time.Second)
 
 	// 32 KiB/s: 64 frames a second, 3.5s for the head.
-	prod := e.send(t, ctx, "prod", "send", e.key, "-", port, 32<<10)
+	prod := e.send(t, ctx, "prod", "send", e.key, "-", port, "-s", strconv.Itoa(netnsFrameSz), "--rate", strconv.Itoa(32<<10))
 	headDone := make(chan error, 1)
 	go func() {
-		_, err := prod.stdin.Write(head)
+		_, err := prod.Stdin.Write(head)
 		headDone <- err
 	}()
 
-	atk.waitLine(t, &atk.stdout, "captured", 10*time.Second)
+	waitLine(t, atk, atk.Stdout, "captured", 10*time.Second)
 	// Take the producer's address. Only now: with 192.0.2.1 local, the
 	// attacker's kernel would drop the producer's datagrams as martians
 	// (a local source address), so it records first. (IPv4 has no DAD
@@ -324,15 +463,15 @@ func (e *netnsEnv) testSpoofed(t *testing.T, paced bool) {
 	ipRun(t, "-n", atkNS, "addr", "add", prodAddr+"/32", "dev", "eth0")
 	t.Cleanup(func() { ipTry("-n", atkNS, "addr", "del", prodAddr+"/32", "dev", "eth0") })
 	start := time.Now()
-	if _, err := atk.stdin.Write([]byte("go\n")); err != nil {
+	if _, err := atk.Stdin.Write([]byte("go\n")); err != nil {
 		t.Fatal(err)
 	}
-	atk.wait(t, 20*time.Second)
+	waitExit(t, atk, 20*time.Second)
 	attackTime := time.Since(start)
-	atk.waitLine(t, &atk.stdout, "done", time.Second)
+	waitLine(t, atk, atk.Stdout, "done", time.Second)
 	// The datagrams sent, by the reason each receiver must drop them for.
 	drops := map[string]uint64{}
-	for _, line := range atk.stdout.Lines() {
+	for _, line := range atk.Stdout.All() {
 		if rest, ok := strings.CutPrefix(line, "sent "); ok {
 			reason, n, _ := strings.Cut(rest, " ")
 			v, err := strconv.ParseUint(n, 10, 64)
@@ -342,7 +481,7 @@ func (e *netnsEnv) testSpoofed(t *testing.T, paced bool) {
 			drops[reason] += v
 		}
 	}
-	t.Logf("attacker sent %v in %v; %s", drops, attackTime.Round(time.Millisecond), atk.waitLine(t, &atk.stdout, "flood of", time.Second))
+	t.Logf("attacker sent %v in %v; %s", drops, attackTime.Round(time.Millisecond), waitLine(t, atk, atk.Stdout, "flood of", time.Second))
 	for _, r := range []string{"replay", "unknown_key", "bad_signature", "malformed", "too_big", "bad_alg"} {
 		if drops[r] == 0 {
 			t.Fatalf("attacker sent no datagram to be dropped as %s: %v", r, drops)
@@ -360,10 +499,10 @@ func (e *netnsEnv) testSpoofed(t *testing.T, paced bool) {
 	// The producer was still sending when the attacker finished: it had
 	// not read all the head yet. (If it had, the attack took over 3.5s;
 	// the assertions below still hold, the test just proves less.)
-	if _, err := prod.stdin.Write(tail); err != nil {
+	if _, err := prod.Stdin.Write(tail); err != nil {
 		t.Fatalf("producer's input: %v", err)
 	}
-	prod.stdin.Close()
+	prod.Stdin.Close()
 	checkSent(t, prod, frames, len(data))
 
 	if paced {
@@ -383,18 +522,17 @@ var netnsSpoofData = netnsData(4, 128<<10)
 // forwarded is only frames of want, none twice, that its
 // summary agrees, and that it dropped no datagram for a reason not in
 // sent (at most as many as were sent for each).
-func checkLossy(t *testing.T, p *proc, ns, out string, want []byte, sent map[string]uint64) {
+func checkLossy(t *testing.T, p *harness.Proc, ns, out string, want []byte, sent map[string]uint64) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.wait(t, 10*time.Second)
-	var s recvSummary
-	p.summary(t, `"message":"stopped: `, &s)
+	p.Signal(syscall.SIGTERM)
+	waitExit(t, p, 10*time.Second)
+	s := summary(t, p, "stopped: ")
 	got, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got)%netnsFrameSz != 0 {
-		t.Fatalf("%s: wrote %d bytes, not whole frames of %d", p.name, len(got), netnsFrameSz)
+		t.Fatalf("%s: wrote %d bytes, not whole frames of %d", p.Name, len(got), netnsFrameSz)
 	}
 	// Frames need not be in order: had a receiver lost one of the frames
 	// the attacker recorded, the attacker's copy would be its first, and
@@ -408,26 +546,26 @@ func checkLossy(t *testing.T, p *proc, ns, out string, want []byte, sent map[str
 	for off := 0; off < len(got); off += netnsFrameSz {
 		k, ok := index[string(got[off:off+netnsFrameSz])]
 		if !ok {
-			t.Fatalf("%s: frame %d of the output is none of the producer's", p.name, off/netnsFrameSz)
+			t.Fatalf("%s: frame %d of the output is none of the producer's", p.Name, off/netnsFrameSz)
 		}
 		if j, dup := seen[k]; dup {
-			t.Fatalf("%s: frames %d and %d of the output are both the producer's frame %d", p.name, j, off/netnsFrameSz, k)
+			t.Fatalf("%s: frames %d and %d of the output are both the producer's frame %d", p.Name, j, off/netnsFrameSz, k)
 		}
 		seen[k] = off / netnsFrameSz
 	}
 	forwarded := uint64(len(got) / netnsFrameSz)
 	if s.Frames != forwarded || s.Bytes != uint64(len(got)) || forwarded == 0 {
-		t.Errorf("%s: %q, and %d frames in its output; want them equal, and not 0", p.name, s.Message, forwarded)
+		t.Errorf("%s: %q, and %d frames in its output; want them equal, and not 0", p.Name, s.Message, forwarded)
 	}
 	for reason, n := range s.Dropped {
 		if n > sent[reason] {
-			t.Errorf("%s: dropped %d as %s; the attacker sent %d such", p.name, n, reason, sent[reason])
+			t.Errorf("%s: dropped %d as %s; the attacker sent %d such", p.Name, n, reason, sent[reason])
 		}
 	}
 	if s.Foreign != 0 {
-		t.Errorf("%s: foreign_source %d, want 0", p.name, s.Foreign)
+		t.Errorf("%s: foreign_source %d, want 0", p.Name, s.Foreign)
 	}
-	t.Logf("%s: forwarded %d of %d frames, dropped %v; UDP counters of its host since it was made: %s", p.name, forwarded, total, s.Dropped, udpStats(ns))
+	t.Logf("%s: forwarded %d of %d frames, dropped %v; UDP counters of its host since it was made: %s", p.Name, forwarded, total, s.Dropped, udpStats(ns))
 }
 
 // TestNetnsHelper is not a test: it is the attacker testSpoofed runs in
@@ -526,11 +664,7 @@ func TestNetnsHelper(t *testing.T) {
 			data[i] = byte(rng.Uint32())
 		}
 		f := frame.Frame{Source: netnsSource, Epoch: epoch, Seq: seq, Time: time.Now().UnixMilli(), Data: data}
-		p, err := f.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return f.Append(nil)
 	}
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x66}, ed25519.SeedSize))
 	own, err := sign.NewSigner(priv)
@@ -628,4 +762,69 @@ func TestNetnsHelper(t *testing.T) {
 		fmt.Printf("sent %s %d\n", r, sent[r])
 	}
 	fmt.Println("done")
+}
+
+// net6 is the IPv6 network of the tests: each host's eth0 gets its
+// address as a /64 without duplicate address detection (nodad: usable at
+// once), and the build waits until IPv6 on each host's eth0 has its
+// ff00::/8 multicast route, which it adds only once the carrier is up;
+// without it a host drops the multicast datagrams it receives
+// (Ip6InNoRoutes). The namespaces are named netnsPrefix + id + "-v6" +
+// role, so that removeStale also deletes those of a dead run.
+var net6 = netFamily{suffix: "-v6", prefix: "64", addrFlags: []string{"nodad"}, ready: func(t *testing.T, role, ns, addr string) {
+	waitUntil(t, role+" eth0 IPv6 multicast route", func() bool {
+		return strings.Contains(ipRun(t, "-n", ns, "-6", "route", "show", "table", "local", "dev", "eth0"), "ff00::/8")
+	})
+	// nodad: the address is usable at once, never tentative.
+	out := ipRun(t, "-n", ns, "-6", "addr", "show", "dev", "eth0")
+	if i := strings.Index(out, addr+"/64"); i < 0 || strings.Contains(strings.SplitN(out[i:], "\n", 2)[0], "tentative") {
+		t.Fatalf("%s eth0: %s/64 missing or tentative: %s", role, addr, out)
+	}
+}}
+
+// test6Budget: with --max-datagram 1452 (IPv6 over a 1500-byte MTU), send
+// refuses frames of 1024 bytes, which need a datagram of about 1930 bytes
+// (the JWS base64-encodes the frame), as a usage error naming the largest
+// size that fits (642 bytes, with the source name of these tests); without
+// -s it picks 512, the largest power of two that fits, and a receiver that
+// drops datagrams over 1452 bytes gets every frame.
+func (e *netnsEnv) test6Budget(t *testing.T, ctx context.Context) {
+	const port = netns6Port + 2
+	data := netnsData(64, 8*netnsFrameSz)
+	input := filepath.Join(e.dir, "budget6.bin")
+	writeFile(t, input, data, 0o644)
+
+	big := e.send(t, ctx, "prod", "send-1024", e.key, input, port, "-s", "1024", "--max-datagram", netns6Budget)
+	select {
+	case <-big.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: still running after 10s, want a usage error", big.Name)
+	}
+	var ee *exec.ExitError
+	if !errors.As(big.Err(), &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("%s: exit status %v, want exit status 2 (usage error)", big.Name, big.Err())
+	}
+	stderr := strings.Join(big.Stderr.All(), "\n")
+	if !strings.Contains(stderr, "ssmrandom: error: frames of 1024 bytes do not fit a datagram of 1452 bytes") {
+		t.Errorf("%s: stderr %q, want the error that frames of 1024 bytes do not fit 1452", big.Name, stderr)
+	}
+	m := regexp.MustCompile(`ssmrandom: hint: use -s/--size (\d+) or less`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("%s: stderr %q, want a hint naming the largest -s/--size", big.Name, stderr)
+	}
+	if largest, _ := strconv.Atoi(m[1]); largest < netnsFrameSz || largest >= 1024 {
+		t.Errorf("%s: hint names -s/--size %d, want from %d to 1023", big.Name, largest, netnsFrameSz)
+	} else {
+		t.Logf("largest frame that fits 1452 bytes: %d bytes", largest)
+	}
+
+	frames := len(data) / netnsFrameSz
+	r, out := e.recv(t, ctx, "rx", "recv", port, frames, prod6Addr)
+	s := e.send(t, ctx, "prod", "send-default-size", e.key, input, port, "--max-datagram", netns6Budget, "--rate", "0")
+	line := waitLine(t, s, s.Stderr, `"message":"sending"`, 10*time.Second)
+	if !strings.Contains(line, `"size":512,`) || !strings.Contains(line, `"max_datagram":1452,`) {
+		t.Errorf("%s: %s; want size 512, max_datagram 1452", s.Name, line)
+	}
+	checkSent(t, s, frames, len(data))
+	checkRecv(t, r, e.net.hosts["rx"].ns, out, data, nil)
 }

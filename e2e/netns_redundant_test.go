@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package e2e
 
 // Redundant producers: two producers, each with its own key, multicast to
 // one group; a receiver joins both channels. Midway, producer B stops, and
@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
-	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/harness"
 )
 
 const (
@@ -38,18 +38,6 @@ const (
 	redundantGroup = "232.0.1.154"
 	redundantPort  = 49154
 )
-
-// recvProducers is the per-producer part of recv's summary line.
-type recvProducers struct {
-	Producers []struct {
-		Kid       string  `json:"kid"`
-		Trusted   bool    `json:"trusted"`
-		Verified  uint64  `json:"verified"`
-		Forwarded uint64  `json:"forwarded"`
-		Bytes     uint64  `json:"bytes"`
-		LastAge   float64 `json:"last_frame_age_s"`
-	} `json:"producers"`
-}
 
 func TestNetnsRedundant(t *testing.T) {
 	netnsNeedRoot(t)
@@ -80,16 +68,16 @@ func testRedundant(t *testing.T, id string, made *[]string) {
 	kid := map[string]string{}
 	for _, role := range []string{"pa", "pb"} {
 		p := startProc(t, ctx, n.hosts[role].ns, "keygen-"+role, bin, "keygen", "-o", filepath.Join(dir, role))
-		p.wait(t, 15*time.Second)
+		waitExit(t, p, 15*time.Second)
 		pub, err := os.ReadFile(filepath.Join(dir, role+".pub.jwk"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ring, _, err := sign.LoadTrust(filepath.Join(dir, role+".pub.jwk"))
-		if err != nil {
-			t.Fatal(err)
+		// keygen prints the kid, and only that, on stdout.
+		if out := p.Stdout.All(); len(out) != 1 || len(out[0]) != 43 {
+			t.Fatalf("keygen-%s: stdout %q, want one line, the kid", role, out)
 		}
-		kid[role] = ring.Keys()[0].ID
+		kid[role] = p.Stdout.All()[0]
 		writeFile(t, filepath.Join(trust, role+".pub.jwk"), pub, 0o644)
 	}
 
@@ -107,9 +95,9 @@ func testRedundant(t *testing.T, id string, made *[]string) {
 		"-g", redundantGroup, "-p", strconv.Itoa(redundantPort), "-i", "eth0",
 		"--count", strconv.Itoa(framesA+framesB), "--stats-interval", "0", "--log-format", "json",
 		redundantA, redundantB)
-	rx.waitLine(t, &rx.stderr, `"message":"receiving"`, 10*time.Second)
+	waitLine(t, rx, rx.Stderr, `"message":"receiving"`, 10*time.Second)
 
-	send := func(role, input string) *proc {
+	send := func(role, input string) *harness.Proc {
 		return startProc(t, ctx, n.hosts[role].ns, "send-"+role, bin, "send", "-k", filepath.Join(dir, role+".jwk"),
 			"-r", input, "-s", strconv.Itoa(netnsFrameSz), "--rate", strconv.Itoa(32<<10),
 			"-g", redundantGroup, "-p", strconv.Itoa(redundantPort), "-i", "eth0", "-t", "1",
@@ -128,13 +116,12 @@ func testRedundant(t *testing.T, id string, made *[]string) {
 		"SSMR_GROUP="+netip.AddrPortFrom(netip.MustParseAddr(redundantGroup), redundantPort).String(),
 		"SSMR_FROM="+redundantB, "SSMR_IFACE=eth0",
 		exe, "-test.run=^TestNetnsHostileHelper$", "-test.count=1")
-	hostile.wait(t, 20*time.Second)
+	waitExit(t, hostile, 20*time.Second)
 	forged, garbage := hostileCount(t, hostile, "bad_signature"), hostileCount(t, hostile, "malformed")
 	checkSent(t, sendA, framesA, len(dataA))
 
-	rx.wait(t, 15*time.Second)
-	var s recvSummary
-	rx.summary(t, `"message":"stopped: `, &s)
+	waitExit(t, rx, 15*time.Second)
+	s := summary(t, rx, "stopped: ")
 	want := map[string]uint64{"bad_signature": forged, "malformed": garbage}
 	for reason, n := range s.Dropped {
 		if n != want[reason] {
@@ -168,8 +155,7 @@ func testRedundant(t *testing.T, id string, made *[]string) {
 
 	// The per-producer counts: B's last frame is older than A's, since B
 	// stopped first; the forgeries under its kid are not counted as B's.
-	var ps recvProducers
-	rx.summary(t, `"message":"stopped: `, &ps)
+	ps := s
 	byKid := map[string]int{}
 	for i, p := range ps.Producers {
 		byKid[p.Kid] = i
@@ -202,9 +188,9 @@ func slicesChunk(b []byte, n int) func(func([]byte) bool) {
 }
 
 // hostileCount returns the number the hostile helper said it sent for reason.
-func hostileCount(t *testing.T, p *proc, reason string) uint64 {
+func hostileCount(t *testing.T, p *harness.Proc, reason string) uint64 {
 	t.Helper()
-	line := p.waitLine(t, &p.stdout, "sent "+reason+" ", time.Second)
+	line := waitLine(t, p, p.Stdout, "sent "+reason+" ", time.Second)
 	var n uint64
 	if _, err := fmt.Sscanf(line, "sent "+reason+" %d", &n); err != nil || n == 0 {
 		t.Fatalf("hostile: bad line %q", line)
@@ -249,11 +235,7 @@ func TestNetnsHostileHelper(t *testing.T) {
 			data[j] = byte(rng.Uint32())
 		}
 		f := frame.Frame{Source: "pb.example.org", Epoch: epoch, Seq: uint64(i), Time: time.Now().UnixMilli(), Data: data}
-		p, err := f.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		input := header + "." + b64(p)
+		input := header + "." + b64(f.Append(nil))
 		send([]byte(input + "." + b64(ed25519.Sign(priv, []byte(input)))))
 	}
 	for i := range garbage {

@@ -1,4 +1,6 @@
-package main
+//go:build linux
+
+package e2e
 
 // Integration tests of recv feeding a real rngd (rng-tools5, rngd 5)
 // through the FIFO recv makes, as a receiver host runs them. They need
@@ -24,25 +26,26 @@ package main
 // Each test uses its own SSM channel on lo, (127.0.0.1, 232.0.1.12x) and
 // port 4912x, distinct from the testscripts' (232.0.1.101-107, 150, 199).
 //
-// Every process is started in its own process group with Pdeathsig
-// SIGKILL, and a t.Cleanup kills the group (only if the process has not
-// been reaped yet, so never someone else's) and waits for it: no rngd,
-// recv or send outlives the test, whether it passes or fails.
+// Every process is started (internal/harness) in its own process group
+// with Pdeathsig SIGKILL, and a t.Cleanup kills the group (only if the
+// process has not been reaped yet, so never someone else's) and waits for
+// it: no rngd, recv or send outlives the test, whether it passes or fails.
 
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nordunet/ssmrandom/internal/harness"
 )
 
 // rngdTimeout bounds every wait in these tests, so a hang fails the test
@@ -57,61 +60,24 @@ const fipsBlockBytes = 2500
 // the test when it cannot run (fails when CI is set).
 func needRngd(t *testing.T) (rngd, ssmrandom string) {
 	t.Helper()
-	skip := func(reason string) {
-		t.Helper()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set, and %s", reason)
-		}
-		t.Skip(reason)
-	}
 	if os.Geteuid() != 0 {
-		skip("rngd tests need root: rngd adds entropy to the kernel pool")
+		netnsCannotRun(t, "rngd tests need root: rngd adds entropy to the kernel pool")
 	}
 	rngd, err := exec.LookPath("rngd")
 	if err != nil {
 		if _, err2 := os.Stat("/usr/sbin/rngd"); err2 != nil {
-			skip("rngd tests need rngd (Debian package rng-tools5): " + err.Error())
+			netnsCannotRun(t, "rngd tests need rngd (Debian package rng-tools5): "+err.Error())
 		}
 		rngd = "/usr/sbin/rngd"
 	}
-	// TestMain (testscript.Main) put a copy of this test binary named
-	// ssmrandom first on PATH; run as ssmrandom it is the command itself,
-	// so no go build is needed.
-	ssmrandom, err = exec.LookPath("ssmrandom")
-	first, _, _ := strings.Cut(os.Getenv("PATH"), string(os.PathListSeparator))
-	if err != nil || filepath.Dir(ssmrandom) != first {
-		t.Fatalf("ssmrandom: got %q (%v), want the copy TestMain puts first on PATH (%s)", ssmrandom, err, first)
-	}
-	return rngd, ssmrandom
+	return rngd, ssmrandomBinary(t)
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use: a process
-// writes its output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// rngdProc is a process started by a test.
+// rngdProc is a process started by a test: its stdout and stderr go to
+// one harness.Lines, Stdout.
 type rngdProc struct {
-	t    *testing.T
-	name string
-	cmd  *exec.Cmd
-	out  lockedBuffer  // stdout and stderr
-	done chan struct{} // closed once the process has been reaped
-	err  error         // from Wait, once done is closed
+	*harness.Proc
+	t *testing.T
 }
 
 // start starts a process in its own process group and registers a
@@ -119,55 +85,21 @@ type rngdProc struct {
 // the test failed.
 func start(t *testing.T, name, path string, args ...string) *rngdProc {
 	t.Helper()
-	p := &rngdProc{t: t, name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(path, args...)
-	p.cmd.Dir = t.TempDir()
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // its own group, killed as a whole
-		Pdeathsig: syscall.SIGKILL, // and killed if the test binary dies first
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if p.running() {
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		}
-		select {
-		case <-p.done:
-			if t.Failed() {
-				t.Logf("%s %s: %v\n%s", name, strings.Join(args, " "), p.err, p.out.String())
-			}
-		case <-time.After(rngdTimeout):
-			t.Errorf("%s (pid %d) did not die of SIGKILL within %s\n%s", name, p.cmd.Process.Pid, rngdTimeout, p.out.String())
-		}
-	})
-	return p
+	p := startWith(t, context.Background(), name, harness.Options{Dir: t.TempDir(), Group: true, Combined: true}, append([]string{path}, args...)...)
+	return &rngdProc{Proc: p, t: t}
 }
 
-// running reports whether the process has not exited (or not been reaped).
-func (p *rngdProc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
+// out returns what the process wrote so far.
+func (p *rngdProc) out() string { return p.Stdout.String() }
 
 // signal sends sig to the process's group and waits for it to exit,
 // failing the test if it had already exited or does not exit in time.
 func (p *rngdProc) signal(sig syscall.Signal) {
 	p.t.Helper()
-	if !p.running() {
-		p.t.Fatalf("%s exited before %v: %v\n%s", p.name, sig, p.err, p.out.String())
+	if !p.Running() {
+		p.t.Fatalf("%s exited before %v: %v\n%s", p.Name, sig, p.Err(), p.out())
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	p.Signal(sig)
 	p.wait()
 }
 
@@ -175,16 +107,16 @@ func (p *rngdProc) signal(sig syscall.Signal) {
 func (p *rngdProc) wait() {
 	p.t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(rngdTimeout):
-		p.t.Fatalf("%s did not exit within %s\n%s", p.name, rngdTimeout, p.out.String())
+		p.t.Fatalf("%s did not exit within %s\n%s", p.Name, rngdTimeout, p.out())
 	}
 }
 
 // exitedBySignal reports whether the process was ended by sig.
 func (p *rngdProc) exitedBySignal(sig syscall.Signal) bool {
 	var ee *exec.ExitError
-	if !errors.As(p.err, &ee) {
+	if !errors.As(p.Err(), &ee) {
 		return false
 	}
 	ws, ok := ee.Sys().(syscall.WaitStatus)
@@ -196,21 +128,21 @@ func (p *rngdProc) exitedBySignal(sig syscall.Signal) bool {
 // are from the FIFO.
 func (p *rngdProc) rchar() uint64 {
 	p.t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/io")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid()) + "/io")
 	if err != nil {
-		p.t.Fatalf("%s: %v", p.name, err)
+		p.t.Fatalf("%s: %v", p.Name, err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "rchar: "); ok {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				p.t.Fatalf("%s: /proc/PID/io: %v", p.name, err)
+				p.t.Fatalf("%s: /proc/PID/io: %v", p.Name, err)
 			}
 			return n
 		}
 	}
-	p.t.Fatalf("%s: no rchar in /proc/PID/io:\n%s", p.name, b)
+	p.t.Fatalf("%s: no rchar in /proc/PID/io:\n%s", p.Name, b)
 	return 0
 }
 
@@ -218,7 +150,7 @@ func (p *rngdProc) rchar() uint64 {
 // "anon_pipe_read" (or "pipe_read" on older kernels) for a blocked read of
 // a FIFO; "" if the kernel does not say.
 func (p *rngdProc) wchan() string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/wchan")
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(p.Pid()) + "/wchan")
 	if s := string(b); s != "0" {
 		return s
 	}
@@ -244,8 +176,8 @@ func rngdSetup(t *testing.T, ssmrandom, group, port string, recvFlags ...string)
 		if err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
 			break
 		}
-		if !recv.running() || time.Now().After(deadline) {
-			t.Fatalf("recv made no FIFO at %s (running: %v, %v)\n%s", fifo, recv.running(), recv.err, recv.out.String())
+		if !recv.Running() || time.Now().After(deadline) {
+			t.Fatalf("recv made no FIFO at %s (running: %v, %v)\n%s", fifo, recv.Running(), recv.Err(), recv.out())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -267,34 +199,20 @@ func startSend(t *testing.T, ssmrandom, dir, input, group, port, rate string, ex
 	return start(t, "send", ssmrandom, append(args, extra...)...)
 }
 
-// rngdRecvSummary is recv's final log line.
-type rngdRecvSummary struct {
-	Message   string            `json:"message"`
-	Datagrams uint64            `json:"datagrams"`
-	Frames    uint64            `json:"frames"`
-	Bytes     uint64            `json:"bytes"`
-	Rejected  uint64            `json:"rejected"`
-	Dropped   map[string]uint64 `json:"dropped"`
-}
-
 // stopRecv stops recv with SIGINT, checks that it exited 0, and returns
 // its final "stopped: ..." line.
-func stopRecv(t *testing.T, recv *rngdProc) rngdRecvSummary {
+func stopRecv(t *testing.T, recv *rngdProc) harness.Summary {
 	t.Helper()
 	recv.signal(syscall.SIGINT)
-	if recv.err != nil {
-		t.Fatalf("recv after SIGINT: got %v, want exit status 0\n%s", recv.err, recv.out.String())
+	if recv.Err() != nil {
+		t.Fatalf("recv after SIGINT: got %v, want exit status 0\n%s", recv.Err(), recv.out())
 	}
-	out := recv.out.String()
-	for _, line := range strings.Split(out, "\n") {
-		var s rngdRecvSummary
-		if json.Unmarshal([]byte(line), &s) == nil && strings.HasPrefix(s.Message, "stopped: ") {
-			t.Logf("recv: %s; dropped %v", s.Message, s.Dropped)
-			return s
-		}
+	s, err := harness.FindSummary(recv.Stdout.All(), "stopped: ")
+	if err != nil {
+		t.Fatalf("recv logged no \"stopped: ...\" line:\n%s", recv.out())
 	}
-	t.Fatalf("recv logged no \"stopped: ...\" line:\n%s", out)
-	return rngdRecvSummary{}
+	t.Logf("recv: %s; dropped %v", s.Message, s.Dropped)
+	return s
 }
 
 // readsFor returns how many bytes rngd read from the FIFO during d, and
@@ -304,8 +222,8 @@ func readsFor(t *testing.T, rngd *rngdProc, d time.Duration) uint64 {
 	before := rngd.rchar()
 	time.Sleep(d)
 	after := rngd.rchar()
-	if !rngd.running() {
-		t.Fatalf("rngd exited while fed a good producer: %v\n%s", rngd.err, rngd.out.String())
+	if !rngd.Running() {
+		t.Fatalf("rngd exited while fed a good producer: %v\n%s", rngd.Err(), rngd.out())
 	}
 	return after - before
 }
@@ -339,10 +257,10 @@ func TestRngdReadsTrustedFeed(t *testing.T) {
 	// SIGTERM handler: it dies of the signal.
 	rngd.signal(syscall.SIGTERM)
 	if !rngd.exitedBySignal(syscall.SIGTERM) {
-		t.Errorf("first rngd after SIGTERM: got %v, want killed by SIGTERM", rngd.err)
+		t.Errorf("first rngd after SIGTERM: got %v, want killed by SIGTERM", rngd.Err())
 	}
-	if !recv.running() || !send.running() {
-		t.Fatalf("recv (running: %v) or send (running: %v) exited when rngd was restarted", recv.running(), send.running())
+	if !recv.Running() || !send.Running() {
+		t.Fatalf("recv (running: %v) or send (running: %v) exited when rngd was restarted", recv.Running(), send.Running())
 	}
 	rngd2 := startRngd(t, rngdPath, dir, fifo)
 	time.Sleep(300 * time.Millisecond)
@@ -356,7 +274,7 @@ func TestRngdReadsTrustedFeed(t *testing.T) {
 	// FIFO's last writer: rngd would see EOF), recv.
 	send.signal(syscall.SIGINT)
 	rngd2.signal(syscall.SIGTERM)
-	if out := rngd2.out.String() + rngd.out.String(); strings.Contains(out, "FIPS") {
+	if out := rngd2.out() + rngd.out(); strings.Contains(out, "FIPS") {
 		t.Errorf("rngd printed FIPS failures for a good producer:\n%s", out)
 	}
 	s := stopRecv(t, recv)
@@ -387,8 +305,8 @@ func TestRngdBrokenProducerHealthOn(t *testing.T) {
 	// Wait until rngd sleeps reading the (empty) FIFO, then note its reads.
 	deadline := time.Now().Add(rngdTimeout)
 	for !strings.Contains(rngd.wchan(), "pipe_read") {
-		if !rngd.running() || time.Now().After(deadline) {
-			t.Fatalf("rngd not blocked reading the FIFO (wchan %q, running %v)\n%s", rngd.wchan(), rngd.running(), rngd.out.String())
+		if !rngd.Running() || time.Now().After(deadline) {
+			t.Fatalf("rngd not blocked reading the FIFO (wchan %q, running %v)\n%s", rngd.wchan(), rngd.Running(), rngd.out())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -398,14 +316,14 @@ func TestRngdBrokenProducerHealthOn(t *testing.T) {
 	const frames = 128
 	send := startSend(t, ssmrandom, dir, "/dev/zero", group, port, "65536", "--count", strconv.Itoa(frames))
 	send.wait()
-	if send.err != nil {
-		t.Fatalf("send: %v\n%s", send.err, send.out.String())
+	if send.Err() != nil {
+		t.Fatalf("send: %v\n%s", send.Err(), send.out())
 	}
 	time.Sleep(300 * time.Millisecond) // recv has taken the last datagrams
 
 	// rngd is still there, still blocked on the FIFO, and read nothing.
-	if !rngd.running() {
-		t.Fatalf("rngd exited: %v\n%s", rngd.err, rngd.out.String())
+	if !rngd.Running() {
+		t.Fatalf("rngd exited: %v\n%s", rngd.Err(), rngd.out())
 	}
 	if w := rngd.wchan(); !strings.Contains(w, "pipe_read") {
 		t.Errorf("rngd's wchan: got %q, want it blocked in pipe_read", w)
@@ -414,7 +332,7 @@ func TestRngdBrokenProducerHealthOn(t *testing.T) {
 		t.Errorf("rngd read %d bytes while the broken producer sent, want 0", got)
 	}
 	rngd.signal(syscall.SIGTERM)
-	if out := rngd.out.String(); out != "" {
+	if out := rngd.out(); out != "" {
 		t.Errorf("rngd printed %q, want nothing", out)
 	}
 
@@ -427,7 +345,7 @@ func TestRngdBrokenProducerHealthOn(t *testing.T) {
 	if s.Dropped["unhealthy"] != frames || s.Rejected != frames {
 		t.Errorf("recv dropped %d datagrams, %d as unhealthy (%v), want %d, all unhealthy", s.Rejected, s.Dropped["unhealthy"], s.Dropped, frames)
 	}
-	if out := recv.out.String(); !strings.Contains(out, `"level":"error"`) || !strings.Contains(out, "failed a health test") {
+	if out := recv.out(); !strings.Contains(out, `"level":"error"`) || !strings.Contains(out, "failed a health test") {
 		t.Errorf("recv logged no error line for the failed health test:\n%s", out)
 	}
 }
@@ -447,20 +365,20 @@ func TestRngdBrokenProducerHealthOff(t *testing.T) {
 	began := time.Now()
 	send := startSend(t, ssmrandom, dir, "/dev/zero", group, port, "262144")
 	rngd.wait()
-	t.Logf("rngd exited %s after the sender started: %v; it printed:\n%s", time.Since(began).Round(time.Millisecond), rngd.err, rngd.out.String())
-	if out := rngd.out.String(); !strings.Contains(out, "too many FIPS failures") {
+	t.Logf("rngd exited %s after the sender started: %v; it printed:\n%s", time.Since(began).Round(time.Millisecond), rngd.Err(), rngd.out())
+	if out := rngd.out(); !strings.Contains(out, "too many FIPS failures") {
 		t.Errorf("rngd's output: got %q, want \"too many FIPS failures\"", out)
 	}
-	if rngd.err != nil {
-		t.Errorf("rngd's exit: got %v, want status 0 (it gives up, it does not crash)", rngd.err)
+	if rngd.Err() != nil {
+		t.Errorf("rngd's exit: got %v, want status 0 (it gives up, it does not crash)", rngd.Err())
 	}
 
 	// recv is not hurt by its reader going away: no SIGPIPE, no error;
 	// with nobody reading, the 64 KiB pipe buffer fills within a second
 	// at this rate and the rest is dropped as output_full.
 	time.Sleep(time.Second)
-	if !recv.running() {
-		t.Fatalf("recv exited when rngd did: %v\n%s", recv.err, recv.out.String())
+	if !recv.Running() {
+		t.Fatalf("recv exited when rngd did: %v\n%s", recv.Err(), recv.out())
 	}
 	send.signal(syscall.SIGINT)
 	s := stopRecv(t, recv)
@@ -473,7 +391,7 @@ func TestRngdBrokenProducerHealthOff(t *testing.T) {
 	if s.Dropped["output_full"] == 0 {
 		t.Errorf("recv dropped no frames as output_full after rngd exited, want some (%v)", s.Dropped)
 	}
-	if out := recv.out.String(); !strings.Contains(out, "health tests are OFF") {
+	if out := recv.out(); !strings.Contains(out, "health tests are OFF") {
 		t.Errorf("recv did not warn that health tests are off:\n%s", out)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package e2e
 
 // The walk-through of docs/deployment.md, run: its commands on a producer
 // and a receiver host, each a network namespace with an eth0 on one
@@ -31,7 +31,7 @@ const (
 var walkHosts = []string{"producer", "receiver"}
 
 func TestDeploymentWalkthrough(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/deployment.md")
+	doc, err := os.ReadFile("../docs/deployment.md")
 	if err != nil {
 		t.Fatal(err)
 	}

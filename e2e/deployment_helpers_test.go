@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package e2e
 
 // The machinery of TestDeploymentWalkthrough: reading the walk-through out
 // of docs/deployment.md, running its commands on the hosts of a test
@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nordunet/ssmrandom/internal/harness"
 )
 
 // The walk-through is the part of the document between these two lines.
@@ -193,7 +195,7 @@ type walk struct {
 // walkJob is a command started in the background ("... &").
 type walkJob struct {
 	step walkStep
-	p    *proc
+	p    *harness.Proc
 	seen int // lines of its output already matched
 }
 
@@ -228,8 +230,8 @@ var ansi = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
 // output returns the lines of p's output as the document shows them:
 // without colour codes, and with the host's paths as the document names
 // them.
-func (w *walk) output(host string, p *proc) []string {
-	lines := p.stdout.Lines()
+func (w *walk) output(host string, p *harness.Proc) []string {
+	lines := p.Stdout.All()
 	for i, l := range lines {
 		lines[i] = strings.ReplaceAll(ansi.ReplaceAllString(l, ""), w.roots[host]+"/", "/")
 	}
@@ -277,7 +279,7 @@ func (w *walk) run(t *testing.T, s walkStep) {
 	// sh only joins stderr to stdout, in the order the command writes
 	// them, as a terminal shows them, and execs the command in its place.
 	p := startProc(t, w.ctx, ns, s.String(), append([]string{"env", "PATH=" + w.path, "sh", "-c", `exec "$@" 2>&1`, "sh"}, argv...)...)
-	p.stdin.Close()
+	p.Stdin.Close()
 	if background {
 		for _, l := range s.want {
 			if strings.TrimSpace(l) == "..." {
@@ -290,22 +292,22 @@ func (w *walk) run(t *testing.T, s walkStep) {
 		w.check(t, s, "the first lines of its output", s.want, got[:min(len(got), len(s.want))])
 		return
 	}
-	p.wait(t, 20*time.Second)
+	waitExit(t, p, 20*time.Second)
 	w.check(t, s, "its output", s.want, w.output(s.host, p))
 }
 
 // waitLines waits up to timeout for n lines of p's output, or for p to end.
-func (w *walk) waitLines(t *testing.T, s walkStep, p *proc, n int, timeout time.Duration) {
+func (w *walk) waitLines(t *testing.T, s walkStep, p *harness.Proc, n int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for len(p.stdout.Lines()) < n {
+	for p.Stdout.Len() < n {
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d lines of output within %v, want %d:\n%s", s, len(p.stdout.Lines()), timeout, n, strings.Join(w.output(s.host, p), "\n"))
+			t.Fatalf("%s: %d lines of output within %v, want %d:\n%s", s, p.Stdout.Len(), timeout, n, strings.Join(w.output(s.host, p), "\n"))
 		}
 	}
 }
@@ -324,7 +326,7 @@ func (w *walk) wait(t *testing.T, s walkStep, args []string) {
 	}
 	var got []string
 	for _, j := range jobs {
-		j.p.wait(t, 20*time.Second)
+		waitExit(t, j.p, 20*time.Second)
 		got = append(got, w.output(s.host, j.p)[j.seen:]...)
 	}
 	w.jobs[s.host] = nil

@@ -1,0 +1,61 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/nordunet/ssmrandom/internal/harness"
+)
+
+// ssmrandomBin is the ssmrandom command TestMain built, or "" with
+// buildErr saying why not.
+var (
+	ssmrandomBin string
+	buildErr     error
+)
+
+// TestMain builds ssmrandom once for every test, into a folder removed at
+// the end. It does not when the binary runs as one of the tests' helper
+// processes (TestNetnsHelper, TestNetnsHostileHelper).
+//
+// The command is built without the race detector even when the tests
+// have it: instrumented, a receiver handles datagrams several times
+// slower, and under the spoofed flood of TestNetns its socket buffer
+// overflows on a two-CPU machine unless the flood is paced to a trickle
+// (the unit tests run the receive pipeline under -race).
+func TestMain(m *testing.M) {
+	if os.Getenv("SSMRANDOM_NETNS_HELPER") != "" {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "ssmrandom-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ssmrandomBin, buildErr = harness.Build(ctx, dir)
+	cancel()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// ssmrandomBinary returns the ssmrandom command TestMain built, failing t
+// if it could not.
+func ssmrandomBinary(t *testing.T) string {
+	t.Helper()
+	if errors.Is(buildErr, exec.ErrNotFound) {
+		netnsCannotRun(t, buildErr.Error())
+	}
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return ssmrandomBin
+}
