@@ -34,9 +34,11 @@ build:
 demo: build
 	./scripts/demo.sh ./ssmrandom
 
-# Every test, with the race detector, after the static checks. Tests that
-# need root or network namespaces skip without them, and fail instead when
-# CI is set.
+# Every test, with the race detector, after the static checks: ./...
+# includes the end-to-end tests of e2e/ (about 30 s: the built ssmrandom on
+# network namespaces, with rngd, and docs/deployment.md's walk-through).
+# Tests that need root or network namespaces skip without them, and fail
+# instead when CI is set.
 test: check
 	$(GO) test -race -timeout 10m ./...
 

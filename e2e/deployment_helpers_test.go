@@ -397,7 +397,7 @@ func addIPv6(t *testing.T, n *testNet, addrs map[string]string) {
 	t.Helper()
 	for role, addr := range addrs {
 		ns := n.hosts[role].ns
-		ipRun(t, "-n", ns, "addr", "add", addr+"/64", "dev", "eth0", "nodad")
+		harness.IP(t, "-n", ns, "addr", "add", addr+"/64", "dev", "eth0", "nodad")
 		net6.ready(t, role, ns, addr)
 	}
 }

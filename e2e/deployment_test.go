@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nordunet/ssmrandom/internal/harness"
 )
 
 // The walk-through's hosts and their addresses (documentation ranges
@@ -40,7 +42,7 @@ func TestDeploymentWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCovers(t, steps)
-	netnsNeedRoot(t)
+	harness.NeedNetns(t)
 	removeStale(t)
 	id := lockRun(t) // released last, after the namespaces are gone
 	start := time.Now()

@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 func ssmrandomBinary(t *testing.T) string {
 	t.Helper()
 	if errors.Is(buildErr, exec.ErrNotFound) {
-		netnsCannotRun(t, buildErr.Error())
+		harness.CannotRun(t, buildErr.Error())
 	}
 	if buildErr != nil {
 		t.Fatal(buildErr)

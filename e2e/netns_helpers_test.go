@@ -35,65 +35,6 @@ import (
 // held by that run (see lockRun) tells live runs from dead ones.
 const netnsPrefix = "ssmrnt-"
 
-// netnsNeedRoot skips t, with the reason, when it cannot create network
-// namespaces (not root, or no ip command); when CI is set it fails
-// instead.
-func netnsNeedRoot(t *testing.T) {
-	t.Helper()
-	switch {
-	case os.Geteuid() != 0:
-		netnsCannotRun(t, "needs root to create network namespaces")
-	default:
-		if _, err := exec.LookPath("ip"); err != nil {
-			netnsCannotRun(t, "needs the ip command (iproute2) to create network namespaces")
-		}
-	}
-}
-
-// netnsCannotRun skips t with reason, or fails it when CI is set.
-func netnsCannotRun(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s (not skipping: CI is set)", reason)
-	}
-	t.Skip(reason)
-}
-
-// ipRun runs ip with args and returns its output, failing t on error.
-func ipRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := ipTry(args...)
-	if err != nil {
-		t.Fatalf("ip %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// ipTry runs ip with args, bounded to 10 seconds.
-func ipTry(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
-	}
-	return string(out), nil
-}
-
-// waitUntil polls cond every 20ms for up to 10 seconds, failing t if it
-// never holds.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 10s waiting for %s", what)
-		}
-	}
-}
-
 // lockRun makes a run ID and holds a lock file for it until t's cleanup,
 // after the namespaces are gone. A run that dies without its cleanups
 // (SIGKILL, a test timeout's panic) leaves its namespaces behind with a
@@ -150,7 +91,7 @@ func removeStale(t *testing.T) {
 			continue
 		}
 		for _, name := range names {
-			if _, err := ipTry("netns", "del", name); err != nil {
+			if _, err := harness.TryIP("netns", "del", name); err != nil {
 				t.Logf("removing stale namespace %s: %v", name, err)
 			}
 		}
@@ -164,7 +105,7 @@ func removeStale(t *testing.T) {
 func listNetns(t *testing.T) []string {
 	t.Helper()
 	var names []string
-	for _, line := range strings.Split(ipRun(t, "netns", "list"), "\n") {
+	for _, line := range strings.Split(harness.IP(t, "netns", "list"), "\n") {
 		if f := strings.Fields(line); len(f) > 0 {
 			names = append(names, f[0])
 		}
@@ -216,15 +157,15 @@ func buildTestNet(t *testing.T, id string, fam netFamily, hosts ...[2]string) *t
 	n := &testNet{hosts: map[string]host{}}
 	newNS := func(role string) string {
 		name := netnsPrefix + id + fam.suffix + role
-		if _, err := ipTry("netns", "add", name); err != nil {
-			netnsCannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v", err))
+		if _, err := harness.TryIP("netns", "add", name); err != nil {
+			harness.CannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v", err))
 		}
 		t.Cleanup(func() {
-			if _, err := ipTry("netns", "del", name); err != nil {
+			if _, err := harness.TryIP("netns", "del", name); err != nil {
 				t.Errorf("ip netns del %s: %v", name, err)
 			}
 		})
-		ipRun(t, "-n", name, "link", "set", "lo", "up")
+		harness.IP(t, "-n", name, "link", "set", "lo", "up")
 		return name
 	}
 	n.sw = newNS("sw")
@@ -235,39 +176,39 @@ func buildTestNet(t *testing.T, id string, fam netFamily, hosts ...[2]string) *t
 	// would make the tests racy. Which source a host gets is then up to
 	// the host's kernel, the thing under test. STP is off (the default),
 	// so ports forward as soon as their carrier is up.
-	ipRun(t, "-n", n.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
-	if out := ipRun(t, "-n", n.sw, "-d", "link", "show", "br0"); !strings.Contains(out, "mcast_snooping 0") {
+	harness.IP(t, "-n", n.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+	if out := harness.IP(t, "-n", n.sw, "-d", "link", "show", "br0"); !strings.Contains(out, "mcast_snooping 0") {
 		t.Fatalf("br0: multicast snooping still on: %s", out)
 	}
 	for i, h := range hosts {
 		role, addr := h[0], h[1]
 		ns, port := newNS(role), fmt.Sprintf("p%d", i)
-		ipRun(t, "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", n.sw)
-		ipRun(t, "-n", n.sw, "link", "set", port, "master", "br0")
-		ipRun(t, "-n", n.sw, "link", "set", port, "up")
-		ipRun(t, append([]string{"-n", ns, "addr", "add", addr + "/" + fam.prefix, "dev", "eth0"}, fam.addrFlags...)...)
-		ipRun(t, "-n", ns, "link", "set", "eth0", "up")
+		harness.IP(t, "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", n.sw)
+		harness.IP(t, "-n", n.sw, "link", "set", port, "master", "br0")
+		harness.IP(t, "-n", n.sw, "link", "set", port, "up")
+		harness.IP(t, append([]string{"-n", ns, "addr", "add", addr + "/" + fam.prefix, "dev", "eth0"}, fam.addrFlags...)...)
+		harness.IP(t, "-n", ns, "link", "set", "eth0", "up")
 		n.hosts[role] = host{ns: ns, addr: addr}
 	}
-	ipRun(t, "-n", n.sw, "link", "set", "br0", "up")
+	harness.IP(t, "-n", n.sw, "link", "set", "br0", "up")
 	// A veth carrier comes up asynchronously (linkwatch, up to a second).
 	up := func(ns, dev string) func() bool {
 		return func() bool {
-			out := ipRun(t, "-n", ns, "link", "show", "dev", dev)
+			out := harness.IP(t, "-n", ns, "link", "show", "dev", dev)
 			return strings.Contains(out, "state UP") && !strings.Contains(out, "NO-CARRIER")
 		}
 	}
 	for i, h := range hosts {
 		ns, port := n.hosts[h[0]].ns, fmt.Sprintf("p%d", i)
-		waitUntil(t, h[0]+" eth0 carrier", up(ns, "eth0"))
-		waitUntil(t, "switch port "+port+" forwarding", func() bool {
-			return strings.Contains(ipRun(t, "-n", n.sw, "-d", "link", "show", "dev", port), "state forwarding")
+		harness.WaitUntil(t, h[0]+" eth0 carrier", up(ns, "eth0"))
+		harness.WaitUntil(t, "switch port "+port+" forwarding", func() bool {
+			return strings.Contains(harness.IP(t, "-n", n.sw, "-d", "link", "show", "dev", port), "state forwarding")
 		})
 		if fam.ready != nil {
 			fam.ready(t, h[0], ns, h[1])
 		}
 	}
-	waitUntil(t, "br0 up", up(n.sw, "br0"))
+	harness.WaitUntil(t, "br0 up", up(n.sw, "br0"))
 	return n
 }
 
@@ -281,7 +222,7 @@ func rxPackets(t *testing.T, ns, dev string) uint64 {
 			} `json:"rx"`
 		} `json:"stats64"`
 	}
-	out := ipRun(t, "-n", ns, "-s", "-j", "link", "show", "dev", dev)
+	out := harness.IP(t, "-n", ns, "-s", "-j", "link", "show", "dev", dev)
 	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
 		t.Fatalf("ip -s -j link show %s: %v: %s", dev, err, out)
 	}

@@ -40,7 +40,7 @@ const (
 )
 
 func TestNetnsRedundant(t *testing.T) {
-	netnsNeedRoot(t)
+	harness.NeedNetns(t)
 	removeStale(t)
 	id := lockRun(t) // released last, after the namespaces are gone
 	var made []string

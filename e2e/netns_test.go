@@ -141,7 +141,7 @@ var families = []family{
 // and port away from receivers that did not join it; then the family's
 // own subtests.
 func TestNetns(t *testing.T) {
-	netnsNeedRoot(t)
+	harness.NeedNetns(t)
 	removeStale(t)
 	for _, fam := range families {
 		t.Run(fam.name, func(t *testing.T) {
@@ -460,8 +460,8 @@ func (e *netnsEnv) testSpoofed(t *testing.T, ctx context.Context, paced bool) {
 	// attacker's kernel would drop the producer's datagrams as martians
 	// (a local source address), so it records first. (IPv4 has no DAD
 	// to skip: ip warns that "nodad" is for IPv6 only.)
-	ipRun(t, "-n", atkNS, "addr", "add", prodAddr+"/32", "dev", "eth0")
-	t.Cleanup(func() { ipTry("-n", atkNS, "addr", "del", prodAddr+"/32", "dev", "eth0") })
+	harness.IP(t, "-n", atkNS, "addr", "add", prodAddr+"/32", "dev", "eth0")
+	t.Cleanup(func() { harness.TryIP("-n", atkNS, "addr", "del", prodAddr+"/32", "dev", "eth0") })
 	start := time.Now()
 	if _, err := atk.Stdin.Write([]byte("go\n")); err != nil {
 		t.Fatal(err)
@@ -772,11 +772,11 @@ func TestNetnsHelper(t *testing.T) {
 // (Ip6InNoRoutes). The namespaces are named netnsPrefix + id + "-v6" +
 // role, so that removeStale also deletes those of a dead run.
 var net6 = netFamily{suffix: "-v6", prefix: "64", addrFlags: []string{"nodad"}, ready: func(t *testing.T, role, ns, addr string) {
-	waitUntil(t, role+" eth0 IPv6 multicast route", func() bool {
-		return strings.Contains(ipRun(t, "-n", ns, "-6", "route", "show", "table", "local", "dev", "eth0"), "ff00::/8")
+	harness.WaitUntil(t, role+" eth0 IPv6 multicast route", func() bool {
+		return strings.Contains(harness.IP(t, "-n", ns, "-6", "route", "show", "table", "local", "dev", "eth0"), "ff00::/8")
 	})
 	// nodad: the address is usable at once, never tentative.
-	out := ipRun(t, "-n", ns, "-6", "addr", "show", "dev", "eth0")
+	out := harness.IP(t, "-n", ns, "-6", "addr", "show", "dev", "eth0")
 	if i := strings.Index(out, addr+"/64"); i < 0 || strings.Contains(strings.SplitN(out[i:], "\n", 2)[0], "tentative") {
 		t.Fatalf("%s eth0: %s/64 missing or tentative: %s", role, addr, out)
 	}

@@ -61,12 +61,12 @@ const fipsBlockBytes = 2500
 func needRngd(t *testing.T) (rngd, ssmrandom string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		netnsCannotRun(t, "rngd tests need root: rngd adds entropy to the kernel pool")
+		harness.CannotRun(t, "rngd tests need root: rngd adds entropy to the kernel pool")
 	}
 	rngd, err := exec.LookPath("rngd")
 	if err != nil {
 		if _, err2 := os.Stat("/usr/sbin/rngd"); err2 != nil {
-			netnsCannotRun(t, "rngd tests need rngd (Debian package rng-tools5): "+err.Error())
+			harness.CannotRun(t, "rngd tests need rngd (Debian package rng-tools5): "+err.Error())
 		}
 		rngd = "/usr/sbin/rngd"
 	}

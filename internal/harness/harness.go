@@ -428,7 +428,7 @@ func FindSummary(lines []string, prefix string) (Summary, error) {
 			return s, nil
 		}
 	}
-	return Summary{}, fmt.Errorf("no log line with a message %q...", prefix)
+	return Summary{}, fmt.Errorf("no log line whose message starts with %q", prefix)
 }
 
 // Summary returns p's summary line (see [FindSummary]) from its stderr,

@@ -5,7 +5,10 @@ package harness_test
 import (
 	"context"
 	"errors"
+	"maps"
+	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,5 +100,46 @@ func TestProcStop(t *testing.T) {
 	}
 	if err := q.Wait(time.Second); err == nil {
 		t.Error("killed: got no error")
+	}
+}
+
+// TestOnlyTestsImport: the command does not link the test-support
+// packages, internal/harness and internal/vectors.
+func TestOnlyTestsImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/ssmrandom").Output()
+	if err != nil {
+		t.Fatalf("go list -deps cmd/ssmrandom: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, p := range []string{"internal/harness", "internal/vectors"} {
+			if strings.HasSuffix(dep, "/"+p) {
+				t.Errorf("cmd/ssmrandom depends on %s, which only tests and benchmarks may import", dep)
+			}
+		}
+	}
+}
+
+func TestUDPCounters(t *testing.T) {
+	snmp := "Ip: Forwarding DefaultTTL\nIp: 1 64\nUdp: InDatagrams NoPorts InErrors RcvbufErrors\nUdp: 10 2 3 3\nUdpLite: InDatagrams\nUdpLite: 0\n"
+	got := harness.UDPCounters(snmp)
+	want := map[string]uint64{"InDatagrams": 10, "NoPorts": 2, "InErrors": 3, "RcvbufErrors": 3}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestFindTime(t *testing.T) {
+	var l harness.Lines
+	before := time.Now()
+	l.Write([]byte("a\nready\n"))
+	line, at, ok := l.FindTime("read")
+	if !ok || line != "ready" || at.Before(before) || at.After(time.Now()) {
+		t.Errorf("got %q at %v (%v), want ready, written after %v", line, at, ok, before)
+	}
+	if _, _, ok := l.FindTime("none"); ok {
+		t.Error("FindTime of a missing line: got ok")
 	}
 }

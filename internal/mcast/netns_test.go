@@ -24,37 +24,9 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
+	"github.com/nordunet/ssmrandom/internal/harness"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 )
-
-// needRoot skips t, with the reason, when it cannot create network
-// namespaces (not root, or no ip command); when CI is set it fails instead.
-func needRoot(t *testing.T) {
-	t.Helper()
-	switch {
-	case os.Geteuid() != 0:
-		cannotRun(t, "needs root to create network namespaces")
-	default:
-		if _, err := exec.LookPath("ip"); err != nil {
-			cannotRun(t, "needs the ip command (iproute2) to create network namespaces")
-		}
-	}
-}
-
-// cannotRun skips t with reason, or fails it when CI is set.
-func cannotRun(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s (not skipping: CI is set)", reason)
-	}
-	t.Skip(reason)
-}
-
-// ipCmd runs ip with args, failing t on error.
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	ipOut(t, args...)
-}
 
 // newNetns creates a network namespace with lo up and deletes it at
 // cleanup. Failing to create the first one means namespaces are not
@@ -65,14 +37,14 @@ func newNetns(t *testing.T) string {
 	rand.Read(rnd[:])
 	name := "mcast-test-" + hex.EncodeToString(rnd[:])
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		cannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v: %s", err, out))
+		harness.CannotRun(t, fmt.Sprintf("cannot create a network namespace: ip netns add: %v: %s", err, out))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 			t.Errorf("ip netns del %s: %v: %s", name, err, out)
 		}
 	})
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
+	harness.IP(t, "-n", name, "link", "set", "lo", "up")
 	return name
 }
 
@@ -93,60 +65,36 @@ type netAddrs struct {
 func newNetnsPair(t *testing.T, a netAddrs) netnsPair {
 	t.Helper()
 	p := netnsPair{send: newNetns(t), recv: newNetns(t)}
-	ipCmd(t, "-n", p.send, "link", "add", "name", "vtx", "type", "veth", "peer", "name", "vrx", "netns", p.recv)
+	harness.IP(t, "-n", p.send, "link", "add", "name", "vtx", "type", "veth", "peer", "name", "vrx", "netns", p.recv)
 	addr := func(ns, dev string, ip netip.Addr, bits int) {
 		args := []string{"-n", ns, "addr", "add", netip.PrefixFrom(ip, bits).String(), "dev", dev}
 		if ip.Is6() {
 			args = append(args, "nodad")
 		}
-		ipCmd(t, args...)
+		harness.IP(t, args...)
 	}
 	addr(p.send, "vtx", a.sender, a.prefix)
 	addr(p.recv, "vrx", a.recver, a.prefix)
 	// The foreign source sits on the sender's lo, so that it is never the
 	// address Dial picks for vtx.
 	addr(p.send, "lo", a.foreign, a.foreign.BitLen())
-	ipCmd(t, "-n", p.send, "link", "set", "vtx", "up")
-	ipCmd(t, "-n", p.recv, "link", "set", "vrx", "up")
+	harness.IP(t, "-n", p.send, "link", "set", "vtx", "up")
+	harness.IP(t, "-n", p.recv, "link", "set", "vrx", "up")
 	// The carrier comes up asynchronously (linkwatch, up to a second), and
 	// only then does IPv6 add the ff00::/8 multicast route without which
 	// the receiving side drops the datagrams (Ip6InNoRoutes).
 	for _, end := range [][2]string{{p.send, "vtx"}, {p.recv, "vrx"}} {
-		waitFor(t, end[1]+" carrier up", func() bool {
-			out := ipOut(t, "-n", end[0], "link", "show", "dev", end[1])
+		harness.WaitUntil(t, end[1]+" carrier up", func() bool {
+			out := harness.IP(t, "-n", end[0], "link", "show", "dev", end[1])
 			return strings.Contains(out, "state UP") && !strings.Contains(out, "NO-CARRIER")
 		})
 		if a.sender.Is6() {
-			waitFor(t, end[1]+" IPv6 multicast route", func() bool {
-				return strings.Contains(ipOut(t, "-n", end[0], "-6", "route", "show", "table", "local", "dev", end[1]), "ff00::/8")
+			harness.WaitUntil(t, end[1]+" IPv6 multicast route", func() bool {
+				return strings.Contains(harness.IP(t, "-n", end[0], "-6", "route", "show", "table", "local", "dev", end[1]), "ff00::/8")
 			})
 		}
 	}
 	return p
-}
-
-// ipOut runs ip with args and returns its output, failing t on error.
-func ipOut(t *testing.T, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// waitFor polls cond for up to 10 seconds, failing t if it never holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // helper is a running helper process.
@@ -340,7 +288,7 @@ func TestNetnsSSM(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			needRoot(t)
+			harness.NeedNetns(t)
 			testNetnsSSM(t, tt.addrs)
 		})
 	}
