@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -32,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nordunet/ssmrandom/internal/harness"
 )
 
 const (
@@ -226,36 +227,18 @@ func runOne(ctx context.Context, cfg config, rngd string, g fill) (res result, e
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
-	var out bytes.Buffer
-	cmd := exec.Command(rngd, rngdArgs(cfg, dir)...)
-	cmd.Stdout = &out
-	cmd.Stderr = &out // same writer: exec shares one pipe
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // own process group, killed as a whole
-		Pdeathsig: syscall.SIGKILL, // and killed if we die first
-	}
-	if err := cmd.Start(); err != nil {
+	// Its own process group, killed as a whole, and killed if we die
+	// first; stdout and stderr in one harness.Lines, in order.
+	p, err := harness.Start(context.Background(), "rngd", harness.Options{Group: true, Combined: true},
+		append([]string{rngd}, rngdArgs(cfg, dir)...)...)
+	if err != nil {
 		return res, err
 	}
-	exited := make(chan struct{})
-	var exitedAt time.Time
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		exitedAt = time.Now()
-		close(exited)
-	}()
+	exited := p.Done()
 	kill := func() {
-		select {
-		case <-exited:
-			return
-		default:
+		if err := p.Kill(10 * time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "rngd-bench:", err)
 		}
-		// The group has rngd's pid and rngd is not reaped yet (exited is
-		// open), so the group id cannot belong to anyone else.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Process.Kill()
-		<-exited
 	}
 	var f *os.File
 	defer func() {
@@ -277,7 +260,7 @@ func runOne(ctx context.Context, cfg config, rngd string, g fill) (res result, e
 		}
 		select {
 		case <-exited:
-			return res, fmt.Errorf("rngd exited before opening the fifo: %v: %q", waitErr, out.String())
+			return res, fmt.Errorf("rngd exited before opening the fifo: %v: %q", p.Err(), p.Stdout.String())
 		case <-ctx.Done():
 			return res, fmt.Errorf("rngd did not open the fifo: %v", ctx.Err())
 		case <-time.After(5 * time.Millisecond):
@@ -368,23 +351,23 @@ loop:
 
 	select {
 	case <-exited:
-		stopped = exitedAt
+		stopped = p.Ended()
 		status := "exit ?"
 		var ee *exec.ExitError
 		switch {
-		case waitErr == nil:
+		case p.Err() == nil:
 			status = "exit 0"
-		case errors.As(waitErr, &ee):
+		case errors.As(p.Err(), &ee):
 			status = ee.ProcessState.String()
 		}
-		res.said = said(out.String(), status)
-		res.caught = strings.Contains(out.String(), "FIPS failures")
+		res.said = said(p.Stdout.String(), status)
+		res.caught = strings.Contains(p.Stdout.String(), "FIPS failures")
 		if res.why != "rngd exited" {
 			res.why += ", then rngd exited"
 		}
 	default:
 		kill()
-		res.said = said(out.String(), "")
+		res.said = said(p.Stdout.String(), "")
 	}
 	res.elapsed = stopped.Sub(start)
 	return res, nil
