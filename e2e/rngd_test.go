@@ -56,8 +56,9 @@ const rngdTimeout = 10 * time.Second
 // up on a source after 25 failed blocks.
 const fipsBlockBytes = 2500
 
-// needRngd returns the paths of rngd and of the ssmrandom binary, or skips
-// the test when it cannot run (fails when CI is set).
+// needRngd returns the paths of rngd and of the ssmrandom binary (built
+// with the race detector if the tests run with it), or skips the test
+// when it cannot run (fails when CI is set).
 func needRngd(t *testing.T) (rngd, ssmrandom string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -70,7 +71,7 @@ func needRngd(t *testing.T) (rngd, ssmrandom string) {
 		}
 		rngd = "/usr/sbin/rngd"
 	}
-	return rngd, ssmrandomBinary(t)
+	return rngd, raceBinary(t)
 }
 
 // rngdProc is a process started by a test: its stdout and stderr go to

@@ -255,9 +255,9 @@ func run(cfg config) error {
 func build(dir string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	progress("building " + filepath.Join(dir, "ssmrandom"))
-	bin, err := harness.Build(ctx, dir)
-	if err != nil {
+	bin := filepath.Join(dir, "ssmrandom")
+	progress("building " + bin)
+	if err := harness.Build(ctx, bin); err != nil {
 		return "", fmt.Errorf("%w; run from the repository or pass -bin", err)
 	}
 	return bin, nil

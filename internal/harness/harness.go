@@ -103,26 +103,29 @@ func (l *Lines) FindTime(substr string) (string, time.Time, bool) {
 }
 
 // Build compiles the ssmrandom command of the module the current
-// directory is in (./cmd/ssmrandom, with the go command on PATH) into dir,
-// and returns its path. The error wraps [exec.ErrNotFound] if there is no
-// go command.
-func Build(ctx context.Context, dir string) (string, error) {
+// directory is in (./cmd/ssmrandom, with the go command on PATH) into the
+// file bin, with the further go build flags. The error wraps
+// [exec.ErrNotFound] if there is no go command.
+func Build(ctx context.Context, bin string, flags ...string) error {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("needs the go command to build ssmrandom: %w", err)
+		return fmt.Errorf("needs the go command to build ssmrandom: %w", err)
 	}
 	gomod, err := exec.CommandContext(ctx, goCmd, "env", "GOMOD").Output()
 	root := string(bytes.TrimSpace(gomod))
 	if err != nil || root == "" || root == os.DevNull {
-		return "", fmt.Errorf("go env GOMOD: not inside the ssmrandom module (%v)", err)
+		return fmt.Errorf("go env GOMOD: not inside the ssmrandom module (%v)", err)
 	}
-	bin := filepath.Join(dir, "ssmrandom")
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-o", bin, "./cmd/ssmrandom")
+	if bin, err = filepath.Abs(bin); err != nil {
+		return err
+	}
+	args := append(append([]string{"build", "-o", bin}, flags...), "./cmd/ssmrandom")
+	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = filepath.Dir(root)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
+		return fmt.Errorf("go build: %v: %s", err, out)
 	}
-	return bin, nil
+	return nil
 }
 
 // UDPCounters returns the counters of the Udp lines of /proc/net/snmp,
