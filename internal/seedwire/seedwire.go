@@ -258,49 +258,66 @@ func Parse(b []byte) (Payload, error) {
 	if len(b) < HeaderSize {
 		return p, fail("", fmt.Sprintf("%d bytes; a header is %d", len(b), HeaderSize), ErrSyntax)
 	}
-	if string(b[:3]) != Magic {
-		return p, fail("magic", "not a seed payload", ErrSyntax)
+	h, err := parseHeader(b[:HeaderSize])
+	if err != nil {
+		return p, err
 	}
-	if b[3] != Version {
-		return p, fail("version", fmt.Sprintf("%d; want %d", b[3], Version), ErrVersion)
-	}
-	be := binary.BigEndian
-	p.Suite = Suite{KEM: be.Uint16(b[4:]), KDF: be.Uint16(b[6:]), AEAD: be.Uint16(b[8:])}
-	if p.Suite != SuiteX25519 {
-		return p, fail("suite", fmt.Sprintf("%04x/%04x/%04x", p.Suite.KEM, p.Suite.KDF, p.Suite.AEAD), ErrSuite)
-	}
-	p.Epoch, p.Seq = be.Uint64(b[10:]), be.Uint64(b[18:])
-	t, round := be.Uint64(b[26:]), be.Uint64(b[34:])
-	switch {
-	case p.Epoch > MaxTime:
-		return p, fail("e", "over 9999999999999", ErrSyntax)
-	case p.Seq > MaxSeq:
-		return p, fail("n", "over 999999999999", ErrSyntax)
-	case t > MaxTime:
-		return p, fail("t", "over 9999999999999", ErrSyntax)
-	case round > MaxSeq:
-		return p, fail("round", "over 999999999999", ErrSyntax)
-	}
-	p.Time, p.Round = int64(t), round
-	p.PlaintextLen, p.Count = int(be.Uint16(b[42:])), int(b[44])
-	if p.PlaintextLen < MinPlaintext || p.PlaintextLen > MaxPlaintext {
-		return p, fail("plaintext length", fmt.Sprintf("%d; want %d to %d", p.PlaintextLen, MinPlaintext, MaxPlaintext), ErrSyntax)
-	}
-	if p.Count == 0 {
-		return p, fail("count", "no entry", ErrSyntax)
-	}
-	p.entry = EntryLen(p.Suite, p.PlaintextLen)
+	p.Header, p.entry = h, EntryLen(h.Suite, h.PlaintextLen)
 	if want := HeaderSize + p.Count*p.entry; len(b) != want {
 		return p, fail("", fmt.Sprintf("%d bytes; %d entries of %d make %d", len(b), p.Count, p.entry, want), ErrSyntax)
 	}
 	p.entries = b[HeaderSize:]
 	for i := 1; i < p.Count; i++ {
-		prev, cur := p.entries[(i-1)*p.entry:], p.entries[i*p.entry:]
-		if bytes.Compare(prev[:HostIDSize], cur[:HostIDSize]) >= 0 {
-			return p, fail("host id", fmt.Sprintf("entry %d does not follow entry %d in order (a duplicate or unsorted host id)", i, i-1), ErrSyntax)
+		if err := order(i, p.entries[(i-1)*p.entry:], p.entries[i*p.entry:]); err != nil {
+			return p, err
 		}
 	}
 	return p, nil
+}
+
+// order checks that the host id at cur follows the one at prev.
+func order(i int, prev, cur []byte) error {
+	if bytes.Compare(prev[:HostIDSize], cur[:HostIDSize]) >= 0 {
+		return fail("host id", fmt.Sprintf("entry %d does not follow entry %d in order (a duplicate or unsorted host id)", i, i-1), ErrSyntax)
+	}
+	return nil
+}
+
+// parseHeader decodes and checks the HeaderSize bytes of a header.
+func parseHeader(b []byte) (Header, error) {
+	var h Header
+	if string(b[:3]) != Magic {
+		return h, fail("magic", "not a seed payload", ErrSyntax)
+	}
+	if b[3] != Version {
+		return h, fail("version", fmt.Sprintf("%d; want %d", b[3], Version), ErrVersion)
+	}
+	be := binary.BigEndian
+	h.Suite = Suite{KEM: be.Uint16(b[4:]), KDF: be.Uint16(b[6:]), AEAD: be.Uint16(b[8:])}
+	if h.Suite != SuiteX25519 {
+		return h, fail("suite", fmt.Sprintf("%04x/%04x/%04x", h.Suite.KEM, h.Suite.KDF, h.Suite.AEAD), ErrSuite)
+	}
+	h.Epoch, h.Seq = be.Uint64(b[10:]), be.Uint64(b[18:])
+	t, round := be.Uint64(b[26:]), be.Uint64(b[34:])
+	switch {
+	case h.Epoch > MaxTime:
+		return h, fail("e", "over 9999999999999", ErrSyntax)
+	case h.Seq > MaxSeq:
+		return h, fail("n", "over 999999999999", ErrSyntax)
+	case t > MaxTime:
+		return h, fail("t", "over 9999999999999", ErrSyntax)
+	case round > MaxSeq:
+		return h, fail("round", "over 999999999999", ErrSyntax)
+	}
+	h.Time, h.Round = int64(t), round
+	h.PlaintextLen, h.Count = int(be.Uint16(b[42:])), int(b[44])
+	if h.PlaintextLen < MinPlaintext || h.PlaintextLen > MaxPlaintext {
+		return h, fail("plaintext length", fmt.Sprintf("%d; want %d to %d", h.PlaintextLen, MinPlaintext, MaxPlaintext), ErrSyntax)
+	}
+	if h.Count == 0 {
+		return h, fail("count", "no entry", ErrSyntax)
+	}
+	return h, nil
 }
 
 // IsSeed reports whether datagram, a JWS in the Compact Serialization, has
@@ -312,54 +329,56 @@ func IsSeed(datagram []byte) bool {
 	return i >= 0 && bytes.HasPrefix(datagram[i+1:], []byte(MagicText))
 }
 
-// Has reports whether datagram, a JWS in the Compact Serialization, is a
-// seed datagram with an entry for host id. It is the cheap filter a host
-// runs before any signature check: it decodes the payload header and the
-// host ids only, in place, allocating nothing. It is lenient where
-// [Parse] is strict; a datagram it reports is still to be parsed and
-// verified.
-func Has(datagram []byte, id HostID) bool {
+// Scan reports whether datagram, a JWS in the Compact Serialization whose
+// payload part starts with [MagicText], has an entry for host id. It is
+// the cheap step a host runs before any signature check
+// (docs/protocol.md §9.6): it decodes the payload header and the host ids
+// only, in place, allocating nothing, and checks them as [Parse] does (the
+// header's fields, the payload's length, the order of host ids). The
+// error, a *[ParseError], is for a payload that [Parse] would refuse for
+// these; the rest (the sealed bytes, canonical base64url) is for Parse
+// and the signature check. found is false when err is not nil.
+func Scan(datagram []byte, id HostID) (found bool, err error) {
 	i := bytes.IndexByte(datagram, '.')
 	if i < 0 {
-		return false
+		return false, fail("", "not a JWS in the Compact Serialization", ErrSyntax)
 	}
 	p := datagram[i+1:]
-	if j := bytes.IndexByte(p, '.'); j >= 0 {
-		p = p[:j]
-	} else {
-		return false
+	j := bytes.IndexByte(p, '.')
+	if j < 0 {
+		return false, fail("", "not a JWS in the Compact Serialization", ErrSyntax)
 	}
-	if !bytes.HasPrefix(p, []byte(MagicText)) {
-		return false
-	}
-	var h [HeaderSize]byte // 45 bytes: exactly 60 characters
+	p = p[:j]
+	var hb [HeaderSize]byte // 45 bytes: exactly 60 characters
 	if len(p) < 60 {
-		return false
+		return false, fail("", "shorter than a header", ErrSyntax)
 	}
-	if n, err := base64.RawURLEncoding.Decode(h[:], p[:60]); err != nil || n != HeaderSize {
-		return false
+	if n, err := base64.RawURLEncoding.Decode(hb[:], p[:60]); err != nil || n != HeaderSize {
+		return false, fail("", "bad base64url in the header", ErrSyntax)
 	}
-	s := Suite{KEM: binary.BigEndian.Uint16(h[4:]), KDF: binary.BigEndian.Uint16(h[6:]), AEAD: binary.BigEndian.Uint16(h[8:])}
-	ptLen, count := int(binary.BigEndian.Uint16(h[42:])), int(h[44])
-	if h[3] != Version || s.EncLen() == 0 || ptLen < MinPlaintext || ptLen > MaxPlaintext {
-		return false
+	h, err := parseHeader(hb[:])
+	if err != nil {
+		return false, err
 	}
-	if base64.RawURLEncoding.EncodedLen(Len(s, ptLen, count)) != len(p) {
-		return false
+	if want := Len(h.Suite, h.PlaintextLen, h.Count); base64.RawURLEncoding.EncodedLen(want) != len(p) {
+		return false, fail("", fmt.Sprintf("%d characters; %d entries make %d bytes, %d characters",
+			len(p), h.Count, want, base64.RawURLEncoding.EncodedLen(want)), ErrSyntax)
 	}
-	entry := EntryLen(s, ptLen)
-	for k := 0; k < count; k++ {
-		var got HostID
-		if !decodeAt(p, HeaderSize+k*entry, got[:]) {
-			return false
+	entry := EntryLen(h.Suite, h.PlaintextLen)
+	var prev, cur [HostIDSize]byte
+	for k := 0; k < h.Count; k++ {
+		if !decodeAt(p, HeaderSize+k*entry, cur[:]) {
+			return false, fail("host id", fmt.Sprintf("entry %d: bad base64url", k), ErrSyntax)
 		}
-		if c := bytes.Compare(got[:], id[:]); c == 0 {
-			return true
-		} else if c > 0 {
-			return false
+		if k > 0 {
+			if err := order(k, prev[:], cur[:]); err != nil {
+				return false, err
+			}
 		}
+		found = found || cur == id
+		prev = cur
 	}
-	return false
+	return found, nil
 }
 
 // decodeAt decodes bytes off to off+len(out) of the base64url text enc
