@@ -112,7 +112,11 @@ var rejections = func() []struct {
 	unsorted := h2.Append(nil)
 	unsorted = seedwire.AppendEntry(unsorted, seedwire.HostID{2}, make([]byte, 81))
 	unsorted = seedwire.AppendEntry(unsorted, seedwire.HostID{1}, make([]byte, 81))
-	big := func(off int) []byte { b := bytes.Clone(ok); copy(b[off:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}); return b }
+	big := func(off int) []byte {
+		b := bytes.Clone(ok)
+		copy(b[off:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		return b
+	}
 	return []struct {
 		name string
 		in   []byte
