@@ -1,0 +1,131 @@
+package seal_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/nordunet/ssmrandom/internal/seal"
+	"github.com/nordunet/ssmrandom/internal/seedwire"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// benchMembers caches the member sets of the benchmarks.
+var benchMembers = map[int]struct {
+	keys []*seal.HostKey
+	ms   []seal.Member
+}{}
+
+func membersFor(b *testing.B, n int) ([]*seal.HostKey, []seal.Member) {
+	if m, ok := benchMembers[n]; ok {
+		return m.keys, m.ms
+	}
+	keys, ms := hosts(b, n)
+	benchMembers[n] = struct {
+		keys []*seal.HostKey
+		ms   []seal.Member
+	}{keys, ms}
+	return keys, ms
+}
+
+// BenchmarkRound builds one round of N members (sealing, signing) with one
+// worker and with every core, with the member key (issue 13's 67-byte
+// plaintexts, 6 entries per 1232-byte datagram). Bytes are those on the
+// wire; ns/member is the producer's cost per member per round.
+func BenchmarkRound(b *testing.B) {
+	p := vecProducer(b, 0)
+	for _, n := range []int{10, 1000, 10000} {
+		_, ms := membersFor(b, n)
+		for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+			b.Run(fmt.Sprintf("members=%d/workers=%d", n, workers), func(b *testing.B) {
+				bl, err := seal.NewBuilder(p, seal.Config{Workers: workers, MemberKey: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var wire int
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					dgs, err := bl.Build(ms, seal.Round{Epoch: vecEpoch, Time: vecNow, Round: uint64(i)})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if i == 0 {
+						for _, d := range dgs {
+							wire += len(d)
+						}
+						b.SetBytes(int64(wire))
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/member")
+				b.ReportMetric(float64(wire)/float64(n), "wire-B/member")
+				b.ReportMetric(float64(bl.PerDatagram()), "entries/datagram")
+			})
+		}
+	}
+}
+
+// BenchmarkOpen is a host's cost to take its seed from a datagram whose
+// signature has been checked: parse and HPKE open.
+func BenchmarkOpen(b *testing.B) {
+	p := vecProducer(b, 0)
+	keys, ms := membersFor(b, 10)
+	bl, _ := seal.NewBuilder(p, seal.Config{MemberKey: true})
+	dgs, err := bl.Build(ms, seal.Round{Epoch: vecEpoch, Time: vecNow})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ring, _ := sign.NewKeyring(sign.Key{Public: p.Public()})
+	payload, kid, err := ring.Verify(dgs[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pl, _ := seedwire.Parse(payload)
+	var k *seal.HostKey
+	for _, hk := range keys {
+		if hk.HostID() == pl.Entry(pl.Count-1).Host {
+			k = hk
+		}
+	}
+	b.SetBytes(int64(len(dgs[0])))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		pl, err := seedwire.Parse(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := k.Open(&pl, kid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScan is a host's cost to skip a datagram with no entry for it,
+// before any signature check: seedwire.Scan on a full datagram.
+func BenchmarkScan(b *testing.B) {
+	p := vecProducer(b, 0)
+	_, ms := membersFor(b, 10)
+	bl, _ := seal.NewBuilder(p, seal.Config{MemberKey: true})
+	dgs, _ := bl.Build(ms, seal.Round{Epoch: vecEpoch, Time: vecNow})
+	var absent seedwire.HostID
+	absent[0] = 0xff
+	b.SetBytes(int64(len(dgs[0])))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if found, err := seedwire.Scan(dgs[0], absent); found || err != nil {
+			b.Fatal(found, err)
+		}
+	}
+}
+
+// TestScanAllocs pins Scan, the host's filter under a flood, at no
+// allocation.
+func TestScanAllocs(t *testing.T) {
+	p := vecProducer(t, 0)
+	_, ms := hosts(t, 6)
+	bl, _ := seal.NewBuilder(p, seal.Config{MemberKey: true})
+	dgs, _ := bl.Build(ms, seal.Round{Epoch: vecEpoch, Time: vecNow})
+	id := ms[5].HostID
+	if n := testing.AllocsPerRun(100, func() { seedwire.Scan(dgs[0], id) }); n != 0 {
+		t.Errorf("Scan: got %v allocations, want 0", n)
+	}
+}
