@@ -276,22 +276,24 @@ func parseJWK(b []byte) (Member, *HostKey, error) {
 }
 
 // members splits a JSON object into its members, refusing a member given
-// twice; names are compared exactly.
+// twice; names are compared exactly. Its errors say where the JSON broke
+// but quote none of it: the file may hold a private key.
 func members(b []byte) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
+	bad := func() error { return fmt.Errorf("not a JSON object (at byte %d)", dec.InputOffset()) }
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
+		return nil, bad()
 	}
 	m := make(map[string]json.RawMessage)
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return nil, bad()
 		}
 		name, _ := t.(string)
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, err
+			return nil, bad()
 		}
 		if _, dup := m[name]; dup {
 			return nil, fmt.Errorf("member %q given twice", name)
@@ -299,7 +301,7 @@ func members(b []byte) (map[string]json.RawMessage, error) {
 		m[name] = v
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, err
+		return nil, bad()
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("data after the JSON object")

@@ -257,3 +257,27 @@ func TestLoadMembersFolder(t *testing.T) {
 		t.Errorf("empty folder: got nil, want an error")
 	}
 }
+
+// TestErrorsHideKeys checks that no error about a broken private key file
+// quotes the file.
+func TestErrorsHideKeys(t *testing.T) {
+	const d = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo"
+	for _, jwk := range []string{
+		`{"kty":"OKP","crv":"X25519","d":"` + d + `"x`,
+		`{"kty":"OKP","crv":"X25519","d":` + d + `}`,
+		`{"kty":"OKP","crv":"X25519","d":"` + d + `","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"} ` + d,
+		`{"kty":"OKP","crv":"X25519","d":"` + d + `A","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`,
+		`{"kty":"OKP","crv":"X25519","d":"` + d[:42] + `","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`,
+	} {
+		_, err := seal.LoadHostKey(writeKey(t, t.TempDir(), "h.jwk", jwk, 0o600))
+		if err == nil {
+			t.Errorf("%s: got nil, want an error", jwk)
+			continue
+		}
+		for _, part := range []string{d[:8], d[8:16], d[30:38], "dwdt"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("error %q quotes the private key", err)
+			}
+		}
+	}
+}
