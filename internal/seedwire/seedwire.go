@@ -7,7 +7,7 @@
 // entries of equal length, each a host id in the clear and the HPKE
 // encapsulated key and ciphertext for that host. [Parse] accepts exactly
 // one encoding of each payload; [Header.Append] and [AppendEntry] write it.
-// [IsSeed] and [Has] look at a whole datagram, before any signature check,
+// [IsSeed] and [Scan] look at a whole datagram, before any signature check,
 // to tell a seed datagram from a frame and to skip one with no entry for a
 // host. The package is pure: it does no I/O, keeps no state and holds no
 // keys (package seal seals and opens entries).
