@@ -165,8 +165,13 @@ func (b *Builder) Build(members []Member, r Round) ([][]byte, error) {
 	n := b.Datagrams(len(members))
 	last := seedwire.Header{Suite: seedwire.SuiteX25519, Epoch: r.Epoch, Seq: r.Seq + uint64(n-1), Time: r.Time,
 		Round: r.Round, PlaintextLen: b.ptLen, Count: 1}
-	if err := last.Check(); err != nil {
+	first := last
+	first.Seq = r.Seq
+	if err := first.Check(); err != nil {
 		return nil, fmt.Errorf("seal: round: %w", err)
+	}
+	if err := last.Check(); err != nil || last.Seq < r.Seq {
+		return nil, fmt.Errorf("seal: round: %d datagrams from sequence number %d go past %d", n, r.Seq, uint64(seedwire.MaxSeq))
 	}
 	prk, err := b.roundKey()
 	if err != nil {

@@ -184,6 +184,9 @@ func TestBuildRejects(t *testing.T) {
 	if _, err := b.Build(many, seal.Round{Seq: seedwire.MaxSeq}); err == nil {
 		t.Errorf("datagrams past MaxSeq: got nil, want an error")
 	}
+	if _, err := b.Build(many, seal.Round{Seq: ^uint64(0)}); err == nil {
+		t.Errorf("sequence numbers that wrap: got nil, want an error")
+	}
 	if _, err := b.Build(ms, seal.Round{Time: -1}); err == nil {
 		t.Errorf("negative time: got nil, want an error")
 	}
