@@ -1,0 +1,345 @@
+package seal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nordunet/ssmrandom/internal/seedwire"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// Suffixes of the two files [WriteHostKeyPair] writes.
+const (
+	PrivateSuffix = ".jwk"
+	PublicSuffix  = ".pub.jwk"
+)
+
+// MaxKeyFile is the largest host key or JWK Set file read, in bytes.
+const MaxKeyFile = 1 << 20
+
+// ErrPermissions reports a private host key file that group or others
+// may read.
+var ErrPermissions = errors.New("seal: private key is readable by group or others")
+
+// A FileError is a members file that was passed over: the file, the index
+// of the key in a JWK Set (-1 for a file of one JWK or a file that does not
+// parse) and the reason, which wraps [ErrKey] or an I/O error.
+type FileError struct {
+	File string
+	Key  int
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Key >= 0 {
+		return fmt.Sprintf("seal: %s: key %d: %v", e.File, e.Key, e.Err)
+	}
+	return fmt.Sprintf("seal: %s: %v", e.File, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// WriteHostKeyPair writes k to prefix+[PrivateSuffix] (mode 0600) and its
+// public key to prefix+[PublicSuffix] (mode 0644), both with the validity
+// period valid, and returns the two paths. Each file is written under a
+// temporary name created with mode 0600 and O_EXCL, then moved into place,
+// so the private key is never readable by others and no half-written file
+// is left behind. Without force, WriteHostKeyPair writes nothing if either
+// file exists.
+func WriteHostKeyPair(prefix string, k *HostKey, valid sign.Validity, force bool) (privPath, pubPath string, err error) {
+	privPath, pubPath = prefix+PrivateSuffix, prefix+PublicSuffix
+	privJWK, err := MarshalPrivate(k, valid)
+	if err != nil {
+		return "", "", err
+	}
+	pubJWK, err := MarshalPublic(k.pub, valid)
+	if err != nil {
+		return "", "", err
+	}
+	if !force {
+		for _, p := range []string{privPath, pubPath} {
+			if _, err := os.Lstat(p); err == nil {
+				return "", "", fmt.Errorf("seal: %s exists; not overwriting it", p)
+			}
+		}
+	}
+	if err := writeFile(privPath, privJWK, 0o600, force); err != nil {
+		return "", "", err
+	}
+	if err := writeFile(pubPath, pubJWK, 0o644, force); err != nil {
+		os.Remove(privPath)
+		return "", "", err
+	}
+	return privPath, pubPath, nil
+}
+
+// writeFile writes b to path through a temporary file in the same folder.
+// Without replace it fails if path exists, even if it appeared meanwhile.
+func writeFile(path string, b []byte, mode os.FileMode, replace bool) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil { // CreateTemp uses O_EXCL and mode 0600
+		return fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(b); err != nil {
+		return fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	if err = tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	if replace {
+		err = os.Rename(tmp.Name(), path)
+	} else if err = os.Link(tmp.Name(), path); err == nil {
+		os.Remove(tmp.Name())
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("seal: %s exists; not overwriting it", path)
+		}
+		return fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// readKeyFile reads a key file of at most [MaxKeyFile] bytes.
+func readKeyFile(path string) ([]byte, os.FileInfo, error) {
+	// O_NONBLOCK: a FIFO named like a key file must not hang the open.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, errors.New("not a regular file")
+	}
+	if fi.Size() > MaxKeyFile {
+		return nil, nil, fmt.Errorf("over %d bytes; not a key file", MaxKeyFile)
+	}
+	b := make([]byte, fi.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && len(b) > 0 {
+		return nil, nil, err
+	}
+	return b, fi, nil
+}
+
+// LoadHostKey reads a private host key JWK file. Like ssh, it refuses a
+// file that group or others may read ([ErrPermissions]).
+func LoadHostKey(path string) (*HostKey, error) {
+	b, fi, err := readKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("seal: host key: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
+	}
+	_, k, err := parseJWK(b)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %s: %w", path, err)
+	}
+	if k == nil {
+		return nil, fmt.Errorf("seal: %s: %w: it is a public key; opening seeds needs the private key", path, ErrKey)
+	}
+	return k, nil
+}
+
+// Members is a producer's member set: the hosts it seals seeds to, sorted
+// by host id, each host id once. It is not changed after it is made, so it
+// is safe for concurrent use. The zero value is an empty set.
+type Members struct {
+	list []Member
+}
+
+// NewMembers returns the set of ms. A key given twice counts once, with
+// the first one's File and the strictest validity of its copies. Two keys
+// with the same host id are an error: the producer could not tell their
+// entries apart (a chance of 2^-64 per pair, or a key made on purpose).
+func NewMembers(ms ...Member) (*Members, error) {
+	s, skipped := newMembers(ms)
+	if len(skipped) > 0 {
+		return nil, skipped[0]
+	}
+	return s, nil
+}
+
+func newMembers(ms []Member) (*Members, []error) {
+	byID := make(map[seedwire.HostID]int)
+	var list []Member
+	var skipped []error
+	for _, m := range ms {
+		if m.hpke == nil { // not made by NewMember
+			nm, err := NewMember(m.Public)
+			if err != nil {
+				skipped = append(skipped, &FileError{File: m.File, Key: -1, Err: err})
+				continue
+			}
+			nm.File, nm.Valid = m.File, m.Valid
+			m = nm
+		}
+		if i, dup := byID[m.HostID]; dup {
+			if list[i].ID != m.ID {
+				skipped = append(skipped, &FileError{File: m.File, Key: -1,
+					Err: fmt.Errorf("%w: host id %x of key %s is also that of key %s in %s", ErrKey, m.HostID, m.ID, list[i].ID, list[i].File)})
+				continue
+			}
+			list[i].Valid = intersect(list[i].Valid, m.Valid)
+			continue
+		}
+		byID[m.HostID] = len(list)
+		list = append(list, m)
+	}
+	sort.Slice(list, func(i, j int) bool { return bytes.Compare(list[i].HostID[:], list[j].HostID[:]) < 0 })
+	return &Members{list: list}, skipped
+}
+
+// intersect returns the period in both v and w.
+func intersect(v, w sign.Validity) sign.Validity {
+	if v.NotBefore.IsZero() || w.NotBefore.After(v.NotBefore) {
+		v.NotBefore = w.NotBefore
+	}
+	if v.NotAfter.IsZero() || !w.NotAfter.IsZero() && w.NotAfter.Before(v.NotAfter) {
+		v.NotAfter = w.NotAfter
+	}
+	return v
+}
+
+// Len returns the number of members.
+func (s *Members) Len() int { return len(s.list) }
+
+// All returns the members sorted by host id. The caller must not change
+// the slice.
+func (s *Members) All() []Member { return s.list }
+
+// ValidAt returns the members whose key is valid at t, sorted by host id:
+// the members of a round made at t. A member outside its validity period
+// gets no seed.
+func (s *Members) ValidAt(t time.Time) []Member {
+	out := make([]Member, 0, len(s.list))
+	for _, m := range s.list {
+		if m.Valid.Contains(t) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// LoadMembers reads host public keys from path: a folder of JWK files
+// (every file whose name ends in .jwk or .json, not starting with "."),
+// a single JWK file, or a JWK Set file ({"keys":[...]}). A private JWK
+// adds its public half, and a notice saying so is returned in warnings.
+// Any file that does not parse is an error, and so is a path with no key.
+func LoadMembers(path string) (set *Members, warnings []string, err error) {
+	set, warnings, skipped, err := ReloadMembers(path)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case len(skipped) > 0:
+		return nil, nil, skipped[0]
+	case set.Len() == 0:
+		return nil, nil, fmt.Errorf("seal: members: no X25519 key in %s", path)
+	}
+	return set, warnings, nil
+}
+
+// ReloadMembers reads path as [LoadMembers] does, for a producer that is
+// already running: a file that does not parse is passed over, and a
+// *[FileError] for it returned in skipped, so that one bad file does not
+// take away the members that still load. The set may be empty. err is
+// only for a path that cannot be read at all.
+func ReloadMembers(path string) (set *Members, warnings []string, skipped []error, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
+	}
+	files := []string{path}
+	if fi.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
+		}
+		files = files[:0]
+		for _, e := range entries {
+			name := e.Name()
+			if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
+				files = append(files, filepath.Join(path, name))
+			}
+		}
+		sort.Strings(files)
+	}
+	var all []Member
+	for _, f := range files {
+		ms, w, err := loadMembersFile(f)
+		if err != nil {
+			skipped = append(skipped, err)
+			continue
+		}
+		warnings = append(warnings, w...)
+		all = append(all, ms...)
+	}
+	set, dups := newMembers(all)
+	return set, warnings, append(skipped, dups...), nil
+}
+
+// loadMembersFile reads one JWK or JWK Set file. Its error is a
+// *[FileError].
+func loadMembersFile(path string) ([]Member, []string, error) {
+	b, _, err := readKeyFile(path)
+	if err != nil {
+		return nil, nil, &FileError{File: path, Key: -1, Err: err}
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if m, err := members(b); err != nil {
+		return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: %v", ErrKey, err)}
+	} else if raw, ok := m["keys"]; ok {
+		if err := json.Unmarshal(raw, &set.Keys); err != nil || set.Keys == nil {
+			return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: \"keys\" is not an array of JWKs", ErrKey)}
+		}
+	}
+	jwks, index := set.Keys, true
+	if jwks == nil {
+		jwks, index = []json.RawMessage{b}, false
+	}
+	var ms []Member
+	var warnings []string
+	for i, raw := range jwks {
+		m, priv, err := parseJWK(raw)
+		if err != nil {
+			if !index {
+				i = -1
+			}
+			return nil, nil, &FileError{File: path, Key: i, Err: err}
+		}
+		if priv != nil {
+			warnings = append(warnings, fmt.Sprintf("%s is a private key; using only its public half (keep host private keys out of members folders)", path))
+		}
+		m.File = path
+		ms = append(ms, m)
+	}
+	return ms, warnings, nil
+}
