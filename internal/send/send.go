@@ -96,6 +96,7 @@ type Loop struct {
 	now   func() time.Time
 	limit *rate.Limiter // nil: no limit
 	dgram []byte        // the datagram being sent, reused; only Run uses it
+	seq0  uint64        // the first frame's sequence number: 0 but in tests
 
 	frames, bytes, sendErrors atomic.Uint64
 }
@@ -141,7 +142,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the reader
 	chunks := l.read(ctx)
-	f := frame.Frame{Source: l.cfg.Source, Epoch: uint64(l.now().UnixMilli())}
+	f := frame.Frame{Source: l.cfg.Source, Epoch: uint64(l.now().UnixMilli()), Seq: l.seq0}
 	l.dgram = make([]byte, 0, l.cfg.Framer.Len(l.cfg.Source, l.cfg.Size))
 	for l.cfg.Count == 0 || l.frames.Load() < l.cfg.Count {
 		var ch chunk
