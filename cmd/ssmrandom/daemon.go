@@ -23,6 +23,12 @@ func daemonFlags() []cli.Flag {
 	}
 }
 
+// daemonHelp explains the daemon flags in the daemon commands' help.
+const daemonHelp = "-P/--pidfile FILE holds the process id while it runs, locked, and is removed on exit; a\n" +
+	"running process that holds it stops the start, a stale one is replaced. -f and -F are\n" +
+	"accepted for the original ssmrandom and ignored: ssmrandom always stays in the foreground\n" +
+	"and logs to stderr (run it under systemd or another supervisor)."
+
 // printVersion does -v/--version, as the original ssmrandom did it on any
 // command line: it prints the version to stdout and reports true, and the
 // command then does nothing else.

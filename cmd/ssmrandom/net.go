@@ -47,8 +47,8 @@ const (
 )
 
 // maxDatagramHelp explains --max-datagram in the send commands' help.
-var maxDatagramHelp = fmt.Sprintf("--max-datagram, the datagram size limit: %d fits every path unfragmented, %d fits IPv4\n"+
-	"over Ethernet, %d IPv6 over Ethernet.", maxDatagramSafe, maxDatagramEthernet4, maxDatagramEthernet6)
+var maxDatagramHelp = fmt.Sprintf("--max-datagram is the datagram size limit: %d bytes fits every path unfragmented,\n"+
+	"%d IPv4 over Ethernet, %d IPv6 over Ethernet.", maxDatagramSafe, maxDatagramEthernet4, maxDatagramEthernet6)
 
 // netFlags are the flags that say where frames go, shared by send and recv.
 func netFlags() []cli.Flag {

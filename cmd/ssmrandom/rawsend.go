@@ -25,7 +25,7 @@ func rawsendCommand(e *env) *cli.Command {
 			"group: no framing, no signature. ssmrandom recv drops such datagrams (as malformed); this\n" +
 			"is for receivers of your own that read raw bytes, and for tests. Stops at the end of a\n" +
 			"regular file or stdin, after --count datagrams, or on SIGINT/SIGTERM.\n\n" +
-			maxDatagramHelp,
+			maxDatagramHelp + "\n\n" + daemonHelp,
 		Flags:  senderFlags(flags),
 		Action: func(c *cli.Context) error { return runSender(c, e, rawMode) },
 	}

@@ -51,7 +51,7 @@ func sendCommand(e *env) *cli.Command {
 			"With --unsigned it sends the original ssmrandom's unsigned frames, byte for byte as it\n" +
 			"did, for receivers not yet moved over; ssmrandom recv takes them only with --allow-unsigned.\n" +
 			"Nothing stops a forger of unsigned frames.\n\n" +
-			maxDatagramHelp,
+			maxDatagramHelp + "\n\n" + daemonHelp,
 		Flags:  senderFlags(flags),
 		Action: func(c *cli.Context) error { return runSend(c, e) },
 	}
