@@ -56,8 +56,8 @@ type Config struct {
 	Size int
 	// Rate is the most entropy bytes sent per second; 0 for no limit.
 	Rate int
-	// Count is how many datagrams to send before the run ends; 0 for no
-	// limit.
+	// Count is how many datagrams sent end the run (failed sends do not
+	// count); 0 for no limit.
 	Count uint64
 	// Expires is when the signing key stops being valid: a run stops
 	// with an error wrapping [ErrKeyExpired] before it sends a frame
