@@ -134,8 +134,8 @@ func unsignedMode(c *cli.Context) (*sendMode, error) {
 	}, nil
 }
 
-// sourceFlag reads --source, or without it what fallback returns, which
-// what names in errors.
+// sourceFlag reads --source or, without it, the name fallback returns;
+// what says in errors what that name is.
 func sourceFlag(c *cli.Context, fallback func() (string, error), what string) (string, error) {
 	source := c.String("source")
 	if source == "" {
