@@ -602,7 +602,7 @@ func TestNetnsHelper(t *testing.T) {
 	}
 	fmt.Println("joined")
 	var captured [][]byte
-	buf := make([]byte, mcast.MaxDatagram)
+	buf := make([]byte, mcast.ReadBufferSize)
 	for len(captured) < spoofCapture {
 		n, _, err := r.Read(buf)
 		if err != nil {

@@ -24,7 +24,7 @@ import (
 
 // maxInspectInput is the most bytes inspect reads: the largest datagram
 // in hex (twice its length), with room for line breaks.
-const maxInspectInput = 3 * mcast.MaxDatagram
+const maxInspectInput = 3 * mcast.ReadBufferSize
 
 // legacyText is what inspect says of such a frame.
 const legacyText = "unsigned IEDP 1.0 frame (legacy); cannot be verified"
@@ -219,7 +219,7 @@ func inspect(in []byte, name string, ring *sign.Keyring, now time.Time) (*inspec
 	if len(in) > maxInspectInput {
 		rep.Input.Encoding, rep.Kind, rep.Summary = "raw", kindUnknown, "not a datagram"
 		rep.Input.Bytes, rep.Input.TooLong = maxInspectInput, true
-		rep.Error = fmt.Sprintf("over %d bytes; a datagram is at most %d", maxInspectInput, mcast.MaxDatagram)
+		rep.Error = fmt.Sprintf("over %d bytes; a datagram is at most %d", maxInspectInput, mcast.ReadBufferSize)
 		if ring != nil {
 			rep.Verified, rep.Reason = new(bool), receive.TooBig.String()
 		}
@@ -234,10 +234,10 @@ func inspect(in []byte, name string, ring *sign.Keyring, now time.Time) (*inspec
 		rep.Notes = append(rep.Notes, "a final newline was dropped: it is no part of a datagram, and recv drops a datagram with one as malformed")
 	}
 	rep.Input.Encoding, rep.Input.Bytes = encoding, len(dgram)
-	if len(dgram) > mcast.MaxDatagram {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("over %d bytes: no UDP datagram is this long", mcast.MaxDatagram))
-	} else if len(dgram) > budgetEthernet4 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("over %d bytes: recv with the default --max-datagram drops it as %s", budgetEthernet4, receive.TooBig))
+	if len(dgram) > mcast.ReadBufferSize {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("over %d bytes: no UDP datagram is this long", mcast.ReadBufferSize))
+	} else if len(dgram) > maxDatagramEthernet4 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("over %d bytes: recv with the default --max-datagram drops it as %s", maxDatagramEthernet4, receive.TooBig))
 	}
 
 	var frameTime time.Time // when the frame says it was made, if it says
@@ -372,7 +372,7 @@ func (rep *inspectReport) verify(dgram []byte, ring *sign.Keyring, t time.Time) 
 	if t.IsZero() {
 		t = time.Now()
 	}
-	p, err := receive.New(receive.Config{Trust: ring, Output: io.Discard, MaxDatagram: mcast.MaxDatagram, Now: func() time.Time { return t }})
+	p, err := receive.New(receive.Config{Trust: ring, Output: io.Discard, MaxDatagram: mcast.ReadBufferSize, Now: func() time.Time { return t }})
 	if err != nil { // not reached: ring has a key and the limits are set
 		rep.Verified, rep.Error = new(bool), err.Error()
 		return

@@ -2,39 +2,22 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
-// lastFrameMetric is the gauge a receiver's metrics endpoint exports per
-// producer key: when the last verified frame of that kid was checked, in
-// Unix seconds; 0 or absent if none was yet.
-const lastFrameMetric = "ssmrandom_recv_last_frame_timestamp_seconds"
-
-// Limits of a --metrics request.
-const (
-	// metricsTimeout bounds the whole request, body included.
-	metricsTimeout = 10 * time.Second
-	// maxMetricsBody is the most bytes of an exposition read: a receiver's
-	// is a few KiB; more means the URL is something else.
-	maxMetricsBody = 16 << 20
-)
+// metricsTimeout bounds the whole --metrics request, body included.
+const metricsTimeout = 10 * time.Second
 
 func keysCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -47,7 +30,7 @@ func keysCommand(e *env) *cli.Command {
 			"recv passes it over when it reloads its keys.\n\n" +
 			"With --metrics URL, the metrics endpoint of a running receiver (such as\n" +
 			"http://127.0.0.1:9641/metrics), it also shows when the receiver last verified a frame\n" +
-			"of each key, and how long ago (" + lastFrameMetric + ").",
+			"of each key, and how long ago (" + metrics.LastFrameName + ").",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
 			&cli.StringFlag{Name: "metrics", Usage: "read the last frame of each key from a running receiver's metrics endpoint at `URL`"},
@@ -97,13 +80,9 @@ func runKeys(c *cli.Context, e *env) error {
 	if path == "" {
 		return usagef("name the keys with --trust, e.g. --trust /etc/ssmrandom/trust", "keys lists the keys of --trust, and no --trust was given")
 	}
-	var metricsURL *url.URL
-	if s := c.String("metrics"); s != "" {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usagef("--metrics takes the URL of a receiver's metrics endpoint, such as http://127.0.0.1:9641/metrics", "bad --metrics URL %q", s)
-		}
-		metricsURL = u
+	metricsURL, err := metricsURLFlag(c)
+	if err != nil {
+		return err
 	}
 	ring, warnings, skipped, err := sign.ReloadTrust(path)
 	if err != nil {
@@ -112,56 +91,21 @@ func runKeys(c *cli.Context, e *env) error {
 	var last map[string]time.Time
 	if metricsURL != nil {
 		ctx, cancel := context.WithTimeout(c.Context, metricsTimeout)
-		last, err = fetchLastFrames(ctx, metricsURL.String())
+		last, err = metrics.LastFrames(ctx, metricsURL.String())
 		cancel()
 		if err != nil {
 			return withHint(err, "--metrics takes the metrics endpoint of a running recv, such as http://127.0.0.1:9641/metrics")
 		}
 	}
-	now := time.Now()
-	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: []keyRow{}, Skipped: []skippedRow{}, Warnings: warnings}
+	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: keyRows(ring, last, time.Now()), Skipped: []skippedRow{}, Warnings: warnings}
 	if rep.Warnings == nil {
 		rep.Warnings = []string{}
-	}
-	for _, k := range ring.Keys() {
-		row := keyRow{KeyID: k.ID, File: k.File, State: keyState(k.Valid, now)}
-		if !k.Valid.NotBefore.IsZero() {
-			row.NotBefore = &k.Valid.NotBefore
-		}
-		if !k.Valid.NotAfter.IsZero() {
-			row.NotAfter = &k.Valid.NotAfter
-		}
-		rep.Keys = append(rep.Keys, row)
-	}
-	if last != nil {
-		for kid := range last {
-			if _, ok := ring.Lookup(kid); !ok { // still in the receiver, no longer in --trust
-				rep.Keys = append(rep.Keys, keyRow{KeyID: kid, State: stateNotTrusted})
-			}
-		}
-		for i := range rep.Keys {
-			if t, ok := last[rep.Keys[i].KeyID]; ok && !t.IsZero() {
-				age := now.Sub(t).Seconds()
-				rep.Keys[i].LastFrame, rep.Keys[i].AgeSeconds = &t, &age
-			}
-		}
 	}
 	for _, err := range skipped {
 		rep.Skipped = append(rep.Skipped, skippedRow{Error: err.Error()})
 	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		for _, w := range rep.Warnings {
-			fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
-		}
-		if err := printKeys(e.stdout, &rep, metricsURL != nil); err != nil {
-			return err
-		}
+	if err := writeKeys(c, e, &rep, metricsURL != nil); err != nil {
+		return err
 	}
 	switch {
 	case len(skipped) > 0:
@@ -175,6 +119,62 @@ func runKeys(c *cli.Context, e *env) error {
 		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)
 	}
 	return nil
+}
+
+// metricsURLFlag reads --metrics: nil if it is not set.
+func metricsURLFlag(c *cli.Context) (*url.URL, error) {
+	s := c.String("metrics")
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--metrics takes the URL of a receiver's metrics endpoint, such as http://127.0.0.1:9641/metrics", "bad --metrics URL %q", s)
+	}
+	return u, nil
+}
+
+// keyRows lists the keys of ring and, with the receiver's last frames of
+// each kid (nil without --metrics), those the receiver still has that
+// ring does not.
+func keyRows(ring *sign.Keyring, last map[string]time.Time, now time.Time) []keyRow {
+	rows := []keyRow{}
+	for _, k := range ring.Keys() {
+		row := keyRow{KeyID: k.ID, File: k.File, State: keyState(k.Valid, now)}
+		if !k.Valid.NotBefore.IsZero() {
+			row.NotBefore = &k.Valid.NotBefore
+		}
+		if !k.Valid.NotAfter.IsZero() {
+			row.NotAfter = &k.Valid.NotAfter
+		}
+		rows = append(rows, row)
+	}
+	for kid := range last {
+		if _, ok := ring.Lookup(kid); !ok { // still in the receiver, no longer in --trust
+			rows = append(rows, keyRow{KeyID: kid, State: stateNotTrusted})
+		}
+	}
+	for i := range rows {
+		if t, ok := last[rows[i].KeyID]; ok && !t.IsZero() {
+			age := now.Sub(t).Seconds()
+			rows[i].LastFrame, rows[i].AgeSeconds = &t, &age
+		}
+	}
+	return rows
+}
+
+// writeKeys writes the listing: JSON with --json, else the warnings to
+// stderr and a table to stdout.
+func writeKeys(c *cli.Context, e *env, rep *keysReport, withMetrics bool) error {
+	if c.Bool("json") {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
+	}
+	return printKeys(e.stdout, rep, withMetrics)
 }
 
 // printKeys writes the listing as an aligned table, then the skipped
@@ -239,99 +239,4 @@ func durationText(d time.Duration) string {
 		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
 	}
 	return d.Round(time.Second).String()
-}
-
-// fetchLastFrames reads the receiver metrics at u and returns, for each
-// kid of [lastFrameMetric], the time of its last verified frame: the zero
-// time if the gauge is 0. It parses the response with expfmt in whichever
-// exposition format the server chose.
-func fetchLastFrames(ctx context.Context, u string) (map[string]time.Time, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("metrics: GET %s: %s", u, resp.Status)
-	}
-	format := expfmt.ResponseFormat(resp.Header)
-	if format == expfmt.FmtUnknown {
-		format = expfmt.NewFormat(expfmt.TypeTextPlain)
-	}
-	body := &limitedReader{r: resp.Body, n: maxMetricsBody}
-	dec := expfmt.NewDecoder(body, format)
-	last := make(map[string]time.Time)
-	for {
-		var mf dto.MetricFamily
-		err := dec.Decode(&mf)
-		if body.over {
-			return nil, fmt.Errorf("metrics: %s: more than %d bytes; not a receiver's metrics", u, maxMetricsBody)
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("metrics: %s: %w", u, err)
-		}
-		if mf.GetName() != lastFrameMetric {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			kid := ""
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "kid" {
-					kid = l.GetValue()
-				}
-			}
-			if kid == "" {
-				continue
-			}
-			if b, err := base64.RawURLEncoding.Strict().DecodeString(kid); err != nil || len(b) != sha256.Size {
-				// Printed later: a hostile endpoint must not reach the terminal.
-				return nil, fmt.Errorf("metrics: %s: %s has a kid label %q that is not a key id", u, lastFrameMetric, kid)
-			}
-			v := m.GetGauge().GetValue()
-			if m.GetGauge() == nil {
-				v = m.GetUntyped().GetValue()
-			}
-			switch {
-			case math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e11:
-				return nil, fmt.Errorf("metrics: %s: %s{kid=%q} is %v; not a Unix time", u, lastFrameMetric, kid, v)
-			case v == 0:
-				last[kid] = time.Time{}
-			default:
-				sec, frac := math.Modf(v)
-				last[kid] = time.Unix(int64(sec), int64(frac*1e9))
-			}
-		}
-	}
-	return last, nil
-}
-
-// limitedReader reads at most n bytes of r, and notes whether r had more.
-type limitedReader struct {
-	r    io.Reader
-	n    int64
-	over bool
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		var one [1]byte
-		if n, _ := l.r.Read(one[:]); n > 0 {
-			l.over = true
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }

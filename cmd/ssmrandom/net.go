@@ -10,37 +10,63 @@ import (
 	"github.com/nordunet/ssmrandom/internal/mcast"
 )
 
-// Datagram budgets: the largest UDP payload that crosses a path without IP
-// fragmentation.
+// Where frames go unless the flags say otherwise.
 const (
-	// budgetSafe fits every IPv6 path: the IPv6 minimum MTU of 1280 bytes
-	// less 40 bytes of IPv6 and 8 of UDP header. It is the default.
-	budgetSafe = 1232
-	// budgetEthernet4 is IPv4 over a 1500-byte Ethernet MTU: 1500 less 20
-	// bytes of IPv4 and 8 of UDP header.
-	budgetEthernet4 = 1472
-	// budgetEthernet6 is IPv6 over a 1500-byte Ethernet MTU: 1500 less 40
-	// bytes of IPv6 and 8 of UDP header.
-	budgetEthernet6 = 1452
-	// minBudget is the smallest budget that leaves room for a frame.
-	minBudget = 256
-	// maxBudget is the largest UDP payload over IPv4: 65535 less 20 bytes
-	// of IPv4 and 8 of UDP header.
-	maxBudget = 65507
+	// defaultGroup is the IPv4 group: in 232.0.0.0/8, the range RFC 4607
+	// reserves for source-specific multicast.
+	defaultGroup = "232.0.1.100"
+	// defaultGroup6 is the IPv6 group suggested in help: in ff3e::/32
+	// (SSM, global scope), its group ID 0x80000100 in the range RFC 4607
+	// section 1 sets aside for dynamically allocated SSM groups.
+	defaultGroup6 = "ff3e::8000:100"
+	// defaultPort is the UDP port.
+	defaultPort = 49999
+	// defaultTTL is the multicast TTL (IPv4) or hop limit (IPv6) of a
+	// sender: enough to cross a campus or a national research network,
+	// not the whole Internet.
+	defaultTTL = 32
 )
+
+// Datagram size limits (--max-datagram): the largest UDP payload that
+// crosses a path without IP fragmentation.
+const (
+	// maxDatagramSafe fits every IPv6 path: the IPv6 minimum MTU of 1280
+	// bytes less 40 bytes of IPv6 and 8 of UDP header. It is the default.
+	maxDatagramSafe = 1232
+	// maxDatagramEthernet4 is IPv4 over a 1500-byte Ethernet MTU: 1500
+	// less 20 bytes of IPv4 and 8 of UDP header.
+	maxDatagramEthernet4 = 1472
+	// maxDatagramEthernet6 is IPv6 over a 1500-byte Ethernet MTU: 1500
+	// less 40 bytes of IPv6 and 8 of UDP header.
+	maxDatagramEthernet6 = 1452
+	// minMaxDatagram is the smallest limit that leaves room for a frame.
+	minMaxDatagram = 256
+	// maxMaxDatagram is the largest UDP payload over IPv4: 65535 less 20
+	// bytes of IPv4 and 8 of UDP header.
+	maxMaxDatagram = 65507
+)
+
+// maxDatagramHelp explains --max-datagram in the send commands' help.
+var maxDatagramHelp = fmt.Sprintf("--max-datagram is the datagram size limit: %d bytes fits every path unfragmented,\n"+
+	"%d IPv4 over Ethernet, %d IPv6 over Ethernet.", maxDatagramSafe, maxDatagramEthernet4, maxDatagramEthernet6)
 
 // netFlags are the flags that say where frames go, shared by send and recv.
 func netFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: mcast.DefaultGroup, Usage: "SSM `GROUP` address: IPv4 in 232.0.0.0/8, or IPv6 in ff3x::/32 such as " + mcast.DefaultGroup6},
-		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: mcast.DefaultPort, Usage: "UDP `PORT`"},
-		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses, as the original ssmrandom's local address (default, or 0.0.0.0: chosen by routing)"},
+		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: defaultGroup, Usage: "SSM `GROUP`: IPv4 in 232.0.0.0/8, or IPv6 in ff3x::/32 such as " + defaultGroup6},
+		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: defaultPort, Usage: "UDP `PORT`"},
+		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses", DefaultText: "chosen by routing; also 0.0.0.0"},
 	}
+}
+
+// maxDatagramFlag is --max-datagram of the send commands.
+func maxDatagramFlag() cli.Flag {
+	return &cli.IntFlag{Name: "max-datagram", Value: maxDatagramSafe, Usage: "the datagram size limit, in `BYTES`"}
 }
 
 // groupFlag reads -g/--group and -p/--port.
 func groupFlag(c *cli.Context) (netip.AddrPort, error) {
-	const hint = "-g/--group takes an SSM group: IPv4 in 232.0.0.0/8 such as " + mcast.DefaultGroup + ", or IPv6 in ff3x::/32 such as " + mcast.DefaultGroup6
+	const hint = "-g/--group takes an SSM group: IPv4 in 232.0.0.0/8 such as " + defaultGroup + ", or IPv6 in ff3x::/32 such as " + defaultGroup6
 	addr, err := netip.ParseAddr(c.String("group"))
 	if err != nil {
 		return netip.AddrPort{}, usagef(hint, "bad group %q", c.String("group"))
@@ -70,11 +96,11 @@ func interfaceFlag(c *cli.Context) (*net.Interface, error) {
 	return ifi, nil
 }
 
-// budgetFlag reads --max-datagram.
-func budgetFlag(c *cli.Context) (int, error) {
+// maxDatagramValue reads --max-datagram.
+func maxDatagramValue(c *cli.Context) (int, error) {
 	n := c.Int("max-datagram")
-	if n < minBudget || n > maxBudget {
-		return 0, usagef(fmt.Sprintf("--max-datagram takes %d to %d; %d is safe on every path, %d fits IPv4 over Ethernet, %d IPv6", minBudget, maxBudget, budgetSafe, budgetEthernet4, budgetEthernet6),
+	if n < minMaxDatagram || n > maxMaxDatagram {
+		return 0, usagef(fmt.Sprintf("--max-datagram takes %d to %d; %d is safe on every path, %d fits IPv4 over Ethernet, %d IPv6", minMaxDatagram, maxMaxDatagram, maxDatagramSafe, maxDatagramEthernet4, maxDatagramEthernet6),
 			"bad --max-datagram %d", n)
 	}
 	return n, nil

@@ -34,7 +34,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. 0 mixes the bytes in without crediting them, since anyone on the path sees them; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
-		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
+		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
 		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
@@ -101,7 +101,7 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	maxDatagram, err := budgetFlag(c)
+	maxDatagram, err := maxDatagramValue(c)
 	if err != nil {
 		return err
 	}
@@ -268,7 +268,7 @@ func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
 			}
 		}()
 	}
-	buf := make([]byte, mcast.MaxDatagram)
+	buf := make([]byte, mcast.ReadBufferSize)
 	for {
 		n, src, err := r.conn.Read(buf)
 		// A truncated datagram fills buf, which is longer than any

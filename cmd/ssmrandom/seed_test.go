@@ -69,7 +69,7 @@ func seedRecv(groupArg, sourceArg, nArg, out string, raw bool, frames string) er
 	timer := time.AfterFunc(10*time.Second, func() { conn.Close() })
 	defer timer.Stop()
 	var data, lines bytes.Buffer
-	buf := make([]byte, mcast.MaxDatagram)
+	buf := make([]byte, mcast.ReadBufferSize)
 	for i := range n {
 		k, _, err := conn.Read(buf)
 		if err != nil {
@@ -120,7 +120,7 @@ func cmdSendtext(ts *testscript.TestScript, neg bool, args []string) {
 		f, err := os.Open(ts.MkAbs(name))
 		ts.Check(err)
 		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, mcast.MaxDatagram)
+		sc.Buffer(nil, mcast.ReadBufferSize)
 		for sc.Scan() {
 			ts.Check(s.Send(sc.Bytes()))
 		}

@@ -8,31 +8,10 @@ import (
 	"net/netip"
 )
 
-const (
-	// DefaultGroup is the IPv4 group ssmrandom sends to unless told
-	// otherwise. It lies in 232.0.0.0/8, the range RFC 4607 reserves for
-	// source-specific multicast.
-	DefaultGroup = "232.0.1.100"
-
-	// DefaultGroup6 is the IPv6 group ssmrandom sends to unless told
-	// otherwise. It lies in ff3e::/32 (SSM, global scope) and its group ID
-	// 0x80000100 is in the range RFC 4607 section 1 sets aside for
-	// dynamically allocated SSM groups.
-	DefaultGroup6 = "ff3e::8000:100"
-
-	// DefaultPort is the UDP port ssmrandom sends to unless told otherwise.
-	DefaultPort = 49999
-
-	// DefaultTTL is the multicast TTL (IPv4) or hop limit (IPv6) a sender
-	// uses unless told otherwise: enough to cross a campus or a national
-	// research network, not the whole Internet.
-	DefaultTTL = 32
-
-	// MaxDatagram is the size of the buffer callers should pass to
-	// [Receiver.Read]: no UDP payload is longer (IPv4 limits it to 65507
-	// bytes, IPv6 without jumbograms to 65527).
-	MaxDatagram = 65535
-)
+// ReadBufferSize is the size of the buffer callers should pass to
+// [Receiver.Read]: no UDP payload is longer (IPv4 limits it to 65507
+// bytes, IPv6 without jumbograms to 65527).
+const ReadBufferSize = 65535
 
 var (
 	// ErrNotSSM reports a group outside the source-specific multicast

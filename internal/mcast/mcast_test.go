@@ -55,21 +55,6 @@ func TestIsSSM(t *testing.T) {
 	}
 }
 
-func TestDefaults(t *testing.T) {
-	for _, s := range []string{mcast.DefaultGroup, mcast.DefaultGroup6} {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			t.Fatalf("parse %q: %v", s, err)
-		}
-		if !mcast.IsSSM(a) {
-			t.Errorf("IsSSM(%s): got false, want true", s)
-		}
-	}
-	if got := netip.MustParseAddr(mcast.DefaultGroup6).Is6(); !got {
-		t.Errorf("DefaultGroup6 %s is IPv6: got false, want true", mcast.DefaultGroup6)
-	}
-}
-
 func loopback(t *testing.T) *net.Interface {
 	t.Helper()
 	lo, err := mcast.ResolveInterface("lo")
@@ -266,7 +251,7 @@ func readOne(t *testing.T, r *mcast.Receiver) ([]byte, netip.Addr) {
 	if err := r.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
 		t.Fatalf("SetReadDeadline: %v", err)
 	}
-	b := make([]byte, mcast.MaxDatagram)
+	b := make([]byte, mcast.ReadBufferSize)
 	n, src, err := r.Read(b)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -280,7 +265,7 @@ func expectNothing(t *testing.T, r *mcast.Receiver) {
 	if err := r.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
 		t.Fatalf("SetReadDeadline: %v", err)
 	}
-	b := make([]byte, mcast.MaxDatagram)
+	b := make([]byte, mcast.ReadBufferSize)
 	n, src, err := r.Read(b)
 	if err == nil {
 		t.Errorf("Read: got %q from %s, want nothing", b[:n], src)
@@ -465,7 +450,7 @@ func TestReadAfterClose(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Errorf("second Close: got %v, want nil", err)
 	}
-	_, _, err := r.Read(make([]byte, mcast.MaxDatagram))
+	_, _, err := r.Read(make([]byte, mcast.ReadBufferSize))
 	if !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Read after Close: got %v, want net.ErrClosed", err)
 	}
@@ -475,7 +460,7 @@ func TestCloseUnblocksRead(t *testing.T) {
 	r := joinLo(t, testGroup())
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := r.Read(make([]byte, mcast.MaxDatagram))
+		_, _, err := r.Read(make([]byte, mcast.ReadBufferSize))
 		done <- err
 	}()
 	time.Sleep(50 * time.Millisecond) // let Read block; it works either way

@@ -214,7 +214,7 @@ func TestNetnsHelper(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Println("joined")
-		b := make([]byte, mcast.MaxDatagram)
+		b := make([]byte, mcast.ReadBufferSize)
 		for range count {
 			n, src, err := r.Read(b)
 			if err != nil {

@@ -104,7 +104,7 @@ func ifiName(ifi *net.Interface) string {
 // the kernel's source filter should already have dropped) is skipped and
 // counted in [Receiver.Foreign], and Read waits for the next. A datagram
 // longer than b comes back cut to len(b) with an error wrapping
-// [ErrTruncated]; pass a buffer of [MaxDatagram] bytes to avoid that. After
+// [ErrTruncated]; pass a buffer of [ReadBufferSize] bytes to avoid that. After
 // Close, Read returns an error wrapping [net.ErrClosed]; past a deadline set
 // with [Receiver.SetReadDeadline], one wrapping [os.ErrDeadlineExceeded].
 func (r *Receiver) Read(b []byte) (n int, src netip.Addr, err error) {

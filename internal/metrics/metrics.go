@@ -24,9 +24,12 @@
 // since the start, whatever an attacker sends: a datagram naming a key
 // that is not trusted never makes a series.
 //
+// Until [Recv.SetSource], a scrape shows the pipeline's counters at zero;
+// serving may start as soon as the address is bound.
+//
 // # Sender
 //
-// A [Send] holds the sender's counters, which the send loop increments
+// A [Send] holds the sender's counters, which the caller increments
 // with [Send.Sent], [Send.SendError] and [Send.ReadError].
 //
 // # Serving
@@ -39,37 +42,11 @@
 // Go runtime and process collectors and ssmrandom_build_info; nothing is
 // registered in client_golang's global default registry.
 //
-// # Wiring
+// # Reading
 //
-// In recv, where cfg is the [receive.Config] and m stays nil when
-// metrics are off (its methods then do nothing):
-//
-//	var m *metrics.Recv
-//	if addr := c.String("metrics-addr"); addr != "" {
-//		srv, err := metrics.Listen(addr) // before joining: a bad or busy address is a usage error
-//		if err != nil {
-//			return asUsage(err, "--metrics-addr takes HOST:PORT, such as 127.0.0.1:9641")
-//		}
-//		defer srv.Close()
-//		m = metrics.NewRecv(metrics.RecvConfig{Version: version})
-//		cfg.ObserveVerify = m.ObserveVerify
-//		go srv.Serve(ctx, m) // returns when ctx is done
-//	}
-//	pipe, err := receive.New(cfg)
-//	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
-//
-// and then: in the drop observer, m.HealthFailure(v.KeyID) for a verdict
-// of [receive.Unhealthy] whose error does not wrap health.ErrFailed; on an
-// output error (not a full FIFO), m.SinkError(); after each
-// sign.ReloadTrust, m.TrustReloaded(len(skipped), err).
-//
-// In send, the same Listen, Close and Serve with m := metrics.NewSend(version),
-// and beside the loop's own counters (m nil when metrics are off): on a
-// frame sent m.Sent(len(data)), on a failed send m.SendError(), on an
-// input read error m.ReadError().
-//
-// Until [Recv.SetSource], a scrape shows the pipeline's counters at zero;
-// serving may start as soon as the address is bound.
+// [LastFrames] is the other side: a scrape client that reads, from a
+// running receiver's endpoint, when each producer key last had a verified
+// frame ([LastFrameName]).
 package metrics
 
 import (
@@ -156,12 +133,12 @@ func NewRecv(cfg RecvConfig) *Recv {
 	r := &Recv{
 		now: cfg.Now,
 		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "ssmrandom_recv_verify_duration_seconds",
+			Name:    recvVerifyName,
 			Help:    "Time spent on one frame's Ed25519 signature verification (a batch's time divided among its frames).",
 			Buckets: prometheus.ExponentialBuckets(verifyBucketStart, 2, verifyBucketCount),
 		}),
 		skipped: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "ssmrandom_recv_trust_skipped_files",
+			Name: recvTrustSkippedName,
 			Help: "Trust files passed over at the last successful trust reload because they did not parse.",
 		}),
 	}
@@ -170,7 +147,7 @@ func NewRecv(cfg RecvConfig) *Recv {
 	}
 	r.src.Store(new(Source))
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ssmrandom_recv_trust_reloads_total",
+		Name: recvTrustReloadsName,
 		Help: "Trust reloads, by result: ok, or error when the trust path could not be read at all (the keyring in use is kept).",
 	}, []string{"result"})
 	r.reloadsOK = reloads.WithLabelValues("ok")
@@ -255,32 +232,32 @@ func (r *Recv) TrustReloaded(skipped int, err error) {
 type recvCollector struct{ r *Recv }
 
 var (
-	descDatagrams = prometheus.NewDesc("ssmrandom_recv_datagrams_total",
+	descDatagrams = prometheus.NewDesc(recvDatagramsName,
 		"Datagrams from the joined sources handed to the receive pipeline.", nil, nil)
-	descDropped = prometheus.NewDesc("ssmrandom_recv_dropped_total",
+	descDropped = prometheus.NewDesc(recvDroppedName,
 		"Datagrams not forwarded, by reason: sampled_out is by choice, every other reason is a reject.", []string{"reason"}, nil)
-	descFrames = prometheus.NewDesc("ssmrandom_recv_frames_total",
+	descFrames = prometheus.NewDesc(recvFramesName,
 		"Frames whose signature verified, forwarded or not, by producer key.", []string{"kid"}, nil)
-	descForwardedFrames = prometheus.NewDesc("ssmrandom_recv_forwarded_frames_total",
+	descForwardedFrames = prometheus.NewDesc(recvForwardedFramesName,
 		"Frames whose entropy bytes were written to the output, by producer key.", []string{"kid"}, nil)
-	descForwardedBytes = prometheus.NewDesc("ssmrandom_recv_forwarded_bytes_total",
+	descForwardedBytes = prometheus.NewDesc(recvForwardedBytesName,
 		"Entropy bytes written to the output, by producer key.", []string{"kid"}, nil)
-	descLastFrame = prometheus.NewDesc("ssmrandom_recv_last_frame_timestamp_seconds",
+	descLastFrame = prometheus.NewDesc(LastFrameName,
 		"Unix time at which the producer key's last verified frame was checked; absent before its first.", []string{"kid"}, nil)
-	descLastAge = prometheus.NewDesc("ssmrandom_recv_last_frame_age_seconds",
+	descLastAge = prometheus.NewDesc(recvLastAgeName,
 		"Seconds since the trusted producer key's last verified frame, at scrape time; absent before its first.", []string{"kid"}, nil)
-	descTrustedKeys = prometheus.NewDesc("ssmrandom_recv_trusted_keys",
+	descTrustedKeys = prometheus.NewDesc(recvTrustedKeysName,
 		"Keys in the keyring in use.", nil, nil)
-	descKeyInfo = prometheus.NewDesc("ssmrandom_recv_key_info",
+	descKeyInfo = prometheus.NewDesc(recvKeyInfoName,
 		"Always 1: a producer key, the file it was loaded from, its validity period (RFC 3339, empty for an open end) and whether it is in the keyring in use.",
 		[]string{"kid", "file", "not_before", "not_after", "trusted"}, nil)
-	descForeign = prometheus.NewDesc("ssmrandom_recv_foreign_source_datagrams_total",
+	descForeign = prometheus.NewDesc(recvForeignName,
 		"Datagrams from a source that was not joined, skipped by the socket before the pipeline.", nil, nil)
-	descHealth = prometheus.NewDesc("ssmrandom_recv_health_failures_total",
+	descHealth = prometheus.NewDesc(recvHealthName,
 		"Health test failures of a producer key's verified bytes, one per failure (not per frame refused on probation).", []string{"kid"}, nil)
-	descSinkErrors = prometheus.NewDesc("ssmrandom_recv_sink_errors_total",
+	descSinkErrors = prometheus.NewDesc(recvSinkErrorsName,
 		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
-	descUnsigned = prometheus.NewDesc("ssmrandom_recv_unsigned_frames_total",
+	descUnsigned = prometheus.NewDesc(recvUnsignedName,
 		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
@@ -381,7 +358,7 @@ func newRegistry(version string, cs ...prometheus.Collector) *prometheus.Registr
 	}
 	reg := prometheus.NewRegistry()
 	build := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "ssmrandom_build_info",
+		Name: buildInfoName,
 		Help: "Always 1: the ssmrandom version and the Go version it was built with.",
 		ConstLabels: prometheus.Labels{
 			"version":   strings.ToValidUTF8(version, "\uFFFD"),

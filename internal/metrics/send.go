@@ -26,10 +26,10 @@ func NewSend(version string) *Send {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	}
 	s := &Send{
-		frames:     counter("ssmrandom_send_frames_total", "Frames signed and sent."),
-		bytes:      counter("ssmrandom_send_bytes_total", "Entropy bytes in the frames sent (not counting framing or signature)."),
-		sendErrors: counter("ssmrandom_send_errors_total", "Frames signed but not sent because the send failed; each is lost."),
-		readErrors: counter("ssmrandom_send_read_errors_total", "Errors reading the entropy input (the end of a file or stdin is not one)."),
+		frames:     counter(sendFramesName, "Frames signed and sent."),
+		bytes:      counter(sendBytesName, "Entropy bytes in the frames sent (not counting framing or signature)."),
+		sendErrors: counter(sendErrorsName, "Frames signed but not sent because the send failed; each is lost."),
+		readErrors: counter(sendReadErrorsName, "Errors reading the entropy input (the end of a file or stdin is not one)."),
 	}
 	s.reg = newRegistry(version, s.frames, s.bytes, s.sendErrors, s.readErrors)
 	return s

@@ -1,17 +1,16 @@
 //go:build linux
 
-package main
+package pidfile_test
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 
-	"github.com/urfave/cli/v2"
+	"github.com/nordunet/ssmrandom/internal/pidfile"
 )
 
 // readPid returns the pidfile's text, or "(none)".
@@ -34,7 +33,7 @@ func TestPidfile(t *testing.T) {
 		name     string
 		before   *string // the file's content before, nil for none
 		dir      bool    // a folder at the path instead
-		want     error   // nil, errRunning or errNotPidfile
+		want     error   // nil, pidfile.ErrRunning or pidfile.ErrNotPidfile
 		wantPid  int     // the stale process id reported
 		wantText string  // the file's content after a refusal
 	}{
@@ -43,10 +42,10 @@ func TestPidfile(t *testing.T) {
 		{name: "a dead process", before: ptr("999999999\n"), wantPid: 999999999},
 		{name: "a dead process, no newline", before: ptr("  999999998"), wantPid: 999999998},
 		{name: "this process (a restart in a container)", before: ptr(mine), wantPid: self},
-		{name: "a running process", before: ptr(strconv.Itoa(os.Getppid()) + "\n"), want: errRunning},
-		{name: "not a process id", before: ptr("root:x:0:0:root:/root:/bin/bash\n"), want: errNotPidfile},
-		{name: "a negative number", before: ptr("-1\n"), want: errNotPidfile},
-		{name: "a folder", dir: true, want: errNotPidfile},
+		{name: "a running process", before: ptr(strconv.Itoa(os.Getppid()) + "\n"), want: pidfile.ErrRunning},
+		{name: "not a process id", before: ptr("root:x:0:0:root:/root:/bin/bash\n"), want: pidfile.ErrNotPidfile},
+		{name: "a negative number", before: ptr("-1\n"), want: pidfile.ErrNotPidfile},
+		{name: "a folder", dir: true, want: pidfile.ErrNotPidfile},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,10 +60,10 @@ func TestPidfile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			p, stale, err := openPidfile(path, self)
+			p, stale, err := pidfile.Open(path, self)
 			if c.want != nil {
 				if !errors.Is(err, c.want) {
-					t.Fatalf("openPidfile: got error %v, want %v", err, c.want)
+					t.Fatalf("Open: got error %v, want %v", err, c.want)
 				}
 				if c.before != nil {
 					if got := readPid(t, path); got != *c.before {
@@ -74,7 +73,7 @@ func TestPidfile(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("openPidfile: got error %v, want nil", err)
+				t.Fatalf("Open: got error %v, want nil", err)
 			}
 			if stale != c.wantPid {
 				t.Errorf("stale pid: got %d, want %d", stale, c.wantPid)
@@ -106,12 +105,12 @@ func ptr(s string) *string { return &s }
 // pidfile that is no longer this one.
 func TestPidfileLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "recv.pid")
-	p, _, err := openPidfile(path, 999999999) // a process id that cannot run
+	p, _, err := pidfile.Open(path, 999999999) // a process id that cannot run
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := openPidfile(path, os.Getpid()); !errors.Is(err, errRunning) {
-		t.Errorf("second openPidfile: got error %v, want errRunning (the file is locked)", err)
+	if _, _, err := pidfile.Open(path, os.Getpid()); !errors.Is(err, pidfile.ErrRunning) {
+		t.Errorf("second Open: got error %v, want pidfile.ErrRunning (the file is locked)", err)
 	}
 	// Someone replaces the file; Close must not remove theirs.
 	if err := os.Remove(path); err != nil {
@@ -141,7 +140,7 @@ func TestPidfileRace(t *testing.T) {
 		const n = 16
 		type result struct {
 			pid int
-			p   *pidfile
+			p   *pidfile.File
 			err error
 		}
 		results := make(chan result, n)
@@ -153,7 +152,7 @@ func TestPidfileRace(t *testing.T) {
 				defer wg.Done()
 				<-start
 				pid := 999999000 + i // ids of no running process
-				p, _, err := openPidfile(path, pid)
+				p, _, err := pidfile.Open(path, pid)
 				results <- result{pid, p, err}
 			}()
 		}
@@ -165,8 +164,8 @@ func TestPidfileRace(t *testing.T) {
 			switch {
 			case r.err == nil:
 				won = append(won, r)
-			case !errors.Is(r.err, errRunning):
-				t.Errorf("pid %d: got error %v, want nil or errRunning", r.pid, r.err)
+			case !errors.Is(r.err, pidfile.ErrRunning):
+				t.Errorf("pid %d: got error %v, want nil or pidfile.ErrRunning", r.pid, r.err)
 			}
 		}
 		if len(won) != 1 {
@@ -182,38 +181,8 @@ func TestPidfileRace(t *testing.T) {
 // TestPidfileNoFolder checks that a pidfile in a missing folder is a
 // plain error, not a refusal.
 func TestPidfileNoFolder(t *testing.T) {
-	_, _, err := openPidfile(filepath.Join(t.TempDir(), "missing", "x.pid"), os.Getpid())
-	if err == nil || errors.Is(err, errRunning) || errors.Is(err, errNotPidfile) {
-		t.Errorf("openPidfile in a missing folder: got %v, want another error", err)
-	}
-}
-
-// TestInterfaceUnspecified checks that -i 0.0.0.0, the original
-// ssmrandom's default, and :: leave the choice to routing, as no -i does,
-// and that -i takes an address of an interface, as the original's did.
-func TestInterfaceUnspecified(t *testing.T) {
-	for _, spec := range []string{"", "0.0.0.0", "::", "127.0.0.1", "lo"} {
-		var got string
-		app := &cli.App{
-			Flags:     netFlags(),
-			Writer:    io.Discard,
-			ErrWriter: io.Discard,
-			Action: func(c *cli.Context) error {
-				ifi, err := interfaceFlag(c)
-				got = ifiName(ifi)
-				return err
-			},
-		}
-		if err := app.Run([]string{"x", "-i", spec}); err != nil {
-			t.Errorf("-i %q: got error %v, want nil", spec, err)
-			continue
-		}
-		want := "(routing)"
-		if spec == "127.0.0.1" || spec == "lo" {
-			want = "lo"
-		}
-		if got != want {
-			t.Errorf("-i %q: got interface %s, want %s", spec, got, want)
-		}
+	_, _, err := pidfile.Open(filepath.Join(t.TempDir(), "missing", "x.pid"), os.Getpid())
+	if err == nil || errors.Is(err, pidfile.ErrRunning) || errors.Is(err, pidfile.ErrNotPidfile) {
+		t.Errorf("Open in a missing folder: got %v, want another error", err)
 	}
 }

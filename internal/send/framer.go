@@ -1,0 +1,70 @@
+package send
+
+import (
+	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// A Framer makes the datagram that carries one chunk of entropy. The
+// [Loop] calls it once per datagram, from one goroutine.
+type Framer interface {
+	// Frame returns the datagram that carries f.Data, with f's source,
+	// epoch, sequence number and time where the format has them. It may
+	// build the datagram in dst[:0] (reusing its capacity) or return
+	// f.Data itself; the result is valid until the next call.
+	Frame(dst []byte, f *frame.Frame) []byte
+	// Len returns the length of the longest datagram that carries n
+	// entropy bytes from source, so that the caller can check that
+	// every datagram fits the datagram size limit.
+	Len(source string, n int) int
+}
+
+// Signed frames entropy as IEDP 2.0 frames signed as a JWS
+// (docs/protocol.md): what ssmrandom send sends. Make one with
+// [NewSigned]; the zero value is not usable. It keeps a scratch buffer, so
+// it is not safe for concurrent use.
+type Signed struct {
+	signer  *sign.Signer
+	payload []byte // the frame being signed, reused
+}
+
+// NewSigned returns a [Signed] framer that signs with s.
+func NewSigned(s *sign.Signer) *Signed { return &Signed{signer: s} }
+
+// Frame returns f signed: a JWS in the Compact Serialization.
+func (s *Signed) Frame(dst []byte, f *frame.Frame) []byte {
+	s.payload = f.Append(s.payload[:0])
+	return s.signer.Append(dst[:0], s.payload)
+}
+
+// Len returns the length of the longest signed frame of n bytes from
+// source.
+func (s *Signed) Len(source string, n int) int {
+	return s.signer.Len(frame.MaxLen(source, n))
+}
+
+// V1 frames entropy as the original ssmrandom's unsigned version 1.0
+// frames, byte for byte as it sent them (docs/protocol.md §8): what
+// ssmrandom send --unsigned sends. They carry no epoch, sequence number,
+// time or signature. Its zero value is ready to use, and it is safe for
+// concurrent use.
+type V1 struct{}
+
+// Frame returns the version 1.0 frame of f's source and data.
+func (V1) Frame(dst []byte, f *frame.Frame) []byte {
+	return frame.AppendV1(dst[:0], f.Source, f.Data)
+}
+
+// Len returns the length of the version 1.0 frame of n bytes from source.
+func (V1) Len(source string, n int) int { return frame.V1Len(source, n) }
+
+// Raw sends the entropy bytes as they are, one chunk a datagram, with no
+// framing: what ssmrandom rawsend sends. Its zero value is ready to use,
+// and it is safe for concurrent use.
+type Raw struct{}
+
+// Frame returns f.Data itself.
+func (Raw) Frame(_ []byte, f *frame.Frame) []byte { return f.Data }
+
+// Len returns n.
+func (Raw) Len(_ string, n int) int { return n }

@@ -1,0 +1,227 @@
+// Package send is the send path of ssmrandom: it reads entropy from a
+// source in chunks, paces them to a rate, numbers them (epoch and
+// sequence number, docs/protocol.md §4), frames each with a [Framer] (a
+// signed frame, the original ssmrandom's unsigned frame, or the bare
+// bytes) and hands the datagram to a [Conn], such as an mcast.Sender.
+//
+// The package does no logging and reads no flags: a [Loop] returns its
+// error, counts what it sent in [Stats], and tells the caller of each
+// datagram through [Config.Observe].
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/nordunet/ssmrandom/internal/frame"
+)
+
+var (
+	// ErrKeyExpired reports that the signing key's validity period
+	// ended while sending: every receiver drops its frames from then on.
+	ErrKeyExpired = errors.New("signing key expired")
+	// ErrRead reports an error reading the entropy source (its end is
+	// not one).
+	ErrRead = errors.New("read input")
+)
+
+// readAhead is how many chunks the reading goroutine may run ahead of
+// the sending one, so that the two do not hand over every chunk one at
+// a time.
+const readAhead = 64
+
+// Conn sends one datagram. *mcast.Sender is one.
+type Conn interface {
+	Send(datagram []byte) error
+}
+
+// Config configures a [Loop].
+type Config struct {
+	// Input is the entropy source, read in chunks of Size bytes. Its end
+	// (io.EOF) ends the run after a last, possibly short, chunk.
+	Input io.Reader
+	// Conn is where the datagrams go.
+	Conn Conn
+	// Framer makes each datagram.
+	Framer Framer
+	// Source is the source name in each frame (unused by [Raw]).
+	Source string
+	// Size is how many entropy bytes go in one datagram, at least 1.
+	Size int
+	// Rate is the most entropy bytes sent per second; 0 for no limit.
+	Rate int
+	// Count is how many datagrams sent end the run (failed sends do not
+	// count); 0 for no limit.
+	Count uint64
+	// Expires is when the signing key stops being valid: a run stops
+	// with an error wrapping [ErrKeyExpired] before it sends a frame
+	// dated then or later. The zero time means never.
+	Expires time.Time
+	// Observe, if not nil, is called after each send, from the goroutine
+	// running [Loop.Run], which waits for it.
+	Observe func(Event)
+	// Now returns the current time; nil means time.Now. For tests.
+	Now func() time.Time
+}
+
+// Event is one datagram sent, or lost.
+type Event struct {
+	Seq      uint64 // the frame's sequence number in its epoch
+	Bytes    int    // entropy bytes in it
+	Datagram int    // the datagram's length
+	// Err is the send's error, nil if it was sent. A failed send is
+	// counted and the datagram lost; the run goes on.
+	Err error
+}
+
+// Stats are a [Loop]'s counters.
+type Stats struct {
+	Frames     uint64 // datagrams sent
+	Bytes      uint64 // entropy bytes in them
+	SendErrors uint64 // datagrams lost to a failed send
+}
+
+// Loop sends entropy until its source ends, its count is reached, its
+// context is done or its key expires. Make one with [New]; the zero value
+// is not usable. [Loop.Run] may be called once; [Loop.Stats] is safe to
+// call from any goroutine at any time.
+type Loop struct {
+	cfg   Config
+	now   func() time.Time
+	limit *rate.Limiter // nil: no limit
+	dgram []byte        // the datagram being sent, reused; only Run uses it
+	seq0  uint64        // the first frame's sequence number: 0 but in tests
+
+	frames, bytes, sendErrors atomic.Uint64
+}
+
+// New checks cfg and returns a [Loop] that sends as it says.
+func New(cfg Config) (*Loop, error) {
+	switch {
+	case cfg.Input == nil || cfg.Conn == nil || cfg.Framer == nil:
+		return nil, errors.New("send: config needs an input, a conn and a framer")
+	case cfg.Size < 1:
+		return nil, fmt.Errorf("send: size %d, want at least 1", cfg.Size)
+	case cfg.Rate < 0:
+		return nil, fmt.Errorf("send: rate %d, want 0 or more", cfg.Rate)
+	}
+	l := &Loop{cfg: cfg, now: cfg.Now}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if cfg.Rate > 0 {
+		// A burst of 20 ms of frames (at least one): paced, yet a sleep
+		// that overshoots (timers are coarse on busy hosts) is made up for.
+		l.limit = rate.NewLimiter(rate.Limit(cfg.Rate), max(cfg.Size, cfg.Rate/50))
+	}
+	return l, nil
+}
+
+// Stats returns the counters so far.
+func (l *Loop) Stats() Stats {
+	return Stats{Frames: l.frames.Load(), Bytes: l.bytes.Load(), SendErrors: l.sendErrors.Load()}
+}
+
+// chunk is one read from the input.
+type chunk struct {
+	data []byte
+	err  error // io.EOF at the end of the input
+}
+
+// Run sends until the input ends, Count datagrams are sent or ctx is done,
+// and then returns nil; or until the input fails (an error wrapping
+// [ErrRead]) or the key expires ([ErrKeyExpired]). A failed send is not
+// an error: it is counted and observed, and the run goes on.
+func (l *Loop) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the reader
+	chunks := l.read(ctx)
+	f := frame.Frame{Source: l.cfg.Source, Epoch: uint64(l.now().UnixMilli()), Seq: l.seq0}
+	l.dgram = make([]byte, 0, l.cfg.Framer.Len(l.cfg.Source, l.cfg.Size))
+	for l.cfg.Count == 0 || l.frames.Load() < l.cfg.Count {
+		var ch chunk
+		select {
+		case <-ctx.Done():
+			return nil
+		case ch = <-chunks:
+		}
+		if len(ch.data) > 0 {
+			if l.limit != nil {
+				if err := l.limit.WaitN(ctx, len(ch.data)); err != nil {
+					return nil // cancelled
+				}
+			}
+			if err := l.send(&f, ch.data); err != nil {
+				return err
+			}
+		}
+		if errors.Is(ch.err, io.EOF) {
+			return nil
+		}
+		if ch.err != nil {
+			return fmt.Errorf("send: %w: %w", ErrRead, ch.err)
+		}
+	}
+	return nil
+}
+
+// read reads the input in its own goroutine, so that a cancelled context
+// ends the run even while a read from a pipe or a slow device blocks. It
+// cycles through readAhead+3 buffers: one being read, readAhead queued,
+// one being sent, and one spare, so a buffer is never reused while in use.
+func (l *Loop) read(ctx context.Context) <-chan chunk {
+	chunks := make(chan chunk, readAhead)
+	bufs := make([][]byte, readAhead+3)
+	for i := range bufs {
+		bufs[i] = make([]byte, l.cfg.Size)
+	}
+	go func() {
+		for i := 0; ; i = (i + 1) % len(bufs) {
+			n, err := io.ReadFull(l.cfg.Input, bufs[i])
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = nil // a last short chunk is still sent, then EOF comes
+			}
+			select {
+			case chunks <- chunk{data: bufs[i][:n], err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return chunks
+}
+
+// send frames data as the next frame after f's last, sends it and
+// advances f's sequence number.
+func (l *Loop) send(f *frame.Frame, data []byte) error {
+	now := l.now().UnixMilli()
+	if exp := l.cfg.Expires; !exp.IsZero() && now >= exp.UnixMilli() {
+		return fmt.Errorf("send: %w at %s", ErrKeyExpired, exp.UTC().Format(time.RFC3339))
+	}
+	if f.Seq > frame.MaxSeq { // start a new epoch (docs/protocol.md, section 4)
+		f.Epoch, f.Seq = max(uint64(now), f.Epoch+1), 0
+	}
+	f.Time, f.Data = now, data
+	datagram := l.cfg.Framer.Frame(l.dgram, f)
+	err := l.cfg.Conn.Send(datagram)
+	if err != nil {
+		l.sendErrors.Add(1)
+	} else {
+		l.frames.Add(1)
+		l.bytes.Add(uint64(len(data)))
+	}
+	if l.cfg.Observe != nil {
+		l.cfg.Observe(Event{Seq: f.Seq, Bytes: len(data), Datagram: len(datagram), Err: err})
+	}
+	f.Seq++
+	return nil
+}
