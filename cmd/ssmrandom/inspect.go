@@ -378,7 +378,7 @@ func (rep *inspectReport) verify(dgram []byte, ring *sign.Keyring, t time.Time) 
 		return
 	}
 	v, err := p.Handle(dgram)
-	ok := err == nil && v.Reason == receive.Forwarded
+	ok := err == nil && v.Forwarded()
 	rep.Verified = &ok
 	if ok {
 		return
@@ -394,10 +394,8 @@ func (rep *inspectReport) verify(dgram []byte, ring *sign.Keyring, t time.Time) 
 		}
 		return
 	}
-	if why := p.Explain(dgram); why != nil {
+	if why := v.Why(); why != nil {
 		rep.Error = why.Error()
-	} else if v.Err != nil {
-		rep.Error = v.Err.Error()
 	}
 }
 

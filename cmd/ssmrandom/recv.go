@@ -295,9 +295,8 @@ func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
 // dropped logs a datagram the pipeline did not forward: at debug level
 // each one, at warn level the first of each reason, and at error level
 // (and in the metrics) each new health-test failure.
-func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
-	if v.Reason == receive.Unhealthy && !errors.Is(v.Err, health.ErrFailed) {
-		// A new failure, not a frame refused on probation: once per failure.
+func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
+	if v.HealthFailed() { // once per failure, not per frame refused on probation
 		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
 			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
 		r.metrics.HealthFailure(v.KeyID)
@@ -306,12 +305,7 @@ func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
 	if !first && r.log.GetLevel() > zerolog.DebugLevel {
 		return
 	}
-	why := v.Err
-	switch v.Reason {
-	case receive.OutputFull, receive.Unhealthy, receive.SampledOut:
-	default:
-		why = r.pipe.Explain(datagram) // more words than v.Err, for logs only
-	}
+	why := v.Why()
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut {
 		r.warned[v.Reason] = true

@@ -160,7 +160,7 @@ func (q *Parallel[T]) worker() {
 		}
 		if len(idx) == 1 {
 			s := &q.slots[i]
-			s.v = q.p.check(&s.w, s.buf)
+			s.v = q.p.check(&s.w, s.buf, true)
 			s.ready <- struct{}{}
 			continue
 		}
@@ -168,8 +168,8 @@ func (q *Parallel[T]) worker() {
 		sig = sig[:0]
 		for _, j := range idx {
 			s := &q.slots[j]
-			if s.v = q.p.precheck(&s.w, s.buf); s.v.Reason == Forwarded && !s.w.unsigned {
-				batch.Add(&s.w.signed)
+			if s.v = q.p.precheck(&s.w, s.buf, true); s.v.Reason == None && !s.w.unsigned {
+				batch.Add(&s.w.jws)
 				sig = append(sig, j)
 			}
 		}
@@ -186,7 +186,7 @@ func (q *Parallel[T]) worker() {
 		}
 		for k, j := range sig {
 			if !ok[k] {
-				q.slots[j].v = Verdict{Reason: BadSignature, Err: sign.ErrBadSignature}
+				q.slots[j].v = q.slots[j].v.reject(BadSignature, sign.ErrBadSignature, withKid)
 			}
 		}
 		for _, j := range idx {
@@ -206,7 +206,7 @@ func (q *Parallel[T]) finisher() {
 				q.err.Store(&err)
 				close(q.done)
 			}
-			if v.Reason != Forwarded && err == nil && q.observe != nil {
+			if v.Reason != None && err == nil && q.observe != nil {
 				q.observe(s.buf, s.tag, v)
 			}
 		}
