@@ -32,11 +32,11 @@ import (
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
-		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. 0 mixes the bytes in without crediting them, since anyone on the path sees them; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
+		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: budgetEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
-		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
+		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: health tests on each producer's bytes (off is for experiments only)"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived", DefaultText: "the number of CPUs"},
@@ -45,7 +45,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
-	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge: only while its producers move over (docs/migration.md)"})
+	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, metricsFlag())
 	flags = append(flags, logFlags()...)
@@ -57,10 +57,16 @@ func recvCommand(e *env) *cli.Command {
 			"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
 			"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
 			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
-			"refuse the bytes of a producer whose source has broken (--health). A FIFO is held open\n" +
+			"refuse the bytes of a producer whose source has broken (--health): the SP 800-90B\n" +
+			"repetition count and adaptive proportion tests and a duplicate check; a producer that\n" +
+			"fails is not forwarded until 2048 good bytes in a row pass. A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
-			"rather than stalling the socket. --allow-unsigned also forwards the original ssmrandom's\n" +
-			"unsigned frames, for the time its producers move over (docs/security.md).\n\n" +
+			"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
+			"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
+			"since anyone on the path sees them: crediting only matters before the kernel RNG is\n" +
+			"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
+			"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
+			"move over (docs/migration.md, docs/security.md).\n\n" +
 			"recv reads --trust again on SIGHUP and whenever a file in it changes: a key added is\n" +
 			"trusted, a key removed refused, from the next frame on; a file that does not load is\n" +
 			"logged and passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md).",
@@ -191,7 +197,7 @@ func runRecv(c *cli.Context, e *env) error {
 		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
 	}
 	if c.Bool("allow-unsigned") {
-		log.Warn().Msg("accepting UNSIGNED version 1.0 frames of the original ssmrandom (--allow-unsigned): anyone who can send to the group can feed them, and replays are caught only by the health tests; they are counted as \"unsigned\" in the summaries (docs/security.md)")
+		log.Warn().Str("see", "docs/security.md").Msg("accepting UNSIGNED version 1.0 frames (--allow-unsigned): anyone can forge them; only the health tests catch replays")
 	}
 	cfg := receive.Config{
 		Trust: ring, Output: out, MaxDatagram: maxDatagram,
@@ -396,14 +402,7 @@ func healthFlag(c *cli.Context) (func(kid string) receive.HealthCheck, error) {
 	case "off":
 		return nil, nil
 	case "on":
-	default:
-		return nil, usagef("--health takes on or off", "bad --health %q", c.String("health"))
+		return receive.HealthMonitors(health.Config{})
 	}
-	if _, err := health.New(health.Config{}); err != nil { // the defaults, checked once
-		return nil, err
-	}
-	return func(string) receive.HealthCheck {
-		m, _ := health.New(health.Config{})
-		return m
-	}, nil
+	return nil, usagef("--health takes on or off", "bad --health %q", c.String("health"))
 }
