@@ -96,11 +96,11 @@ func New(cfg Config) (*Guard, error) {
 // its previous run forwarded.
 func (g *Guard) Check(f *Filter, epoch, seq uint64, t int64) error {
 	now := g.now().UnixMilli()
-	switch {
-	case t < now-g.maxAge || t < g.start:
+	if t < g.start {
 		return ErrStale
-	case t > now+g.maxSkew:
-		return ErrFuture
+	}
+	if err := fresh(t, now, g.maxAge, g.maxSkew); err != nil {
+		return err
 	}
 	switch {
 	case !f.win.any || epoch > f.epoch:
@@ -130,6 +130,25 @@ func (g *Guard) Commit(f *Filter, epoch, seq uint64) {
 	f.epoch = epoch
 	f.win.accept(seq)
 	f.seen = g.now().UnixMilli()
+}
+
+// Fresh reports whether a frame made at t is fresh at now under the limits
+// maxAge and maxSkew, as [Guard.Check] judges it (but for the Guard's
+// start): nil, [ErrStale] or [ErrFuture]. It is for tools that say what a
+// receiver would do with a frame.
+func Fresh(t, now time.Time, maxAge, maxSkew time.Duration) error {
+	return fresh(t.UnixMilli(), now.UnixMilli(), maxAge.Milliseconds(), maxSkew.Milliseconds())
+}
+
+// fresh is the freshness rule, on Unix milliseconds.
+func fresh(t, now, maxAge, maxSkew int64) error {
+	switch {
+	case t < now-maxAge:
+		return ErrStale
+	case t > now+maxSkew:
+		return ErrFuture
+	}
+	return nil
 }
 
 // window is the RFC 6479 bitmap: a ring of 64-bit blocks, one more than
