@@ -74,7 +74,7 @@ func runInspect(c *cli.Context, e *env) error {
 		if err != nil {
 			return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 		}
-		for _, w := range warnings {
+		for _, w := range trustWarnings(warnings) {
 			fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
 		}
 		for _, s := range skipped {

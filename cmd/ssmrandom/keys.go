@@ -119,7 +119,7 @@ func runKeys(c *cli.Context, e *env) error {
 		}
 	}
 	now := time.Now()
-	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: []keyRow{}, Skipped: []skippedRow{}, Warnings: warnings}
+	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: []keyRow{}, Skipped: []skippedRow{}, Warnings: trustWarnings(warnings)}
 	if rep.Warnings == nil {
 		rep.Warnings = []string{}
 	}

@@ -159,7 +159,7 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
-	for _, w := range warnings {
+	for _, w := range trustWarnings(warnings) {
 		log.Warn().Msg(w)
 	}
 	for _, k := range ring.Keys() {

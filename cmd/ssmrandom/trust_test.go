@@ -158,3 +158,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTrustWarnings checks the words of sign's trust warnings, which
+// recv, inspect and keys print.
+func TestTrustWarnings(t *testing.T) {
+	end := time.Unix(1600000000, 0).UTC()
+	got := trustWarnings([]sign.Warning{
+		{File: "trust/private.jwk", Private: true},
+		{File: "trust/a.jwk", KeyID: "KID", Valid: sign.Validity{NotAfter: end}, Other: "trust/b.jwk"},
+	})
+	want := []string{
+		"trust/private.jwk is a private key; trusting only its public half (keep private keys out of trust folders)",
+		"key KID is in trust/a.jwk (valid " + sign.Validity{NotAfter: end}.String() + ") and in trust/b.jwk (valid " + sign.Validity{}.String() + "); trusting it only when both say it is valid",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
