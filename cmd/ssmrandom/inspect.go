@@ -248,47 +248,10 @@ func printInspect(w io.Writer, r *inspectReport) error {
 		line("header", "%s", describe.Quote(r.Header))
 	}
 	if r.Kind == describe.KindJWS {
-		line("alg", "%s", describe.Quote(r.Alg))
-		line("kid", "%s", describe.Quote(r.KeyID))
-		switch {
-		case r.Trusted == nil:
-			line("trusted", "not checked (no --trust)")
-		case *r.Trusted:
-			v := sign.Validity{}
-			if r.KeyNotBefore != nil {
-				v.NotBefore = *r.KeyNotBefore
-			}
-			if r.KeyNotAfter != nil {
-				v.NotAfter = *r.KeyNotAfter
-			}
-			line("trusted", "yes, by %s, valid %s", r.KeyFile, validityText(v))
-		case r.KeyID == "":
-			line("trusted", "no: the header names no kid")
-		default:
-			line("trusted", "no: the kid is in none of the --trust keys")
-		}
+		printKey(line, r)
 	}
 	if f := r.Frame; f != nil {
-		line("v", "%s", describe.Quote(f.Version))
-		if f.Source != "" {
-			line("s", "%s", describe.Quote(f.Source))
-		}
-		if f.Epoch != nil {
-			line("e", "%d (%s)", *f.Epoch, rfc3339(time.UnixMilli(int64(*f.Epoch))))
-		}
-		if f.Seq != nil {
-			line("n", "%d", *f.Seq)
-		}
-		if f.Time != nil {
-			if f.AgeSeconds != nil {
-				line("t", "%d (%s, %s)", *f.TimeMillis, rfc3339(*f.Time), agoText(time.Duration(*f.AgeSeconds*float64(time.Second))))
-			} else {
-				line("t", "%d (%s)", *f.TimeMillis, rfc3339(*f.Time))
-			}
-		}
-		if f.DataBytes != nil {
-			line("d", "%d bytes", *f.DataBytes)
-		}
+		printFrame(line, f)
 	}
 	if r.FrameError != "" {
 		line("payload", "%s", r.FrameError)
@@ -312,6 +275,53 @@ func printInspect(w io.Writer, r *inspectReport) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// printKey prints a JWS's header fields, and whether its key is trusted.
+func printKey(line func(name, format string, args ...any), r *inspectReport) {
+	line("alg", "%s", describe.Quote(r.Alg))
+	line("kid", "%s", describe.Quote(r.KeyID))
+	switch {
+	case r.Trusted == nil:
+		line("trusted", "not checked (no --trust)")
+	case *r.Trusted:
+		v := sign.Validity{}
+		if r.KeyNotBefore != nil {
+			v.NotBefore = *r.KeyNotBefore
+		}
+		if r.KeyNotAfter != nil {
+			v.NotAfter = *r.KeyNotAfter
+		}
+		line("trusted", "yes, by %s, valid %s", r.KeyFile, validityText(v))
+	case r.KeyID == "":
+		line("trusted", "no: the header names no kid")
+	default:
+		line("trusted", "no: the kid is in none of the --trust keys")
+	}
+}
+
+// printFrame prints a frame's fields.
+func printFrame(line func(name, format string, args ...any), f *describe.Frame) {
+	line("v", "%s", describe.Quote(f.Version))
+	if f.Source != "" {
+		line("s", "%s", describe.Quote(f.Source))
+	}
+	if f.Epoch != nil {
+		line("e", "%d (%s)", *f.Epoch, rfc3339(time.UnixMilli(int64(*f.Epoch))))
+	}
+	if f.Seq != nil {
+		line("n", "%d", *f.Seq)
+	}
+	if f.Time != nil {
+		if f.AgeSeconds != nil {
+			line("t", "%d (%s, %s)", *f.TimeMillis, rfc3339(*f.Time), agoText(time.Duration(*f.AgeSeconds*float64(time.Second))))
+		} else {
+			line("t", "%d (%s)", *f.TimeMillis, rfc3339(*f.Time))
+		}
+	}
+	if f.DataBytes != nil {
+		line("d", "%d bytes", *f.DataBytes)
+	}
 }
 
 // escapeControl returns s with every byte that is not printable ASCII

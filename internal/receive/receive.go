@@ -311,7 +311,7 @@ func (p *Pipeline) Producers() []ProducerStats {
 
 // Handle runs every check on datagram and, if all pass, writes the
 // frame's entropy bytes to the output. The returned error is only for a
-// failed output write other than a full one, or [ErrLimit]; the caller
+// failed output write other than a full one ([ErrOutput]), or [ErrLimit]; the caller
 // decides whether that ends the run, and the Verdict then means nothing.
 // Handle does not keep datagram.
 //
@@ -449,7 +449,7 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 	data := w.frame.Data
 	if _, err := p.cfg.Output.Write(data); err != nil {
 		if !isFull(err) {
-			return Verdict{}, fmt.Errorf("receive: write output: %w", err)
+			return Verdict{}, fmt.Errorf("%w: %w", ErrOutput, err)
 		}
 		v.Reason, v.Err = OutputFull, err
 		p.dropped[OutputFull].Add(1)
