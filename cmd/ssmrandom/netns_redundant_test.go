@@ -249,7 +249,7 @@ func TestNetnsHostileHelper(t *testing.T) {
 			data[j] = byte(rng.Uint32())
 		}
 		f := frame.Frame{Source: "pb.example.org", Epoch: epoch, Seq: uint64(i), Time: time.Now().UnixMilli(), Data: data}
-		p, err := f.Marshal()
+		p, err := f.Append(nil), f.Check()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -526,7 +526,7 @@ func TestNetnsHelper(t *testing.T) {
 			data[i] = byte(rng.Uint32())
 		}
 		f := frame.Frame{Source: netnsSource, Epoch: epoch, Seq: seq, Time: time.Now().UnixMilli(), Data: data}
-		p, err := f.Marshal()
+		p, err := f.Append(nil), f.Check()
 		if err != nil {
 			t.Fatal(err)
 		}

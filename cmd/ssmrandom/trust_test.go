@@ -103,7 +103,7 @@ func TestTrustReload(t *testing.T) {
 func TestTrustSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
-	b, err := sign.MarshalPublic(pub)
+	b, err := sign.MarshalPublicValid(pub, sign.Validity{})
 	if err != nil {
 		t.Fatal(err)
 	}

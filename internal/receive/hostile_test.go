@@ -125,7 +125,7 @@ func hostileFrame(seq uint64, ms int64) frame.Frame {
 // hostilePayload returns the canonical payload of f.
 func hostilePayload(t testing.TB, f frame.Frame) string {
 	t.Helper()
-	p, err := f.Marshal()
+	p, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func hostileCases(t testing.TB) []hostileCase {
 	}
 	add("hs256-pubkey", "bad alg", hs256(hostileProducer.Public().(ed25519.PublicKey)),
 		"alg HS256 with the trusted kid, HMAC keyed by the producer's raw 32-byte public key")
-	jwk, err := sign.MarshalPublic(hostileProducer.Public().(ed25519.PublicKey))
+	jwk, err := sign.MarshalPublicValid(hostileProducer.Public().(ed25519.PublicKey), sign.Validity{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func mkframe(seq uint64, t int64, data string) frame.Frame {
 // signFrame returns f as s signs it: a datagram as send makes it.
 func signFrame(t testing.TB, s *sign.Signer, f frame.Frame) []byte {
 	t.Helper()
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}
@@ -108,7 +108,7 @@ func changeData(t testing.TB, d []byte, f frame.Frame) []byte {
 	h, _, sig := parts(t, d)
 	f.Data = slices.Clone(f.Data)
 	f.Data[0] ^= 1
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}
@@ -141,7 +141,7 @@ func shortSignature(t testing.TB, d []byte) []byte {
 // with a signature of the right length that is no signature at all.
 func badAlg(t testing.TB, k keys, alg string, f frame.Frame) []byte {
 	t.Helper()
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}

@@ -1,5 +1,7 @@
 package sign
 
+import "crypto/ed25519"
+
 // The API below is for the tests and benchmarks only: the receive path
 // uses [Keyring.Check].
 
@@ -27,4 +29,16 @@ func (r *Keyring) VerifyInto(dst, datagram []byte) (payload []byte, kid string, 
 func (r *Keyring) Parse(dst, datagram []byte) (JWS, error) {
 	m, v := r.parse(dst, datagram, true)
 	return m, v.err
+}
+
+// MarshalPrivate returns priv as a private JWK with its kid, one line of
+// JSON followed by a newline.
+func MarshalPrivate(priv ed25519.PrivateKey) ([]byte, error) {
+	return MarshalPrivateValid(priv, Validity{})
+}
+
+// MarshalPublic returns pub as a public JWK with its kid, one line of JSON
+// followed by a newline.
+func MarshalPublic(pub ed25519.PublicKey) ([]byte, error) {
+	return MarshalPublicValid(pub, Validity{})
 }
