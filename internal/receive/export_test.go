@@ -5,6 +5,6 @@ package receive
 // ([Verdict.Why]), or nil. The tests hold Handle's verdicts to it.
 func (p *Pipeline) Explain(datagram []byte) error {
 	w := newWork(p.cfg.MaxDatagram)
-	v := p.check(&w, datagram, false)
-	return v.Why()
+	p.check(&w, datagram, false)
+	return w.v.Why()
 }

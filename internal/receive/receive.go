@@ -320,12 +320,13 @@ func (p *Pipeline) Producers() []ProducerStats {
 // another copy of it arrives.
 func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 	p.received.Add(1)
-	v := p.check(&p.work, datagram, true)
-	return p.finish(&p.work, v)
+	p.check(&p.work, datagram, true)
+	return p.finish(&p.work)
 }
 
-// work holds the buffers of one frame in flight.
+// work holds the buffers of one frame in flight, and its verdict so far.
 type work struct {
+	v       Verdict     // the verdict so far
 	head    []byte      // the payload's first bytes, for the freshness and replay check
 	payload []byte      // the decoded JWS payload
 	frame   frame.Frame // the decoded frame
@@ -346,13 +347,13 @@ func newWork(maxDatagram int) work {
 }
 
 // check runs the checks up to and including the signature, cheapest
-// first, and leaves the decoded frame in w. It changes no replay state, so
-// it may run on several frames at once; sample says whether to ask the
-// sampler (which it changes).
-func (p *Pipeline) check(w *work, datagram []byte, sample bool) Verdict {
-	v := p.precheck(w, datagram, sample)
-	if v.Reason != None || w.unsigned {
-		return v
+// first, and leaves the decoded frame and the verdict in w. It changes no
+// replay state, so it may run on several frames at once; sample says
+// whether to ask the sampler (which it changes).
+func (p *Pipeline) check(w *work, datagram []byte, sample bool) {
+	p.precheck(w, datagram, sample)
+	if w.v.Reason != None || w.unsigned {
+		return
 	}
 	var start time.Time
 	if p.cfg.ObserveVerify != nil {
@@ -363,22 +364,24 @@ func (p *Pipeline) check(w *work, datagram []byte, sample bool) Verdict {
 		p.cfg.ObserveVerify(time.Since(start))
 	}
 	if err != nil {
-		return v.reject(BadSignature, err, withKid)
+		w.v.reject(BadSignature, err, withKid)
 	}
-	return v
 }
 
-// precheck is check but for the Ed25519 verification: a Verdict of None
+// precheck is check but for the Ed25519 verification: a verdict of None
 // means the frame is worth verifying, and w.jws holds it.
-func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) Verdict {
-	v := Verdict{Facts: Facts{Size: len(datagram)}}
+func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
+	w.v = Verdict{Facts: Facts{Size: len(datagram)}}
+	v := &w.v
 	w.unsigned, w.prod = false, nil // w may hold the last datagram's state
 	if len(datagram) > p.cfg.MaxDatagram {
 		v.limit = p.cfg.MaxDatagram
-		return v.reject(TooBig, errTooBig, tooBig)
+		v.reject(TooBig, errTooBig, tooBig)
+		return
 	}
 	if w.unsigned = p.cfg.AllowUnsigned && isUnsigned(datagram); w.unsigned {
-		return p.precheckUnsigned(w, datagram, v, sample)
+		p.precheckUnsigned(w, datagram, sample)
+		return
 	}
 	t := p.trust.Load()
 	m, refused := t.ring.Check(datagram)
@@ -388,9 +391,11 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) Verdict {
 			// A version 1.0 frame, which this pipeline does not accept:
 			// as Handle counts it, a malformed JWS.
 			v.Facts.Source, v.Facts.DataBytes = w.frame.Source, len(w.frame.Data)
-			return v.reject(signReason(err), err, unsignedRefused)
+			v.reject(signReason(err), err, unsignedRefused)
+			return
 		}
-		return v.reject(signReason(err), err, refusal)
+		v.reject(signReason(err), err, refusal)
+		return
 	}
 	w.trust, w.prod = t, t.producers[m.KeyID]
 	v.Facts.KeyID, v.Facts.Valid = m.KeyID, m.Valid
@@ -398,50 +403,56 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) Verdict {
 	// bytes, so a replayed or stale frame costs no decoding of the rest.
 	epoch, seq, ms, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
 	if err != nil {
-		return v.reject(Malformed, err, plain)
+		v.reject(Malformed, err, plain)
+		return
 	}
 	v.Facts.Epoch, v.Facts.Seq, v.Facts.Time = epoch, seq, ms
 	if !m.Valid.Contains(time.UnixMilli(ms)) {
-		return v.reject(KeyNotValid, ErrKeyNotValid, notValid)
+		v.reject(KeyNotValid, ErrKeyNotValid, notValid)
+		return
 	}
 	p.mu.Lock()
 	err = p.guard.Check(&w.prod.filter, epoch, seq, ms)
 	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
 	p.mu.Unlock()
 	if err != nil {
-		return v.reject(replayReason(err), err, replayed)
+		v.reject(replayReason(err), err, replayed)
+		return
 	}
 	if err := m.DecodePayload(w.payload); err != nil {
-		return v.reject(Malformed, err, notCanonical)
+		v.reject(Malformed, err, notCanonical)
+		return
 	}
 	w.payload = m.Payload[:0] // keep a buffer that grew
 	d, err := frame.ParseFields(&w.frame, m.Payload)
 	if err != nil {
-		return v.reject(Malformed, err, plain)
+		v.reject(Malformed, err, plain)
+		return
 	}
 	v.Facts.Source = w.frame.Source
 	if !keep {
 		v.Reason, v.KeyID = SampledOut, m.KeyID
-		return v
+		return
 	}
 	if err := frame.DecodeData(&w.frame, d); err != nil {
-		return v.reject(Malformed, err, plain)
+		v.reject(Malformed, err, plain)
+		return
 	}
 	v.Facts.DataBytes = len(w.frame.Data)
 	w.jws = m
 	v.KeyID = m.KeyID
-	return v
 }
 
 // finish completes a frame that check passed, in arrival order, and
-// writes its bytes; it counts every datagram.
-func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
+// writes its bytes; it counts every datagram, and returns its verdict.
+func (p *Pipeline) finish(w *work) (Verdict, error) {
+	v := &w.v
 	if v.Reason == None {
-		v = p.admit(w, v)
+		p.admit(w)
 	}
 	if v.Reason != None {
 		p.dropped[v.Reason].Add(1)
-		return v, nil
+		return *v, nil
 	}
 	if p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {
 		return Verdict{}, ErrLimit
@@ -453,7 +464,7 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 		}
 		v.Reason, v.Err = OutputFull, err
 		p.dropped[OutputFull].Add(1)
-		return v, nil
+		return *v, nil
 	}
 	if p.cfg.Sample != nil {
 		p.mu.Lock()
@@ -468,9 +479,9 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 		w.prod.bytes.Add(uint64(len(data)))
 	}
 	if n := p.frames.Add(1); p.cfg.Limit > 0 && n >= p.cfg.Limit {
-		return v, ErrLimit
+		return *v, ErrLimit
 	}
-	return v, nil
+	return *v, nil
 }
 
 // admit runs the checks of a frame that check passed that must run in
@@ -478,15 +489,18 @@ func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
 // changed since check), the replay window must still take it (which
 // catches a frame verified twice at once by parallel workers) and then
 // records it, the health check must pass and the sampler still be open.
-func (p *Pipeline) admit(w *work, v Verdict) Verdict {
+func (p *Pipeline) admit(w *work) {
+	v := &w.v
 	if !w.unsigned {
 		if t := p.trust.Load(); t != w.trust {
 			k, ok := t.ring.Lookup(v.KeyID)
 			if !ok {
-				return v.reject(UnknownKey, sign.ErrUnknownKey, unknownNow)
+				v.reject(UnknownKey, sign.ErrUnknownKey, unknownNow)
+				return
 			}
 			if v.Facts.Valid = k.Valid; !k.Valid.Contains(time.UnixMilli(v.Facts.Time)) {
-				return v.reject(KeyNotValid, ErrKeyNotValid, notValid)
+				v.reject(KeyNotValid, ErrKeyNotValid, notValid)
+				return
 			}
 		}
 		prod := w.prod
@@ -500,7 +514,8 @@ func (p *Pipeline) admit(w *work, v Verdict) Verdict {
 		}
 		p.mu.Unlock()
 		if err != nil {
-			return v.reject(replayReason(err), err, replayed)
+			v.reject(replayReason(err), err, replayed)
+			return
 		}
 	}
 	if p.cfg.Health != nil {
@@ -509,7 +524,7 @@ func (p *Pipeline) admit(w *work, v Verdict) Verdict {
 		}
 		if err := w.prod.health.Check(w.frame.Data); err != nil {
 			v.Reason, v.Err = Unhealthy, err
-			return v
+			return
 		}
 	}
 	if p.cfg.Sample != nil {
@@ -517,10 +532,9 @@ func (p *Pipeline) admit(w *work, v Verdict) Verdict {
 		open := p.cfg.Sample.Open(p.now())
 		p.mu.Unlock()
 		if !open {
-			return Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts}
+			*v = Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts}
 		}
 	}
-	return v
 }
 
 // isFull reports whether err is an output's "full" ([Config.Output]).

@@ -30,10 +30,12 @@ func isUnsigned(datagram []byte) bool {
 // pipeline accepts them: strict parsing and sampling. There is nothing to
 // verify, no key, and no sequence number or time to judge freshness and
 // replay by; finish runs the health tests under [UnsignedID].
-func (p *Pipeline) precheckUnsigned(w *work, datagram []byte, v Verdict, sample bool) Verdict {
+func (p *Pipeline) precheckUnsigned(w *work, datagram []byte, sample bool) {
+	v := &w.v
 	w.prod = &p.unsigned
 	if err := frame.ParseV1(&w.frame, datagram); err != nil {
-		return v.reject(Malformed, err, unsignedBad)
+		v.reject(Malformed, err, unsignedBad)
+		return
 	}
 	v.KeyID, v.Facts.Source, v.Facts.DataBytes = UnsignedID, w.frame.Source, len(w.frame.Data)
 	if sample && p.cfg.Sample != nil {
@@ -42,8 +44,6 @@ func (p *Pipeline) precheckUnsigned(w *work, datagram []byte, v Verdict, sample 
 		p.mu.Unlock()
 		if !keep {
 			v.Reason = SampledOut
-			return v
 		}
 	}
-	return v
 }

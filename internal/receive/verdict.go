@@ -54,11 +54,10 @@ const (
 	unknownNow                    // the key was removed while the frame was checked
 )
 
-// reject returns v as a drop for reason r, with error err worded as d. The
+// reject makes v a drop for reason r, with error err worded as d. The
 // KeyID goes: the frame is not verified, or not from a key trusted now.
-func (v Verdict) reject(r Reason, err error, d detail) Verdict {
+func (v *Verdict) reject(r Reason, err error, d detail) {
 	v.Reason, v.Err, v.detail, v.KeyID = r, err, d, ""
-	return v
 }
 
 // Forwarded reports whether the datagram's bytes were written.

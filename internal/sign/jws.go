@@ -18,8 +18,8 @@ const Alg = "EdDSA"
 const SignatureLen = 86
 
 // Errors returned by [Keyring.Verify], one per reason a datagram is
-// dropped. Verify wraps them, so test them with errors.Is;
-// [Keyring.VerifyInto] returns them as they are.
+// dropped. Verify wraps them, so test them with errors.Is; [Refusal.Err]
+// and [JWS.Verify] return them as they are.
 var (
 	ErrMalformed    = errors.New("sign: malformed JWS")
 	ErrBadAlg       = errors.New("sign: alg is not EdDSA")
