@@ -243,3 +243,16 @@ func BenchmarkCheckCommit(b *testing.B) {
 		offer(g, c, f, 1, uint64(i))
 	}
 }
+
+// TestFresh holds the freshness rule that tools use to Guard.Check's.
+func TestFresh(t *testing.T) {
+	g, c := newGuard(t)
+	c.t = c.t.Add(time.Minute)
+	for _, d := range []time.Duration{-30001 * time.Millisecond, -30 * time.Second, 0, 5 * time.Second, 5001 * time.Millisecond} {
+		at := c.t.Add(d)
+		want := g.Check(new(replay.Filter), 1, 0, at.UnixMilli())
+		if got := replay.Fresh(at, c.t, 30*time.Second, 5*time.Second); got != want {
+			t.Errorf("frame %v from now: Fresh got %v, Guard.Check %v", d, got, want)
+		}
+	}
+}
