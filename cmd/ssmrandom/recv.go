@@ -79,22 +79,15 @@ func runRecv(c *cli.Context, e *env) error {
 		return nil
 	}
 	hosts := c.Args().Slice()
-	for _, h := range hosts {
-		if strings.HasPrefix(h, "-") && h != "-" {
-			return usagef("put flags before the producer hosts: ssmrandom recv [flags] PRODUCER...", "flag %q after the producer hosts", h)
-		}
+	if err := flagsFirst(hosts); err != nil {
+		return err
 	}
 	log, err := newLogger(c, e.stderr)
 	if err != nil {
 		return err
 	}
-	// Signals are caught from the start: SIGINT or SIGTERM while recv
-	// resolves or joins ends it cleanly, and a SIGHUP (systemctl reload)
-	// that comes early is a reload once it runs, never the default death.
-	ctx, stop := signalContext(c.Context)
+	ctx, hup, stop := recvSignals(c.Context)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	opts, err := recvFlags(c, hosts)
 	if err != nil {
@@ -141,6 +134,27 @@ func runRecv(c *cli.Context, e *env) error {
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
 	r := &recvLoop{log: log, conn: conn, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned, warned: map[receive.Reason]bool{}}
 	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
+}
+
+// recvSignals catches signals from the start: SIGINT or SIGTERM while
+// recv resolves or joins ends ctx, and a SIGHUP (systemctl reload) that
+// comes early is a reload once recv runs, never the default death. stop
+// ends ctx; the caller stops hup with signal.Stop.
+func recvSignals(parent context.Context) (ctx context.Context, hup chan os.Signal, stop context.CancelFunc) {
+	ctx, stop = signalContext(parent)
+	hup = make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return ctx, hup, stop
+}
+
+// flagsFirst refuses a flag among the producer hosts.
+func flagsFirst(hosts []string) error {
+	for _, h := range hosts {
+		if strings.HasPrefix(h, "-") && h != "-" {
+			return usagef("put flags before the producer hosts: ssmrandom recv [flags] PRODUCER...", "flag %q after the producer hosts", h)
+		}
+	}
+	return nil
 }
 
 // recvMetrics listens on --metrics-addr, if set; a nil *metrics.Recv
