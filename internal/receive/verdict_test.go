@@ -51,15 +51,15 @@ func TestVerdictFacts(t *testing.T) {
 	}
 }
 
-// fakeFailure is a new health-test failure, not one of probation.
-var fakeFailure = errors.New("health: repetition count test failed")
+// errFakeFailure is a new health-test failure, not one of probation.
+var errFakeFailure = errors.New("health: repetition count test failed")
 
 func TestHealthFailed(t *testing.T) {
 	for _, c := range []struct {
 		v    receive.Verdict
 		want bool
 	}{
-		{receive.Verdict{Reason: receive.Unhealthy, Err: fakeFailure}, true},
+		{receive.Verdict{Reason: receive.Unhealthy, Err: errFakeFailure}, true},
 		{receive.Verdict{Reason: receive.Unhealthy, Err: health.ErrFailed}, false},
 		{receive.Verdict{Reason: receive.Replay, Err: replay.ErrReplay}, false},
 		{receive.Verdict{}, false},
