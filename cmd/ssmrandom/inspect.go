@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/describe"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
@@ -25,17 +24,6 @@ import (
 // maxInspectInput is the most bytes inspect reads: the largest datagram
 // in hex (twice its length), with room for line breaks.
 const maxInspectInput = 3 * mcast.ReadBufferSize
-
-// legacyText is what inspect says of such a frame.
-const legacyText = "unsigned IEDP 1.0 frame (legacy); cannot be verified"
-
-// Kinds of input, the "kind" of inspect's JSON.
-const (
-	kindJWS     = "jws"      // a JWS in the Compact Serialization: what send sends
-	kindLegacy  = "iedp-1.0" // the original ssmrandom's unsigned JSON frame
-	kindPayload = "payload"  // an IEDP 2.0 payload alone, unsigned
-	kindUnknown = "unknown"  // anything else
-)
 
 func inspectCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -66,57 +54,9 @@ func inspectCommand(e *env) *cli.Command {
 	}
 }
 
-// inspectReport is what inspect found, and its JSON form.
-type inspectReport struct {
-	Input struct {
-		Name     string `json:"name"`     // the file, or "stdin"
-		Encoding string `json:"encoding"` // raw, hex or base64
-		Bytes    int    `json:"bytes"`    // the datagram's length, decoded
-		// TooLong says the input was longer than inspect reads, and
-		// Bytes is how much it read.
-		TooLong bool `json:"too_long,omitempty"`
-	} `json:"input"`
-	Kind    string `json:"kind"`    // one of the kind constants
-	Summary string `json:"summary"` // the kind, in words
-	// Header is the decoded JWS header, if it is not the canonical one.
-	Header string `json:"header,omitempty"`
-	Alg    string `json:"alg,omitempty"`
-	KeyID  string `json:"kid,omitempty"`
-	// SignatureBytes is the decoded signature's length.
-	SignatureBytes *int `json:"signature_bytes,omitempty"`
-
-	// Trusted says whether --trust holds the kid; nil without --trust.
-	Trusted      *bool      `json:"trusted,omitempty"`
-	KeyFile      string     `json:"key_file,omitempty"`
-	KeyNotBefore *time.Time `json:"key_not_before,omitempty"`
-	KeyNotAfter  *time.Time `json:"key_not_after,omitempty"`
-
-	Frame *inspectFrame `json:"frame,omitempty"`
-	// FrameError says why the payload is not an IEDP frame.
-	FrameError string `json:"frame_error,omitempty"`
-
-	// Verified says whether the datagram verifies; nil without --trust.
-	Verified *bool `json:"verified,omitempty"`
-	// Reason is recv's reason for dropping it (such as bad_signature),
-	// and Error recv's words for why.
-	Reason string `json:"reason,omitempty"`
-	Error  string `json:"error,omitempty"`
-	// Notes are remarks: a stripped newline, a frame recv would now drop
-	// as stale, a datagram over recv's default size limit.
-	Notes []string `json:"notes,omitempty"`
-}
-
-// inspectFrame is the IEDP fields; a legacy frame has only v, s and d.
-type inspectFrame struct {
-	Version    string     `json:"v"`
-	Source     string     `json:"s,omitempty"`
-	Epoch      *uint64    `json:"e,omitempty"`
-	Seq        *uint64    `json:"n,omitempty"`
-	TimeMillis *int64     `json:"t,omitempty"`
-	Time       *time.Time `json:"time,omitempty"`        // t as a time
-	AgeSeconds *float64   `json:"age_seconds,omitempty"` // how long before now t was
-	DataBytes  *int       `json:"d_bytes,omitempty"`     // the length of d, decoded
-}
+// inspectReport is what inspect found (describe.Report), with the
+// methods that word its outcome.
+type inspectReport struct{ *describe.Report }
 
 func runInspect(c *cli.Context, e *env) error {
 	for _, a := range c.Args().Slice() {
@@ -134,7 +74,7 @@ func runInspect(c *cli.Context, e *env) error {
 		if err != nil {
 			return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 		}
-		for _, w := range warnings {
+		for _, w := range trustWarnings(warnings) {
 			fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
 		}
 		for _, s := range skipped {
@@ -214,191 +154,41 @@ func (r *inspectReport) outcome() error {
 // whether it verifies. Its error is only for input that is a datagram
 // both in hex and in base64; anything else, however hostile, is reported.
 func inspect(in []byte, name string, ring *sign.Keyring, now time.Time) (*inspectReport, error) {
-	rep := &inspectReport{}
-	rep.Input.Name = name
 	if len(in) > maxInspectInput {
-		rep.Input.Encoding, rep.Kind, rep.Summary = "raw", kindUnknown, "not a datagram"
-		rep.Input.Bytes, rep.Input.TooLong = maxInspectInput, true
+		rep := &describe.Report{Input: describe.Input{Name: name, Encoding: "raw", Bytes: maxInspectInput, TooLong: true},
+			Kind: describe.KindUnknown, Summary: "not a datagram"}
 		rep.Error = fmt.Sprintf("over %d bytes; a datagram is at most %d", maxInspectInput, mcast.ReadBufferSize)
 		if ring != nil {
 			rep.Verified, rep.Reason = new(bool), receive.TooBig.String()
 		}
-		return rep, nil
+		return &inspectReport{rep}, nil
 	}
 	dgram, encoding, err := decodeInput(in)
 	if err != nil {
 		return nil, err
 	}
+	var notes []string
 	if encoding == "raw" && len(dgram) > 0 && dgram[len(dgram)-1] == '\n' && bytes.IndexByte(dgram[:len(dgram)-1], '\n') < 0 {
 		dgram = bytes.TrimSuffix(dgram[:len(dgram)-1], []byte{'\r'})
-		rep.Notes = append(rep.Notes, "a final newline was dropped: it is no part of a datagram, and recv drops a datagram with one as malformed")
+		notes = append(notes, "a final newline was dropped: it is no part of a datagram, and recv drops a datagram with one as malformed")
 	}
-	rep.Input.Encoding, rep.Input.Bytes = encoding, len(dgram)
 	if len(dgram) > mcast.ReadBufferSize {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("over %d bytes: no UDP datagram is this long", mcast.ReadBufferSize))
+		notes = append(notes, fmt.Sprintf("over %d bytes: no UDP datagram is this long", mcast.ReadBufferSize))
 	} else if len(dgram) > maxDatagramEthernet4 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("over %d bytes: recv with the default --max-datagram drops it as %s", maxDatagramEthernet4, receive.TooBig))
+		notes = append(notes, fmt.Sprintf("over %d bytes: recv with the default --max-datagram drops it as %s", maxDatagramEthernet4, receive.TooBig))
 	}
-
-	var frameTime time.Time // when the frame says it was made, if it says
-	switch u, jwsErr := sign.Inspect(dgram); {
-	case jwsErr == nil:
-		frameTime = rep.describeJWS(u, ring, now)
-	case len(dgram) > 0 && dgram[0] == '{':
-		rep.describeJSON(dgram)
-	case len(dgram) == 0:
-		rep.Kind, rep.Summary = kindUnknown, "empty: not a datagram"
-		rep.Error = "empty input"
-	default:
-		rep.Kind, rep.Summary = kindUnknown, "not a datagram ssmrandom knows: neither a JWS nor an IEDP 1.0 frame"
-		rep.Error = jwsErr.Error()
-	}
-	if ring != nil {
-		rep.verify(dgram, ring, frameTime)
-	}
-	if !frameTime.IsZero() {
-		switch age := now.Sub(frameTime); {
-		case age > replay.DefaultMaxAge:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("recv would drop it now as %s: made %s ago, more than the default --max-age of %s", receive.Stale, durationText(age), replay.DefaultMaxAge))
-		case -age > replay.DefaultMaxSkew:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("recv would drop it now as %s: dated %s ahead, more than the default --max-skew of %s", receive.Future, durationText(-age), replay.DefaultMaxSkew))
+	rep := describe.Datagram(dgram, ring, now, mcast.ReadBufferSize)
+	rep.Input = describe.Input{Name: name, Encoding: encoding, Bytes: len(dgram)}
+	rep.Notes = append(notes, rep.Notes...)
+	if made := rep.Made; !made.IsZero() {
+		switch replay.Fresh(made, now, replay.DefaultMaxAge, replay.DefaultMaxSkew) {
+		case replay.ErrStale:
+			rep.Notes = append(rep.Notes, fmt.Sprintf("recv would drop it now as %s: made %s ago, more than the default --max-age of %s", receive.Stale, durationText(now.Sub(made)), replay.DefaultMaxAge))
+		case replay.ErrFuture:
+			rep.Notes = append(rep.Notes, fmt.Sprintf("recv would drop it now as %s: dated %s ahead, more than the default --max-skew of %s", receive.Future, durationText(made.Sub(now)), replay.DefaultMaxSkew))
 		}
 	}
-	return rep, nil
-}
-
-// describeJWS fills in what u, a datagram taken apart, holds, and returns
-// the time its frame says it was made, if it parses that far.
-func (rep *inspectReport) describeJWS(u sign.Unverified, ring *sign.Keyring, now time.Time) time.Time {
-	rep.Kind, rep.Summary = kindJWS, "signed IEDP frame (JWS, compact serialization)"
-	rep.Alg, rep.KeyID = u.Alg, u.KeyID
-	n := len(u.Signature)
-	rep.SignatureBytes = &n
-	canonical := u.Alg == sign.Alg && string(u.Header) == `{"alg":"`+sign.Alg+`","kid":"`+u.KeyID+`"}`
-	if !canonical {
-		rep.Header = string(u.Header)
-	}
-	if ring != nil {
-		k, ok := ring.Lookup(u.KeyID)
-		rep.Trusted = &ok
-		if ok {
-			rep.KeyFile = k.File
-			if !k.Valid.NotBefore.IsZero() {
-				rep.KeyNotBefore = &k.Valid.NotBefore
-			}
-			if !k.Valid.NotAfter.IsZero() {
-				rep.KeyNotAfter = &k.Valid.NotAfter
-			}
-		}
-	}
-	var t time.Time
-	f, err := frame.Parse(u.Payload)
-	if err != nil {
-		rep.FrameError = err.Error()
-		// The head alone still dates the frame, for the checks below.
-		if _, _, ms, herr := frame.ParseHead(u.Payload); herr == nil {
-			t = time.UnixMilli(ms)
-		}
-	} else {
-		t = time.UnixMilli(f.Time)
-		age := now.Sub(t).Seconds()
-		d := len(f.Data)
-		rep.Frame = &inspectFrame{Version: frame.Version, Source: f.Source, Epoch: &f.Epoch, Seq: &f.Seq,
-			TimeMillis: &f.Time, Time: &t, AgeSeconds: &age, DataBytes: &d}
-	}
-	if ring == nil { // what can be said without the key
-		switch {
-		case !canonical && u.Alg != sign.Alg:
-			rep.Error = fmt.Sprintf("alg %s is not %s", quoteIfNeeded(u.Alg), sign.Alg)
-		case !canonical:
-			rep.Error = `header is not {"alg":"EdDSA","kid":KID} byte for byte`
-		case rep.FrameError != "":
-			rep.Error = rep.FrameError
-		case n != 64:
-			rep.Error = fmt.Sprintf("signature of %d bytes; want 64", n)
-		}
-	}
-	return t
-}
-
-// describeJSON fills in what b, a datagram that is not a JWS but starts
-// like a JSON object, is: a legacy frame (as recv --allow-unsigned parses
-// it), an unsigned payload, or neither.
-func (rep *inspectReport) describeJSON(b []byte) {
-	if f, err := frame.Parse(b); err == nil {
-		rep.Kind, rep.Summary = kindPayload, "unsigned IEDP 2.0 payload: not a datagram, which is a JWS of it"
-		t := time.UnixMilli(f.Time)
-		d := len(f.Data)
-		rep.Frame = &inspectFrame{Version: frame.Version, Source: f.Source, Epoch: &f.Epoch, Seq: &f.Seq, TimeMillis: &f.Time, Time: &t, DataBytes: &d}
-		rep.Error = "an unsigned payload cannot be verified"
-		return
-	}
-	// What it claims to be is its "v"; whether it is one, frame.ParseV1.
-	var claim struct {
-		V *string `json:"v"`
-	}
-	if err := json.Unmarshal(b, &claim); err != nil {
-		rep.Kind, rep.Summary = kindUnknown, "not a datagram ssmrandom knows: neither a JWS nor an IEDP 1.0 frame"
-		rep.Error = "not JSON: " + err.Error()
-		return
-	}
-	if claim.V == nil || *claim.V != frame.V1Version {
-		v := "no \"v\""
-		if claim.V != nil {
-			v = "\"v\" " + strconv.Quote(*claim.V)
-		}
-		rep.Kind, rep.Summary = kindUnknown, "not a datagram ssmrandom knows: a JSON object, but not an IEDP 1.0 frame"
-		rep.Error = "a JSON object with " + v + "; not a JWS, nor an IEDP 1.0 frame"
-		return
-	}
-	var f frame.Frame
-	err := frame.ParseV1(&f, b)
-	rep.Kind, rep.Summary = kindLegacy, legacyText
-	rep.Frame = &inspectFrame{Version: frame.V1Version}
-	if err != nil {
-		rep.FrameError = err.Error()
-		rep.Error = "not a well-formed IEDP 1.0 frame: " + err.Error()
-		return
-	}
-	n := len(f.Data)
-	rep.Frame.Source, rep.Frame.DataBytes = f.Source, &n
-}
-
-// verify runs recv's checks on dgram, as of t, when the frame says it was
-// made (now if it does not say): a receive.Pipeline whose clock stands
-// then, so that freshness and replay pass and the key's validity is
-// judged against the frame's time. Its reasons and words are recv's.
-func (rep *inspectReport) verify(dgram []byte, ring *sign.Keyring, t time.Time) {
-	if t.IsZero() {
-		t = time.Now()
-	}
-	p, err := receive.New(receive.Config{Trust: ring, Output: io.Discard, MaxDatagram: mcast.ReadBufferSize, Now: func() time.Time { return t }})
-	if err != nil { // not reached: ring has a key and the limits are set
-		rep.Verified, rep.Error = new(bool), err.Error()
-		return
-	}
-	v, err := p.Handle(dgram)
-	ok := err == nil && v.Reason == receive.Forwarded
-	rep.Verified = &ok
-	if ok {
-		return
-	}
-	if err != nil {
-		rep.Error = err.Error()
-		return
-	}
-	rep.Reason = v.Reason.String()
-	if rep.Kind == kindLegacy { // say what it is, not just that it is malformed
-		if rep.FrameError == "" {
-			rep.Error = legacyText
-		}
-		return
-	}
-	if why := p.Explain(dgram); why != nil {
-		rep.Error = why.Error()
-	} else if v.Err != nil {
-		rep.Error = v.Err.Error()
-	}
+	return &inspectReport{rep}, nil
 }
 
 // decodeInput returns the datagram that in holds, and its encoding: raw,
@@ -449,56 +239,19 @@ func printInspect(w io.Writer, r *inspectReport) error {
 		fmt.Fprintf(&buf, "%-10s %s\n", name+":", escapeControl(fmt.Sprintf(format, args...)))
 	}
 	if r.Input.TooLong {
-		line("input", "%s, more than %d bytes, not read further", quoteIfNeeded(r.Input.Name), r.Input.Bytes)
+		line("input", "%s, more than %d bytes, not read further", describe.Quote(r.Input.Name), r.Input.Bytes)
 	} else {
-		line("input", "%s, %d bytes, %s", quoteIfNeeded(r.Input.Name), r.Input.Bytes, r.Input.Encoding)
+		line("input", "%s, %d bytes, %s", describe.Quote(r.Input.Name), r.Input.Bytes, r.Input.Encoding)
 	}
 	line("kind", "%s", r.Summary)
 	if r.Header != "" {
-		line("header", "%s", quoteIfNeeded(r.Header))
+		line("header", "%s", describe.Quote(r.Header))
 	}
-	if r.Kind == kindJWS {
-		line("alg", "%s", quoteIfNeeded(r.Alg))
-		line("kid", "%s", quoteIfNeeded(r.KeyID))
-		switch {
-		case r.Trusted == nil:
-			line("trusted", "not checked (no --trust)")
-		case *r.Trusted:
-			v := sign.Validity{}
-			if r.KeyNotBefore != nil {
-				v.NotBefore = *r.KeyNotBefore
-			}
-			if r.KeyNotAfter != nil {
-				v.NotAfter = *r.KeyNotAfter
-			}
-			line("trusted", "yes, by %s, valid %s", r.KeyFile, validityText(v))
-		case r.KeyID == "":
-			line("trusted", "no: the header names no kid")
-		default:
-			line("trusted", "no: the kid is in none of the --trust keys")
-		}
+	if r.Kind == describe.KindJWS {
+		printKey(line, r)
 	}
 	if f := r.Frame; f != nil {
-		line("v", "%s", quoteIfNeeded(f.Version))
-		if f.Source != "" {
-			line("s", "%s", quoteIfNeeded(f.Source))
-		}
-		if f.Epoch != nil {
-			line("e", "%d (%s)", *f.Epoch, rfc3339(time.UnixMilli(int64(*f.Epoch))))
-		}
-		if f.Seq != nil {
-			line("n", "%d", *f.Seq)
-		}
-		if f.Time != nil {
-			if f.AgeSeconds != nil {
-				line("t", "%d (%s, %s)", *f.TimeMillis, rfc3339(*f.Time), agoText(time.Duration(*f.AgeSeconds*float64(time.Second))))
-			} else {
-				line("t", "%d (%s)", *f.TimeMillis, rfc3339(*f.Time))
-			}
-		}
-		if f.DataBytes != nil {
-			line("d", "%d bytes", *f.DataBytes)
-		}
+		printFrame(line, f)
 	}
 	if r.FrameError != "" {
 		line("payload", "%s", r.FrameError)
@@ -510,8 +263,8 @@ func printInspect(w io.Writer, r *inspectReport) error {
 		line("verified", "no: %s: %s", r.Reason, r.Error)
 	case r.Verified != nil:
 		line("verified", "no: %s", r.Error)
-	case r.Kind == kindLegacy && r.Error == "":
-		line("verified", "no: %s", legacyText)
+	case r.Kind == describe.KindLegacy && r.Error == "":
+		line("verified", "no: %s", describe.LegacyText)
 	case r.Error != "":
 		line("verified", "not checked (no --trust); does not parse: %s", r.Error)
 	default:
@@ -522,6 +275,53 @@ func printInspect(w io.Writer, r *inspectReport) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// printKey prints a JWS's header fields, and whether its key is trusted.
+func printKey(line func(name, format string, args ...any), r *inspectReport) {
+	line("alg", "%s", describe.Quote(r.Alg))
+	line("kid", "%s", describe.Quote(r.KeyID))
+	switch {
+	case r.Trusted == nil:
+		line("trusted", "not checked (no --trust)")
+	case *r.Trusted:
+		v := sign.Validity{}
+		if r.KeyNotBefore != nil {
+			v.NotBefore = *r.KeyNotBefore
+		}
+		if r.KeyNotAfter != nil {
+			v.NotAfter = *r.KeyNotAfter
+		}
+		line("trusted", "yes, by %s, valid %s", r.KeyFile, validityText(v))
+	case r.KeyID == "":
+		line("trusted", "no: the header names no kid")
+	default:
+		line("trusted", "no: the kid is in none of the --trust keys")
+	}
+}
+
+// printFrame prints a frame's fields.
+func printFrame(line func(name, format string, args ...any), f *describe.Frame) {
+	line("v", "%s", describe.Quote(f.Version))
+	if f.Source != "" {
+		line("s", "%s", describe.Quote(f.Source))
+	}
+	if f.Epoch != nil {
+		line("e", "%d (%s)", *f.Epoch, rfc3339(time.UnixMilli(int64(*f.Epoch))))
+	}
+	if f.Seq != nil {
+		line("n", "%d", *f.Seq)
+	}
+	if f.Time != nil {
+		if f.AgeSeconds != nil {
+			line("t", "%d (%s, %s)", *f.TimeMillis, rfc3339(*f.Time), agoText(time.Duration(*f.AgeSeconds*float64(time.Second))))
+		} else {
+			line("t", "%d (%s)", *f.TimeMillis, rfc3339(*f.Time))
+		}
+	}
+	if f.DataBytes != nil {
+		line("d", "%d bytes", *f.DataBytes)
+	}
 }
 
 // escapeControl returns s with every byte that is not printable ASCII
@@ -536,22 +336,4 @@ func escapeControl(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// quoteIfNeeded returns s as it is if it is printable ASCII of at most
-// 200 bytes, and otherwise quoted and cut, so that no input can put
-// control characters on a terminal or flood it.
-func quoteIfNeeded(s string) string {
-	const max = 200
-	plain := len(s) > 0 && len(s) <= max
-	for i := 0; plain && i < len(s); i++ {
-		plain = s[i] >= 0x20 && s[i] < 0x7f
-	}
-	if plain {
-		return s
-	}
-	if len(s) > max {
-		return strconv.QuoteToASCII(s[:max]) + "..."
-	}
-	return strconv.QuoteToASCII(s)
 }

@@ -97,7 +97,7 @@ func runKeys(c *cli.Context, e *env) error {
 			return withHint(err, "--metrics takes the metrics endpoint of a running recv, such as http://127.0.0.1:9641/metrics")
 		}
 	}
-	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: keyRows(ring, last, time.Now()), Skipped: []skippedRow{}, Warnings: warnings}
+	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: keyRows(ring, last, time.Now()), Skipped: []skippedRow{}, Warnings: trustWarnings(warnings)}
 	if rep.Warnings == nil {
 		rep.Warnings = []string{}
 	}

@@ -134,7 +134,7 @@ func cmdMkframe(ts *testscript.TestScript, neg bool, args []string) {
 		*epoch = uint64(now)
 	}
 	f := frame.Frame{Source: "producer.example.org", Epoch: *epoch, Seq: *seq, Time: now - age.Milliseconds(), Data: data}
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	ts.Check(err)
 	dgram, err := signer.Sign(payload)
 	ts.Check(err)
@@ -150,7 +150,7 @@ func cmdMkframe(ts *testscript.TestScript, neg bool, args []string) {
 	case "":
 	case "data":
 		f.Data[0] ^= 1
-		changed, err := f.Marshal()
+		changed, err := f.Append(nil), f.Check()
 		ts.Check(err)
 		dgram = []byte(string(dgram[:first+1]) + base64.RawURLEncoding.EncodeToString(changed) + string(dgram[last:]))
 	case "header": // inside "alg": the same change whatever the kid

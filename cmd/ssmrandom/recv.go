@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -32,11 +31,11 @@ import (
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a regular file (appended to), - for stdout, or kernel for the kernel pool (RNDADDENTROPY, needs CAP_SYS_ADMIN)"},
-		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8. 0 mixes the bytes in without crediting them, since anyone on the path sees them; credit only matters before the kernel RNG is initialised (early boot, Linux 5.18+)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
+		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
-		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: the SP 800-90B repetition count and adaptive proportion tests and a duplicate check on each producer's verified bytes; a producer that fails is not forwarded until 2048 good bytes in a row. off is for experiments only"},
+		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: health tests on each producer's bytes (off is for experiments only)"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived", DefaultText: "the number of CPUs"},
@@ -45,7 +44,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
-	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge: only while its producers move over (docs/migration.md)"})
+	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, metricsFlag())
 	flags = append(flags, logFlags()...)
@@ -57,10 +56,16 @@ func recvCommand(e *env) *cli.Command {
 			"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
 			"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
 			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
-			"refuse the bytes of a producer whose source has broken (--health). A FIFO is held open\n" +
+			"refuse the bytes of a producer whose source has broken (--health): the SP 800-90B\n" +
+			"repetition count and adaptive proportion tests and a duplicate check; a producer that\n" +
+			"fails is not forwarded until 2048 good bytes in a row pass. A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
-			"rather than stalling the socket. --allow-unsigned also forwards the original ssmrandom's\n" +
-			"unsigned frames, for the time its producers move over (docs/security.md).\n\n" +
+			"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
+			"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
+			"since anyone on the path sees them: crediting only matters before the kernel RNG is\n" +
+			"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
+			"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
+			"move over (docs/migration.md, docs/security.md).\n\n" +
 			"recv reads --trust again on SIGHUP and whenever a file in it changes: a key added is\n" +
 			"trusted, a key removed refused, from the next frame on; a file that does not load is\n" +
 			"logged and passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md).",
@@ -74,64 +79,17 @@ func runRecv(c *cli.Context, e *env) error {
 		return nil
 	}
 	hosts := c.Args().Slice()
-	for _, h := range hosts {
-		if strings.HasPrefix(h, "-") && h != "-" {
-			return usagef("put flags before the producer hosts: ssmrandom recv [flags] PRODUCER...", "flag %q after the producer hosts", h)
-		}
+	if err := flagsFirst(hosts); err != nil {
+		return err
 	}
 	log, err := newLogger(c, e.stderr)
 	if err != nil {
 		return err
 	}
-	// Signals are caught from the start: SIGINT or SIGTERM while recv
-	// resolves or joins ends it cleanly, and a SIGHUP (systemctl reload)
-	// that comes early is a reload once it runs, never the default death.
-	ctx, stop := signalContext(c.Context)
+	ctx, hup, stop := recvSignals(c.Context)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	if !c.IsSet("trust") || c.String("trust") == "" {
-		return usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
-	}
-	if len(hosts) == 0 {
-		return usagef("name at least one producer: ssmrandom recv [flags] PRODUCER...", "no producer host given")
-	}
-	group, err := groupFlag(c)
-	if err != nil {
-		return err
-	}
-	maxDatagram, err := maxDatagramValue(c)
-	if err != nil {
-		return err
-	}
-	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
-		return usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
-	}
-	if c.Bool("allow-unsigned") && c.Int("credit") > 0 {
-		return usagef("leave out --credit with --allow-unsigned: anyone may have chosen unsigned bytes", "--credit %d with --allow-unsigned", c.Int("credit"))
-	}
-	if w := c.Int("workers"); w < 1 || w > 256 {
-		return usagef("--workers takes 1 to 256", "bad --workers %d", w)
-	}
-	if b := c.Int("batch"); b < 1 || b > receive.MaxBatch {
-		return usagef(fmt.Sprintf("--batch takes 1 to %d", receive.MaxBatch), "bad --batch %d", b)
-	}
-	if c.Duration("max-age") <= 0 {
-		return usagef("--max-age takes a positive duration such as 30s", "bad --max-age %s", c.Duration("max-age"))
-	}
-	if c.Duration("max-skew") < 0 {
-		return usagef("--max-skew takes a duration such as 5s, or 0", "bad --max-skew %s", c.Duration("max-skew"))
-	}
-	sampler, err := samplerFlags(c)
-	if err != nil {
-		return err
-	}
-	checks, err := healthFlag(c)
-	if err != nil {
-		return err
-	}
-	ifi, err := interfaceFlag(c)
+	opts, err := recvFlags(c, hosts)
 	if err != nil {
 		return err
 	}
@@ -140,46 +98,22 @@ func runRecv(c *cli.Context, e *env) error {
 		return err
 	}
 	defer release()
-	srv, err := listenMetrics(c)
+	srv, m, err := recvMetrics(c)
 	if err != nil {
 		return err
 	}
-	var m *metrics.Recv // nil: metrics off, and its methods do nothing
 	if srv != nil {
 		defer srv.Close()
-		m = metrics.NewRecv(metrics.RecvConfig{Version: version})
 	}
-	ring, warnings, err := sign.LoadTrust(c.String("trust"))
-	if err != nil {
-		return asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
-	}
-	for _, w := range warnings {
-		log.Warn().Msg(w)
-	}
-	for _, k := range ring.Keys() {
-		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
-	}
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	sources, err := mcast.ResolveSources(rctx, hosts, group.Addr())
-	cancel()
-	if err != nil && ctx.Err() != nil {
-		return nil // SIGINT or SIGTERM
-	}
-	if err != nil {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) { // perhaps passing: a run-time failure
-			return withHint(err, "check the producer's name, and this host's resolver")
-		}
-		return asUsage(err, "producers are host names or addresses of the group's family")
-	}
-	conn, err := mcast.JoinSSM(group, ifi, sources)
+	ring, err := loadTrust(c.String("trust"), log)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	for _, s := range sources {
-		log.Info().Str("source", s.String()).Str("group", group.String()).Str("interface", ifiName(ifi)).Msg("joined")
+	conn, err := joinProducers(ctx, hosts, opts.group, opts.ifi, log)
+	if conn == nil {
+		return err // nil for SIGINT or SIGTERM
 	}
+	defer conn.Close()
 	// The output is opened last, so a command that fails to start leaves
 	// no FIFO or file behind.
 	out, err := openOutput(c)
@@ -187,117 +121,244 @@ func runRecv(c *cli.Context, e *env) error {
 		return err
 	}
 	defer out.Close()
-	if checks == nil {
+	pipe, err := newPipeline(c, opts, ring, out, m, log)
+	if err != nil {
+		return err
+	}
+	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
+	defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
+	if srv != nil {
+		defer serveMetrics(ctx, srv, m, log)()
+	}
+	defer stop() // ends the reloader and the metrics server, before their waits
+	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
+	r := &recvLoop{log: log, conn: conn, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned, warned: map[receive.Reason]bool{}}
+	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
+}
+
+// recvSignals catches signals from the start: SIGINT or SIGTERM while
+// recv resolves or joins ends ctx, and a SIGHUP (systemctl reload) that
+// comes early is a reload once recv runs, never the default death. stop
+// ends ctx; the caller stops hup with signal.Stop.
+func recvSignals(parent context.Context) (ctx context.Context, hup chan os.Signal, stop context.CancelFunc) {
+	ctx, stop = signalContext(parent)
+	hup = make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return ctx, hup, stop
+}
+
+// flagsFirst refuses a flag among the producer hosts.
+func flagsFirst(hosts []string) error {
+	for _, h := range hosts {
+		if strings.HasPrefix(h, "-") && h != "-" {
+			return usagef("put flags before the producer hosts: ssmrandom recv [flags] PRODUCER...", "flag %q after the producer hosts", h)
+		}
+	}
+	return nil
+}
+
+// recvMetrics listens on --metrics-addr, if set; a nil *metrics.Recv
+// means metrics are off, and its methods do nothing.
+func recvMetrics(c *cli.Context) (*metrics.Server, *metrics.Recv, error) {
+	srv, err := listenMetrics(c)
+	if srv == nil || err != nil {
+		return nil, nil, err
+	}
+	return srv, metrics.NewRecv(metrics.RecvConfig{Version: version}), nil
+}
+
+// recvOptions are recv's flags, checked.
+type recvOptions struct {
+	group       netip.AddrPort
+	ifi         *net.Interface
+	maxDatagram int
+	cfg         receive.Config // all but Trust, Output and ObserveVerify
+}
+
+// recvFlags reads and checks recv's flags, but --trust's keys and the
+// output, which are loaded and opened later.
+func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
+	if !c.IsSet("trust") || c.String("trust") == "" {
+		return nil, usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
+	}
+	if len(hosts) == 0 {
+		return nil, usagef("name at least one producer: ssmrandom recv [flags] PRODUCER...", "no producer host given")
+	}
+	var o recvOptions
+	var err error
+	if o.group, err = groupFlag(c); err != nil {
+		return nil, err
+	}
+	if o.maxDatagram, err = maxDatagramValue(c); err != nil {
+		return nil, err
+	}
+	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
+		return nil, usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
+	}
+	if c.Bool("allow-unsigned") && c.Int("credit") > 0 {
+		return nil, usagef("leave out --credit with --allow-unsigned: anyone may have chosen unsigned bytes", "--credit %d with --allow-unsigned", c.Int("credit"))
+	}
+	if w := c.Int("workers"); w < 1 || w > 256 {
+		return nil, usagef("--workers takes 1 to 256", "bad --workers %d", w)
+	}
+	if b := c.Int("batch"); b < 1 || b > receive.MaxBatch {
+		return nil, usagef(fmt.Sprintf("--batch takes 1 to %d", receive.MaxBatch), "bad --batch %d", b)
+	}
+	if c.Duration("max-age") <= 0 {
+		return nil, usagef("--max-age takes a positive duration such as 30s", "bad --max-age %s", c.Duration("max-age"))
+	}
+	if c.Duration("max-skew") < 0 {
+		return nil, usagef("--max-skew takes a duration such as 5s, or 0", "bad --max-skew %s", c.Duration("max-skew"))
+	}
+	o.cfg = receive.Config{MaxDatagram: o.maxDatagram, MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
+		Limit: c.Uint64("count"), AllowUnsigned: c.Bool("allow-unsigned")}
+	if o.cfg.Sample, err = samplerFlags(c); err != nil {
+		return nil, err
+	}
+	if o.cfg.Health, err = healthFlag(c); err != nil {
+		return nil, err
+	}
+	if o.ifi, err = interfaceFlag(c); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// loadTrust loads the keys of --trust, and logs them.
+func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
+	ring, warnings, err := sign.LoadTrust(path)
+	if err != nil {
+		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
+	}
+	for _, w := range trustWarnings(warnings) {
+		log.Warn().Msg(w)
+	}
+	for _, k := range ring.Keys() {
+		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
+	}
+	return ring, nil
+}
+
+// joinProducers resolves the producer hosts and joins their channels. It
+// returns no receiver and no error if ctx ends first (SIGINT or SIGTERM).
+func joinProducers(ctx context.Context, hosts []string, group netip.AddrPort, ifi *net.Interface, log zerolog.Logger) (*mcast.Receiver, error) {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sources, err := mcast.ResolveSources(rctx, hosts, group.Addr())
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return nil, nil
+	}
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) { // perhaps passing: a run-time failure
+			return nil, withHint(err, "check the producer's name, and this host's resolver")
+		}
+		return nil, asUsage(err, "producers are host names or addresses of the group's family")
+	}
+	conn, err := mcast.JoinSSM(group, ifi, sources)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sources {
+		log.Info().Str("source", s.String()).Str("group", group.String()).Str("interface", ifiName(ifi)).Msg("joined")
+	}
+	return conn, nil
+}
+
+// newPipeline makes the receive pipeline of the checked flags, and says
+// which safeguards are off.
+func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Sink, m *metrics.Recv, log zerolog.Logger) (*receive.Pipeline, error) {
+	if o.cfg.Health == nil {
 		log.Warn().Msg("health tests are OFF (--health off): bytes of a broken producer are forwarded as they are")
 	}
-	if c.Bool("allow-unsigned") {
-		log.Warn().Msg("accepting UNSIGNED version 1.0 frames of the original ssmrandom (--allow-unsigned): anyone who can send to the group can feed them, and replays are caught only by the health tests; they are counted as \"unsigned\" in the summaries (docs/security.md)")
+	if o.cfg.AllowUnsigned {
+		log.Warn().Str("see", "docs/security.md").Msg("accepting UNSIGNED version 1.0 frames (--allow-unsigned): anyone can forge them; only the health tests catch replays")
 	}
-	cfg := receive.Config{
-		Trust: ring, Output: out, MaxDatagram: maxDatagram,
-		MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
-		Limit: c.Uint64("count"), Sample: sampler, Health: checks,
-		AllowUnsigned: c.Bool("allow-unsigned"),
-	}
+	cfg := o.cfg
+	cfg.Trust, cfg.Output = ring, out
 	if m != nil {
 		cfg.ObserveVerify = m.ObserveVerify
 	}
 	pipe, err := receive.New(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
 	// Keep the heap small under a flood of forged datagrams, whose
 	// verification makes short-lived garbage: unless GOMEMLIMIT says
 	// otherwise, the collector works harder past 8 MiB of heap.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(8 << 20)
 	}
-
-	reloader := &trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}
-	defer reloader.start(ctx, hup)()
-	if srv != nil {
-		serving := serveMetrics(ctx, srv, m, log)
-		defer serving()
-	}
-	defer stop() // ends the reloader and the metrics server, before their waits
-	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", maxDatagram).Msg("receiving")
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, metrics: m, unsigned: c.Bool("allow-unsigned"), opts: receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, warned: map[receive.Reason]bool{}}
-	err = r.run(ctx, c.Duration("stats-interval"))
-	r.summary(zerolog.InfoLevel, "stopped")
-	return err
+	return pipe, nil
 }
 
-// recvLoop reads datagrams and hands them to the pipeline.
+// recvLoop logs what the pipeline does: drops and summaries.
 type recvLoop struct {
 	log      zerolog.Logger
 	conn     *mcast.Receiver
-	pipe     *receive.Pipeline
+	sums     *receive.Summaries
 	metrics  *metrics.Recv // nil if off
 	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
-	opts     receive.Options
 
-	mu     sync.Mutex
-	last   receive.Stats           // at the previous summary
-	warned map[receive.Reason]bool // reasons already logged once
+	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
 }
 
-func (r *recvLoop) run(ctx context.Context, interval time.Duration) error {
-	q := receive.NewParallel(r.pipe, r.opts, r.dropped)
-	done := make(chan struct{})
-	defer close(done)
-	go func() { // Close unblocks Read when a signal comes or the pipeline stops
-		select {
-		case <-ctx.Done():
-		case <-q.Done():
-		case <-done:
+// run receives until a signal, --count frames or an error, with a summary
+// every interval (0: none) and one at the end.
+func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive.Options, interval time.Duration) error {
+	stopSums := r.summaries(interval)
+	err := receive.Run(ctx, pipe, receive.Loop[netip.Addr]{
+		Read: func(buf []byte) (int, netip.Addr, error) {
+			n, src, err := r.conn.Read(buf)
+			if errors.Is(err, mcast.ErrTruncated) {
+				err = nil // buf is longer than any --max-datagram: dropped as too big
+			}
+			return n, src, err
+		},
+		Stop:    func() { r.conn.Close() },
+		BufSize: mcast.ReadBufferSize,
+		Observe: r.dropped,
+		Options: opts,
+	})
+	stopSums()
+	r.summary(zerolog.InfoLevel, "stopped")
+	switch {
+	case errors.Is(err, receive.ErrOutput):
+		r.metrics.SinkError()
+	case errors.Is(err, net.ErrClosed) && ctx.Err() != nil:
+		return nil // SIGINT or SIGTERM
+	}
+	return err
+}
+
+// summaries logs a summary every interval until the returned function
+// is called, which waits for the last one; an interval of 0 logs none.
+func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
+	if interval <= 0 {
+		return func() {}
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				r.summary(zerolog.InfoLevel, "summary")
+			case <-done:
+				return
+			}
 		}
-		r.conn.Close()
 	}()
-	if interval > 0 {
-		go func() {
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					r.summary(zerolog.InfoLevel, "summary")
-				case <-done:
-					return
-				}
-			}
-		}()
-	}
-	buf := make([]byte, mcast.ReadBufferSize)
-	for {
-		n, src, err := r.conn.Read(buf)
-		// A truncated datagram fills buf, which is longer than any
-		// --max-datagram, so the pipeline drops it as too big.
-		if err == nil || errors.Is(err, mcast.ErrTruncated) {
-			err = q.Submit(buf[:n], src)
-		}
-		if err != nil {
-			qerr := q.Close() // finish what is in flight
-			switch {
-			case errors.Is(qerr, receive.ErrLimit):
-				return nil // --count frames written
-			case qerr != nil:
-				r.metrics.SinkError()
-				return qerr
-			case errors.Is(err, net.ErrClosed) && ctx.Err() != nil:
-				return nil // SIGINT or SIGTERM
-			}
-			return err
-		}
-	}
+	return func() { close(done); <-stopped }
 }
 
 // dropped logs a datagram the pipeline did not forward: at debug level
 // each one, at warn level the first of each reason, and at error level
 // (and in the metrics) each new health-test failure.
-func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
-	if v.Reason == receive.Unhealthy && !errors.Is(v.Err, health.ErrFailed) {
-		// A new failure, not a frame refused on probation: once per failure.
+func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
+	if v.HealthFailed() { // once per failure, not per frame refused on probation
 		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
 			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
 		r.metrics.HealthFailure(v.KeyID)
@@ -306,12 +367,7 @@ func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
 	if !first && r.log.GetLevel() > zerolog.DebugLevel {
 		return
 	}
-	why := v.Err
-	switch v.Reason {
-	case receive.OutputFull, receive.Unhealthy, receive.SampledOut:
-	default:
-		why = r.pipe.Explain(datagram) // more words than v.Err, for logs only
-	}
+	why := v.Why()
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut {
 		r.warned[v.Reason] = true
@@ -323,18 +379,16 @@ func (r *recvLoop) dropped(datagram []byte, src netip.Addr, v receive.Verdict) {
 // summary logs the counters; at info level it is raised to warn when
 // datagrams were dropped since the last summary.
 func (r *recvLoop) summary(level zerolog.Level, msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.pipe.Stats()
+	s := r.sums.Next()
 	dropped := zerolog.Dict()
 	for _, reason := range receive.Reasons() {
 		dropped.Uint64(reason.String(), s.Dropped[reason])
 	}
-	if level == zerolog.InfoLevel && s.Rejected() > r.last.Rejected() {
+	if level == zerolog.InfoLevel && s.NewRejects > 0 {
 		level = zerolog.WarnLevel
 	}
 	producers := zerolog.Arr()
-	for _, p := range r.pipe.Producers() {
+	for _, p := range s.Producers {
 		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted).Uint64("verified", p.Frames).
 			Uint64("forwarded", p.Forwarded).Uint64("bytes", p.Bytes)
 		if !p.LastFrame.IsZero() {
@@ -350,7 +404,6 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
 		Array("producers", producers).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
-	r.last = s
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else
@@ -402,14 +455,7 @@ func healthFlag(c *cli.Context) (func(kid string) receive.HealthCheck, error) {
 	case "off":
 		return nil, nil
 	case "on":
-	default:
-		return nil, usagef("--health takes on or off", "bad --health %q", c.String("health"))
+		return receive.HealthMonitors(health.Config{})
 	}
-	if _, err := health.New(health.Config{}); err != nil { // the defaults, checked once
-		return nil, err
-	}
-	return func(string) receive.HealthCheck {
-		m, _ := health.New(health.Config{})
-		return m
-	}, nil
+	return nil, usagef("--health takes on or off", "bad --health %q", c.String("health"))
 }

@@ -61,7 +61,7 @@ func (r *trustReloader) reload(trigger string) {
 		r.done(0, err)
 		return
 	}
-	for _, w := range warnings {
+	for _, w := range trustWarnings(warnings) {
 		r.log.Warn().Msg(w)
 	}
 	for _, err := range skipped {
@@ -86,6 +86,21 @@ func (r *trustReloader) done(skipped int, err error) {
 	if r.report != nil {
 		r.report(skipped, err)
 	}
+}
+
+// trustWarnings words the warnings of sign.LoadTrust and ReloadTrust, one
+// line each.
+func trustWarnings(ws []sign.Warning) []string {
+	lines := make([]string, 0, len(ws))
+	for _, w := range ws {
+		if w.Private {
+			lines = append(lines, fmt.Sprintf("%s is a private key; trusting only its public half (keep private keys out of trust folders)", w.File))
+		} else {
+			lines = append(lines, fmt.Sprintf("key %s is in %s (valid %s) and in %s (valid %s); trusting it only when both say it is valid",
+				w.KeyID, w.File, w.Valid, w.Other, w.OtherValid))
+		}
+	}
+	return lines
 }
 
 // diffKeys returns the ids of the keys that next has and prev has not,

@@ -103,7 +103,7 @@ func TestTrustReload(t *testing.T) {
 func TestTrustSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
-	b, err := sign.MarshalPublic(pub)
+	b, err := sign.MarshalPublicValid(pub, sign.Validity{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,4 +157,21 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestTrustWarnings checks the words of sign's trust warnings, which
+// recv, inspect and keys print.
+func TestTrustWarnings(t *testing.T) {
+	end := time.Unix(1600000000, 0).UTC()
+	got := trustWarnings([]sign.Warning{
+		{File: "trust/private.jwk", Private: true},
+		{File: "trust/a.jwk", KeyID: "KID", Valid: sign.Validity{NotAfter: end}, Other: "trust/b.jwk"},
+	})
+	want := []string{
+		"trust/private.jwk is a private key; trusting only its public half (keep private keys out of trust folders)",
+		"key KID is in trust/a.jwk (valid " + sign.Validity{NotAfter: end}.String() + ") and in trust/b.jwk (valid " + sign.Validity{}.String() + "); trusting it only when both say it is valid",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/frame"
 )
 
-func ExampleFrame_Marshal() {
+func ExampleFrame_Append() {
 	f := frame.Frame{
 		Source: "producer.example.org",
 		Epoch:  1764000000000,
@@ -14,11 +14,11 @@ func ExampleFrame_Marshal() {
 		Time:   1764000012345,
 		Data:   []byte{0x00, 0x01, 0x02},
 	}
-	b, err := f.Marshal()
-	if err != nil {
+	if err := f.Check(); err != nil {
 		fmt.Println(err)
 		return
 	}
+	b := f.Append(nil)
 	fmt.Printf("%s\n", b)
 	fmt.Println(len(b), "bytes, at most", frame.MaxLen(f.Source, len(f.Data)))
 	// Output:

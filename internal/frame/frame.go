@@ -133,15 +133,6 @@ func (f *Frame) Append(dst []byte) []byte {
 	return append(dst, `"}`...)
 }
 
-// Marshal returns the canonical serialization of f, or the error of
-// [Frame.Check].
-func (f *Frame) Marshal() ([]byte, error) {
-	if err := f.Check(); err != nil {
-		return nil, err
-	}
-	return f.Append(make([]byte, 0, MaxLen(f.Source, len(f.Data)))), nil
-}
-
 // MaxLen returns the longest serialization of a frame with the given source
 // name and dataLen bytes of data, over all valid epochs, sequence numbers
 // and times. Senders use it to check that every frame fits a datagram.
@@ -154,13 +145,13 @@ func MaxLen(source string, dataLen int) int {
 // Parse decodes a canonical version 2.0 payload. Errors are a *[ParseError].
 func Parse(b []byte) (Frame, error) {
 	var f Frame
-	err := ParseInto(&f, b)
+	err := parseInto(&f, b)
 	return f, err
 }
 
-// ParseInto is [Parse] decoding into f, reusing the capacity of f.Data for
+// parseInto is [Parse] decoding into f, reusing the capacity of f.Data for
 // the entropy bytes. On error f holds no meaningful value.
-func ParseInto(f *Frame, b []byte) error {
+func parseInto(f *Frame, b []byte) error {
 	d, err := ParseFields(f, b)
 	if err != nil {
 		return err
@@ -224,9 +215,10 @@ func ParseHead(b []byte) (epoch, seq uint64, t int64, err error) {
 	return e, n, int64(tt), err
 }
 
-// ParseFields is [ParseInto] but for the decoding of "d": it checks the
-// whole payload but d's base64, sets every field of f but Data (which it
-// empties), and returns the text of "d" for [DecodeData]. A receiver can
+// ParseFields is [Parse] into f, reusing its buffers, but for the
+// decoding of "d": it checks the whole payload but d's base64, sets every
+// field of f but Data (which it empties), and returns the text of "d" for
+// [DecodeData]. A receiver can
 // so judge a frame by its epoch, sequence number and time before it spends
 // work on the data.
 func ParseFields(f *Frame, b []byte) (d []byte, err error) {

@@ -44,8 +44,7 @@ type Parallel[T any] struct {
 type slot[T any] struct {
 	buf   []byte
 	tag   T
-	w     work
-	v     Verdict
+	w     work          // its buffers and verdict
 	ready chan struct{} // a worker is done with the slot
 }
 
@@ -160,7 +159,7 @@ func (q *Parallel[T]) worker() {
 		}
 		if len(idx) == 1 {
 			s := &q.slots[i]
-			s.v = q.p.check(&s.w, s.buf)
+			q.p.check(&s.w, s.buf, true)
 			s.ready <- struct{}{}
 			continue
 		}
@@ -168,8 +167,8 @@ func (q *Parallel[T]) worker() {
 		sig = sig[:0]
 		for _, j := range idx {
 			s := &q.slots[j]
-			if s.v = q.p.precheck(&s.w, s.buf); s.v.Reason == Forwarded && !s.w.unsigned {
-				batch.Add(&s.w.signed)
+			if q.p.precheck(&s.w, s.buf, true); s.w.v.Reason == None && !s.w.unsigned {
+				batch.Add(&s.w.jws)
 				sig = append(sig, j)
 			}
 		}
@@ -186,7 +185,7 @@ func (q *Parallel[T]) worker() {
 		}
 		for k, j := range sig {
 			if !ok[k] {
-				q.slots[j].v = Verdict{Reason: BadSignature, Err: sign.ErrBadSignature}
+				q.slots[j].w.v.reject(BadSignature, sign.ErrBadSignature, withKid)
 			}
 		}
 		for _, j := range idx {
@@ -201,12 +200,12 @@ func (q *Parallel[T]) finisher() {
 		s := &q.slots[i]
 		<-s.ready
 		if q.err.Load() == nil {
-			v, err := q.p.finish(&s.w, s.v)
+			v, err := q.p.finish(&s.w)
 			if err != nil {
 				q.err.Store(&err)
 				close(q.done)
 			}
-			if v.Reason != Forwarded && err == nil && q.observe != nil {
+			if v.Reason != None && err == nil && q.observe != nil {
 				q.observe(s.buf, s.tag, v)
 			}
 		}

@@ -65,7 +65,7 @@ func TestParallelMatchesHandle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Reason != receive.Forwarded {
+			if v.Reason != receive.None {
 				wantDrops[v.Reason]++
 			}
 		}
@@ -181,11 +181,11 @@ func TestSample(t *testing.T) {
 		datagram []byte
 		want     receive.Reason
 	}{
-		{signFrame(t, k.trusted, mkframe(0, now, "a")), receive.Forwarded},
+		{signFrame(t, k.trusted, mkframe(0, now, "a")), receive.None},
 		{signFrame(t, k.trusted, mkframe(1, now, "b")), receive.SampledOut},
 		{changeData(t, signFrame(t, k.trusted, forged), forged), receive.BadSignature}, // kept, then fails
 		{changeData(t, signFrame(t, k.trusted, forged), forged), receive.SampledOut},   // never verified
-		{signFrame(t, k.trusted, mkframe(1, now, "b")), receive.Forwarded},             // not seen before: sampling is not a replay
+		{signFrame(t, k.trusted, mkframe(1, now, "b")), receive.None},                  // not seen before: sampling is not a replay
 		{[]byte("garbage"), receive.Malformed},                                         // no decision drawn
 	}
 	for i, st := range steps {
@@ -232,11 +232,11 @@ func TestHealth(t *testing.T) {
 		datagram []byte
 		want     receive.Reason
 	}{
-		{signFrame(t, k.trusted, mkframe(0, now, "good,")), receive.Forwarded},
+		{signFrame(t, k.trusted, mkframe(0, now, "good,")), receive.None},
 		{signFrame(t, k.trusted, mkframe(1, now, "BAD")), receive.Unhealthy},
 		{signFrame(t, k.trusted, mkframe(1, now, "BAD")), receive.Replay}, // seen: a failed frame is not retried
 		{signFrame(t, k.stranger, mkframe(2, now, "BAD")), receive.UnknownKey},
-		{signFrame(t, k.trusted, mkframe(2, now, "fine")), receive.Forwarded},
+		{signFrame(t, k.trusted, mkframe(2, now, "fine")), receive.None},
 	} {
 		v, err := p.Handle(st.datagram)
 		if err != nil || v.Reason != st.want {

@@ -10,13 +10,17 @@
 // the right length costs an Ed25519 verification.
 //
 // The package does no socket I/O and no logging: the caller reads the
-// datagrams, and reads the counts with [Pipeline.Stats].
+// datagrams, and reads the counts with [Pipeline.Stats]. Each datagram's
+// checks run once, in one sequence, and leave a [Verdict]: the reason, the
+// facts the checks read (kid, epoch, sequence number, time, size) and
+// [Verdict.Why], the words for logs and tools.
 package receive
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -26,15 +30,15 @@ import (
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sign"
-	"github.com/nordunet/ssmrandom/internal/sink"
 )
 
-// Reason says why a datagram was not forwarded.
+// Reason says why a datagram was not forwarded; its zero value, [None],
+// is no reason: the datagram was forwarded.
 type Reason int
 
 // The reasons, in the order the checks run.
 const (
-	Forwarded    Reason = iota // not a reject: the bytes were written
+	None         Reason = iota // no reason: the bytes were written
 	TooBig                     // the datagram is over the size limit
 	Malformed                  // not a compact JWS, or a payload that is not a canonical IEDP frame
 	BadAlg                     // the JWS alg is not EdDSA
@@ -51,7 +55,7 @@ const (
 )
 
 var reasonNames = [numReasons]string{
-	Forwarded:    "forwarded",
+	None:         "none",
 	TooBig:       "too_big",
 	Malformed:    "malformed",
 	BadAlg:       "bad_alg",
@@ -75,7 +79,7 @@ func (r Reason) String() string {
 	return reasonNames[r]
 }
 
-// Reasons returns every reason other than [Forwarded], in check order.
+// Reasons returns every reason other than [None], in check order.
 func Reasons() []Reason {
 	rs := make([]Reason, 0, numReasons-1)
 	for r := TooBig; r < numReasons; r++ {
@@ -89,7 +93,7 @@ type Stats struct {
 	Datagrams uint64             // datagrams handled
 	Frames    uint64             // frames forwarded
 	Bytes     uint64             // entropy bytes forwarded
-	Dropped   [numReasons]uint64 // datagrams dropped, by reason; Dropped[Forwarded] is 0
+	Dropped   [numReasons]uint64 // datagrams dropped, by reason; Dropped[None] is 0
 	Unsigned  uint64             // unsigned version 1.0 frames forwarded (Config.AllowUnsigned), also counted in Frames and Bytes
 }
 
@@ -111,11 +115,13 @@ type Config struct {
 	// least one key; [Pipeline.SetTrust] replaces it.
 	Trust *sign.Keyring
 	// Output receives the entropy bytes of each forwarded frame in one
-	// Write. A Write error wrapping [sink.ErrFull] drops the frame
-	// ([OutputFull]); any other error is returned by [Pipeline.Handle].
+	// Write. A Write error that has a method Full returning true (such as
+	// sink.ErrFull) drops the frame ([OutputFull]); any other error is
+	// returned by [Pipeline.Handle].
 	Output io.Writer
-	// MaxDatagram is the size limit in bytes; larger datagrams are
-	// dropped before any parsing. Required.
+	// MaxDatagram is the datagram size limit in bytes (recv's
+	// --max-datagram); larger datagrams are dropped before any parsing.
+	// Required.
 	MaxDatagram int
 	// MaxAge and MaxSkew are the freshness limits (package replay); zero
 	// means replay.DefaultMaxAge and replay.DefaultMaxSkew.
@@ -130,8 +136,9 @@ type Config struct {
 	// any frame after (not written).
 	Limit uint64
 	// Health, if not nil, returns the health check of a producer key's
-	// verified bytes; it is called once per key, on its first verified
-	// frame. A frame whose check fails is dropped as [Unhealthy].
+	// verified bytes ([HealthMonitors] makes the usual one); it is called
+	// once per key, on its first verified frame, from one goroutine at a
+	// time. A frame whose check fails is dropped as [Unhealthy].
 	Health func(kid string) HealthCheck
 	// ObserveVerify, if not nil, is told how long each Ed25519
 	// verification took, per frame (a batch's time divided among its
@@ -166,25 +173,47 @@ type HealthCheck interface {
 }
 
 // Pipeline checks datagrams and forwards the good ones. Make one with
-// [New]. Handle must not be called concurrently; Stats may be called from
-// any goroutine at any time.
+// [New]. Handle must not be called concurrently; Stats, Producers, Trust
+// and SetTrust may be called from any goroutine at any time.
 type Pipeline struct {
-	cfg    Config
-	now    func() time.Time
-	work   work // the sequential path's buffers
-	health map[string]HealthCheck
-	trust  atomic.Pointer[sign.Keyring]
-
-	producers sync.Map // kid → *producer, for keys that sent a verified frame
-
-	mu    sync.Mutex // guards guard and sample, shared with parallel workers
+	cfg   Config
+	now   func() time.Time
 	guard *replay.Guard
+	work  work // the sequential path's buffers
+
+	trust atomic.Pointer[trust] // the keyring in use, with its producers
+	setMu sync.Mutex            // one SetTrust at a time
+	// mu guards every producer's replay filter and the sampler, shared
+	// with parallel workers.
+	mu sync.Mutex
+	// unsigned is the state of unsigned frames (Config.AllowUnsigned):
+	// its health check only.
+	unsigned producer
 
 	received atomic.Uint64
 	frames   atomic.Uint64
 	bytes    atomic.Uint64
 	dropped  [numReasons]atomic.Uint64
-	unsigned atomic.Uint64 // unsigned frames forwarded
+	nUnsign  atomic.Uint64 // unsigned frames forwarded
+}
+
+// trust is a keyring and the state of each of its keys, and of each key
+// that an earlier keyring held. It is not changed once stored: SetTrust
+// stores a new one that shares the producers of the keys that stay.
+type trust struct {
+	ring      *sign.Keyring
+	producers map[string]*producer
+}
+
+// producer is the state of one producer key: its replay filter, its
+// health check and its counters, kept from the first keyring that
+// trusts the key for the life of the Pipeline.
+type producer struct {
+	filter replay.Filter // guarded by Pipeline.mu
+	health HealthCheck   // made on the first verified frame; used by finish only
+
+	frames, forwarded, bytes atomic.Uint64
+	last                     atomic.Int64 // Unix nanoseconds of the last verified frame
 }
 
 // New returns a Pipeline.
@@ -212,9 +241,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram), health: make(map[string]HealthCheck)}
-	p.trust.Store(cfg.Trust)
-	p.cfg.Trust = nil // p.trust is the keyring in use; a reload must not leave the first one here
+	p := &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram)}
+	p.SetTrust(cfg.Trust)
+	p.cfg.Trust = nil // p.trust holds the keyring in use; a reload must not leave the first one here
 	return p, nil
 }
 
@@ -222,23 +251,29 @@ func New(cfg Config) (*Pipeline, error) {
 // check on, frames are accepted only from ring's keys, within their
 // validity periods, including frames already being checked (their key is
 // looked up again before they are written). An empty ring trusts nothing.
-// A key that stays keeps its replay state, health state and counters. It
-// is safe to call from any goroutine.
+// A key that stays keeps its replay state, health state and counters; so
+// does a key removed and trusted again later. It is safe to call from any
+// goroutine.
 func (p *Pipeline) SetTrust(ring *sign.Keyring) {
 	if ring == nil {
 		ring = new(sign.Keyring)
 	}
-	p.trust.Store(ring)
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
+	next := &trust{ring: ring, producers: make(map[string]*producer)}
+	if prev := p.trust.Load(); prev != nil {
+		maps.Copy(next.producers, prev.producers)
+	}
+	for _, k := range ring.Keys() {
+		if next.producers[k.ID] == nil {
+			next.producers[k.ID] = new(producer)
+		}
+	}
+	p.trust.Store(next)
 }
 
 // Trust returns the keyring in use.
-func (p *Pipeline) Trust() *sign.Keyring { return p.trust.Load() }
-
-// producer holds one producer key's counters.
-type producer struct {
-	frames, forwarded, bytes atomic.Uint64
-	last                     atomic.Int64 // Unix nanoseconds of the last verified frame
-}
+func (p *Pipeline) Trust() *sign.Keyring { return p.trust.Load().ring }
 
 // ProducerStats is a snapshot of one producer key's counters.
 type ProducerStats struct {
@@ -256,51 +291,27 @@ type ProducerStats struct {
 // each key that sent a verified frame before it was removed, sorted by
 // key id.
 func (p *Pipeline) Producers() []ProducerStats {
-	ring := p.trust.Load()
-	var out []ProducerStats
-	seen := make(map[string]bool)
-	for _, k := range ring.Keys() {
-		out = append(out, ProducerStats{KeyID: k.ID, File: k.File, Valid: k.Valid, Trusted: true})
-		seen[k.ID] = true
-	}
-	p.producers.Range(func(kid, _ any) bool {
-		if !seen[kid.(string)] {
-			out = append(out, ProducerStats{KeyID: kid.(string)})
+	t := p.trust.Load()
+	out := make([]ProducerStats, 0, len(t.producers))
+	for kid, c := range t.producers {
+		k, trusted := t.ring.Lookup(kid)
+		s := ProducerStats{KeyID: kid, File: k.File, Valid: k.Valid, Trusted: trusted,
+			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load()}
+		if !trusted && s.Frames == 0 {
+			continue
 		}
-		return true
-	})
+		if ns := c.last.Load(); ns != 0 {
+			s.LastFrame = time.Unix(0, ns)
+		}
+		out = append(out, s)
+	}
 	slices.SortFunc(out, func(a, b ProducerStats) int { return strings.Compare(a.KeyID, b.KeyID) })
-	for i := range out {
-		if v, ok := p.producers.Load(out[i].KeyID); ok {
-			c := v.(*producer)
-			out[i].Frames, out[i].Forwarded, out[i].Bytes = c.frames.Load(), c.forwarded.Load(), c.bytes.Load()
-			if ns := c.last.Load(); ns != 0 {
-				out[i].LastFrame = time.Unix(0, ns)
-			}
-		}
-	}
 	return out
-}
-
-// producer returns the counters of kid, made on first use.
-func (p *Pipeline) producer(kid string) *producer {
-	if v, ok := p.producers.Load(kid); ok {
-		return v.(*producer)
-	}
-	v, _ := p.producers.LoadOrStore(kid, new(producer))
-	return v.(*producer)
-}
-
-// Verdict is the outcome of one datagram.
-type Verdict struct {
-	Reason Reason // Forwarded, or why the datagram was dropped
-	KeyID  string // the signing key, once the signature has been verified
-	Err    error  // for a drop, the check that failed
 }
 
 // Handle runs every check on datagram and, if all pass, writes the
 // frame's entropy bytes to the output. The returned error is only for a
-// failed output write other than a full one, or [ErrLimit]; the caller
+// failed output write other than a full one ([ErrOutput]), or [ErrLimit]; the caller
 // decides whether that ends the run, and the Verdict then means nothing.
 // Handle does not keep datagram.
 //
@@ -309,16 +320,19 @@ type Verdict struct {
 // another copy of it arrives.
 func (p *Pipeline) Handle(datagram []byte) (Verdict, error) {
 	p.received.Add(1)
-	v := p.check(&p.work, datagram)
-	return p.finish(&p.work, v)
+	p.check(&p.work, datagram, true)
+	return p.finish(&p.work)
 }
 
-// work holds the buffers of one frame in flight.
+// work holds the buffers of one frame in flight, and its verdict so far.
 type work struct {
+	v       Verdict     // the verdict so far
 	head    []byte      // the payload's first bytes, for the freshness and replay check
 	payload []byte      // the decoded JWS payload
 	frame   frame.Frame // the decoded frame
-	signed  sign.Signed // the datagram, once prechecked
+	jws     sign.JWS    // the datagram, once prechecked
+	trust   *trust      // the keyring it was checked against
+	prod    *producer   // the state of its key; of unsigned frames if unsigned
 	// unsigned says that frame is an unsigned version 1.0 frame, which
 	// has no signature to verify (Config.AllowUnsigned).
 	unsigned bool
@@ -333,157 +347,200 @@ func newWork(maxDatagram int) work {
 }
 
 // check runs the checks up to and including the signature, cheapest
-// first, and leaves the decoded frame in w. It changes no replay state, so
-// it may run on several frames at once. Its errors are sentinels:
-// [Pipeline.Explain] says more.
-func (p *Pipeline) check(w *work, datagram []byte) Verdict {
-	v := p.precheck(w, datagram)
-	if v.Reason == Forwarded && !w.unsigned {
-		var start time.Time
-		if p.cfg.ObserveVerify != nil {
-			start = time.Now()
-		}
-		err := w.signed.Verify()
-		if p.cfg.ObserveVerify != nil {
-			p.cfg.ObserveVerify(time.Since(start))
-		}
-		if err != nil {
-			return Verdict{Reason: BadSignature, Err: err}
-		}
+// first, and leaves the decoded frame and the verdict in w. It changes no
+// replay state, so it may run on several frames at once; sample says
+// whether to ask the sampler (which it changes).
+func (p *Pipeline) check(w *work, datagram []byte, sample bool) {
+	p.precheck(w, datagram, sample)
+	if w.v.Reason != None || w.unsigned {
+		return
 	}
-	return v
+	var start time.Time
+	if p.cfg.ObserveVerify != nil {
+		start = time.Now()
+	}
+	err := w.jws.Verify()
+	if p.cfg.ObserveVerify != nil {
+		p.cfg.ObserveVerify(time.Since(start))
+	}
+	if err != nil {
+		w.v.reject(BadSignature, err, withKid)
+	}
 }
 
-// precheck is check but for the Ed25519 verification: a Verdict of
-// Forwarded means the frame is worth verifying, and w.signed holds it.
-func (p *Pipeline) precheck(w *work, datagram []byte) Verdict {
-	w.unsigned = false // w may hold the last datagram's state
+// precheck is check but for the Ed25519 verification: a verdict of None
+// means the frame is worth verifying, and w.jws holds it.
+func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
+	w.v = Verdict{Facts: Facts{Size: len(datagram)}}
+	v := &w.v
+	w.unsigned, w.prod = false, nil // w may hold the last datagram's state
 	if len(datagram) > p.cfg.MaxDatagram {
-		return Verdict{Reason: TooBig, Err: errTooBig}
+		v.limit = p.cfg.MaxDatagram
+		v.reject(TooBig, errTooBig, tooBig)
+		return
 	}
 	if w.unsigned = p.cfg.AllowUnsigned && isUnsigned(datagram); w.unsigned {
-		return p.precheckUnsigned(w, datagram)
+		p.precheckUnsigned(w, datagram, sample)
+		return
 	}
-	m, err := p.trust.Load().ParseLazy(datagram)
-	if err != nil {
-		return Verdict{Reason: signReason(err), Err: err}
+	t := p.trust.Load()
+	m, refused := t.ring.Check(datagram)
+	if err := refused.Err(); err != nil {
+		v.refusal = refused
+		if isUnsigned(datagram) && frame.ParseV1(&w.frame, datagram) == nil {
+			// A version 1.0 frame, which this pipeline does not accept:
+			// as Handle counts it, a malformed JWS.
+			v.Facts.Source, v.Facts.DataBytes = w.frame.Source, len(w.frame.Data)
+			v.reject(signReason(err), err, unsignedRefused)
+			return
+		}
+		v.reject(signReason(err), err, refusal)
+		return
 	}
+	w.trust, w.prod = t, t.producers[m.KeyID]
+	v.Facts.KeyID, v.Facts.Valid = m.KeyID, m.Valid
 	// Validity, freshness and replay are judged on the payload's first
 	// bytes, so a replayed or stale frame costs no decoding of the rest.
-	epoch, seq, t, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
+	epoch, seq, ms, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
 	if err != nil {
-		return Verdict{Reason: Malformed, Err: err}
+		v.reject(Malformed, err, plain)
+		return
 	}
-	if !m.Valid.Contains(time.UnixMilli(t)) {
-		return Verdict{Reason: KeyNotValid, Err: ErrKeyNotValid}
+	v.Facts.Epoch, v.Facts.Seq, v.Facts.Time = epoch, seq, ms
+	if !m.Valid.Contains(time.UnixMilli(ms)) {
+		v.reject(KeyNotValid, ErrKeyNotValid, notValid)
+		return
 	}
 	p.mu.Lock()
-	err = p.guard.Check(m.KeyID, epoch, seq, t)
-	keep := err != nil || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
+	err = p.guard.Check(&w.prod.filter, epoch, seq, ms)
+	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
 	p.mu.Unlock()
 	if err != nil {
-		return Verdict{Reason: replayReason(err), Err: err}
+		v.reject(replayReason(err), err, replayed)
+		return
 	}
 	if err := m.DecodePayload(w.payload); err != nil {
-		return Verdict{Reason: Malformed, Err: err}
+		v.reject(Malformed, err, notCanonical)
+		return
 	}
 	w.payload = m.Payload[:0] // keep a buffer that grew
 	d, err := frame.ParseFields(&w.frame, m.Payload)
 	if err != nil {
-		return Verdict{Reason: Malformed, Err: err}
+		v.reject(Malformed, err, plain)
+		return
 	}
-	f := &w.frame
+	v.Facts.Source = w.frame.Source
 	if !keep {
-		return Verdict{Reason: SampledOut, KeyID: m.KeyID}
+		v.Reason, v.KeyID = SampledOut, m.KeyID
+		return
 	}
-	if err := frame.DecodeData(f, d); err != nil {
-		return Verdict{Reason: Malformed, Err: err}
+	if err := frame.DecodeData(&w.frame, d); err != nil {
+		v.reject(Malformed, err, plain)
+		return
 	}
-	w.signed = m
-	return Verdict{Reason: Forwarded, KeyID: m.KeyID}
+	v.Facts.DataBytes = len(w.frame.Data)
+	w.jws = m
+	v.KeyID = m.KeyID
 }
 
-// finish completes a frame that check passed, in arrival order: it checks
-// and records the frame in the replay window (which catches a frame
-// verified twice at once by parallel workers), runs the health check and
-// writes the bytes. It counts every datagram.
-func (p *Pipeline) finish(w *work, v Verdict) (Verdict, error) {
-	var prod *producer
-	if v.Reason == Forwarded && !w.unsigned {
-		// The keyring may have changed since check: the key must still
-		// be trusted, and the frame within its (perhaps new) validity.
-		f := &w.frame
-		if k, ok := p.trust.Load().Lookup(v.KeyID); !ok {
-			v = Verdict{Reason: UnknownKey, Err: sign.ErrUnknownKey}
-		} else if !k.Valid.Contains(time.UnixMilli(f.Time)) {
-			v = Verdict{Reason: KeyNotValid, Err: ErrKeyNotValid}
-		}
+// finish completes a frame that check passed, in arrival order, and
+// writes its bytes; it counts every datagram, and returns its verdict.
+func (p *Pipeline) finish(w *work) (Verdict, error) {
+	v := &w.v
+	if v.Reason == None {
+		p.admit(w)
 	}
-	if v.Reason == Forwarded && !w.unsigned {
-		f := &w.frame
-		prod = p.producer(v.KeyID)
+	if v.Reason != None {
+		p.dropped[v.Reason].Add(1)
+		return *v, nil
+	}
+	if p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {
+		return Verdict{}, ErrLimit
+	}
+	data := w.frame.Data
+	if _, err := p.cfg.Output.Write(data); err != nil {
+		if !isFull(err) {
+			return Verdict{}, fmt.Errorf("%w: %w", ErrOutput, err)
+		}
+		v.Reason, v.Err = OutputFull, err
+		p.dropped[OutputFull].Add(1)
+		return *v, nil
+	}
+	if p.cfg.Sample != nil {
+		p.mu.Lock()
+		p.cfg.Sample.Kept(p.now())
+		p.mu.Unlock()
+	}
+	p.bytes.Add(uint64(len(data)))
+	if w.unsigned {
+		p.nUnsign.Add(1)
+	} else {
+		w.prod.forwarded.Add(1)
+		w.prod.bytes.Add(uint64(len(data)))
+	}
+	if n := p.frames.Add(1); p.cfg.Limit > 0 && n >= p.cfg.Limit {
+		return *v, ErrLimit
+	}
+	return *v, nil
+}
+
+// admit runs the checks of a frame that check passed that must run in
+// arrival order: its key must still be trusted (the keyring may have
+// changed since check), the replay window must still take it (which
+// catches a frame verified twice at once by parallel workers) and then
+// records it, the health check must pass and the sampler still be open.
+func (p *Pipeline) admit(w *work) {
+	v := &w.v
+	if !w.unsigned {
+		if t := p.trust.Load(); t != w.trust {
+			k, ok := t.ring.Lookup(v.KeyID)
+			if !ok {
+				v.reject(UnknownKey, sign.ErrUnknownKey, unknownNow)
+				return
+			}
+			if v.Facts.Valid = k.Valid; !k.Valid.Contains(time.UnixMilli(v.Facts.Time)) {
+				v.reject(KeyNotValid, ErrKeyNotValid, notValid)
+				return
+			}
+		}
+		prod := w.prod
 		prod.frames.Add(1)
 		prod.last.Store(p.now().UnixNano())
 		p.mu.Lock()
-		err := p.guard.Check(v.KeyID, f.Epoch, f.Seq, f.Time)
+		err := p.guard.Check(&prod.filter, v.Facts.Epoch, v.Facts.Seq, v.Facts.Time)
 		if err == nil {
 			// Only a verified frame moves the window.
-			p.guard.Commit(v.KeyID, f.Epoch, f.Seq)
+			p.guard.Commit(&prod.filter, v.Facts.Epoch, v.Facts.Seq)
 		}
 		p.mu.Unlock()
 		if err != nil {
-			v = Verdict{Reason: replayReason(err), Err: err}
+			v.reject(replayReason(err), err, replayed)
+			return
 		}
 	}
-	if v.Reason == Forwarded && p.cfg.Health != nil {
-		h := p.health[v.KeyID]
-		if h == nil {
-			h = p.cfg.Health(v.KeyID)
-			p.health[v.KeyID] = h
+	if p.cfg.Health != nil {
+		if w.prod.health == nil {
+			w.prod.health = p.cfg.Health(v.KeyID)
 		}
-		if err := h.Check(w.frame.Data); err != nil {
+		if err := w.prod.health.Check(w.frame.Data); err != nil {
 			v.Reason, v.Err = Unhealthy, err
+			return
 		}
 	}
-	if v.Reason == Forwarded && p.cfg.Sample != nil {
+	if p.cfg.Sample != nil {
 		p.mu.Lock()
 		open := p.cfg.Sample.Open(p.now())
 		p.mu.Unlock()
 		if !open {
-			v = Verdict{Reason: SampledOut, KeyID: v.KeyID}
+			*v = Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts}
 		}
 	}
-	if v.Reason == Forwarded && p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {
-		return Verdict{}, ErrLimit
-	}
-	if v.Reason == Forwarded {
-		_, err := p.cfg.Output.Write(w.frame.Data)
-		switch {
-		case err == nil:
-			if p.cfg.Sample != nil {
-				p.mu.Lock()
-				p.cfg.Sample.Kept(p.now())
-				p.mu.Unlock()
-			}
-			p.bytes.Add(uint64(len(w.frame.Data)))
-			if prod != nil {
-				prod.forwarded.Add(1)
-				prod.bytes.Add(uint64(len(w.frame.Data)))
-			} else {
-				p.unsigned.Add(1)
-			}
-			if n := p.frames.Add(1); p.cfg.Limit > 0 && n >= p.cfg.Limit {
-				return v, ErrLimit
-			}
-			return v, nil
-		case errors.Is(err, sink.ErrFull):
-			v.Reason, v.Err = OutputFull, err
-		default:
-			return Verdict{}, fmt.Errorf("receive: write output: %w", err)
-		}
-	}
-	p.dropped[v.Reason].Add(1)
-	return v, nil
+}
+
+// isFull reports whether err is an output's "full" ([Config.Output]).
+func isFull(err error) bool {
+	var full interface{ Full() bool }
+	return errors.As(err, &full) && full.Full()
 }
 
 var errTooBig = errors.New("receive: datagram over the size limit")
@@ -494,55 +551,7 @@ var ErrKeyNotValid = errors.New("receive: frame made outside its key's validity 
 // ErrLimit is returned once [Config.Limit] frames were forwarded.
 var ErrLimit = errors.New("receive: frame limit reached")
 
-// Explain runs the checks on datagram again, without counting it or
-// changing any state, and returns an error that says what is wrong with
-// it in more words than a [Verdict] does, or nil. It is for logs.
-func (p *Pipeline) Explain(datagram []byte) error {
-	if len(datagram) > p.cfg.MaxDatagram {
-		return fmt.Errorf("receive: datagram over the limit of %d bytes", p.cfg.MaxDatagram)
-	}
-	if isUnsigned(datagram) {
-		if done, err := p.explainUnsigned(datagram); done {
-			return err
-		}
-	}
-	ring := p.trust.Load()
-	m, err := ring.ParseLazy(datagram)
-	if err != nil {
-		_, _, err = ring.Verify(datagram) // the same check, in words
-		return err
-	}
-	epoch, seq, t, err := frame.ParseHead(m.PayloadHead(nil, frame.MaxHead))
-	if err != nil {
-		return err
-	}
-	if at := time.UnixMilli(t); !m.Valid.Contains(at) {
-		return fmt.Errorf("%w: kid %s is valid %s, frame made %s", ErrKeyNotValid, m.KeyID, m.Valid, at.UTC().Format(time.RFC3339))
-	}
-	p.mu.Lock()
-	err = p.guard.Check(m.KeyID, epoch, seq, t)
-	p.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, time %s", err, m.KeyID, epoch, seq, time.UnixMilli(t).UTC().Format(time.RFC3339Nano))
-	}
-	if err := m.DecodePayload(nil); err != nil {
-		return fmt.Errorf("%w: payload is not canonical base64url", err)
-	}
-	var f frame.Frame
-	d, err := frame.ParseFields(&f, m.Payload)
-	if err != nil {
-		return err
-	}
-	if err := frame.DecodeData(&f, d); err != nil {
-		return err
-	}
-	if err := m.Verify(); err != nil {
-		return fmt.Errorf("%w: kid %s", err, m.KeyID)
-	}
-	return nil
-}
-
-// signReason maps an error of [sign.Keyring.Parse] to a Reason.
+// signReason maps a refusal of [sign.Keyring.Check] to a Reason.
 func signReason(err error) Reason {
 	switch {
 	case errors.Is(err, sign.ErrBadAlg):
@@ -570,7 +579,7 @@ func replayReason(err error) Reason {
 
 // Stats returns the counters so far.
 func (p *Pipeline) Stats() Stats {
-	s := Stats{Datagrams: p.received.Load(), Frames: p.frames.Load(), Bytes: p.bytes.Load(), Unsigned: p.unsigned.Load()}
+	s := Stats{Datagrams: p.received.Load(), Frames: p.frames.Load(), Bytes: p.bytes.Load(), Unsigned: p.nUnsign.Load()}
 	for i := range p.dropped {
 		s.Dropped[i] = p.dropped[i].Load()
 	}

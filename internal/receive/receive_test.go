@@ -71,7 +71,7 @@ func mkframe(seq uint64, t int64, data string) frame.Frame {
 // signFrame returns f as s signs it: a datagram as send makes it.
 func signFrame(t testing.TB, s *sign.Signer, f frame.Frame) []byte {
 	t.Helper()
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}
@@ -108,7 +108,7 @@ func changeData(t testing.TB, d []byte, f frame.Frame) []byte {
 	h, _, sig := parts(t, d)
 	f.Data = slices.Clone(f.Data)
 	f.Data[0] ^= 1
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}
@@ -141,7 +141,7 @@ func shortSignature(t testing.TB, d []byte) []byte {
 // with a signature of the right length that is no signature at all.
 func badAlg(t testing.TB, k keys, alg string, f frame.Frame) []byte {
 	t.Helper()
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}
@@ -206,8 +206,8 @@ func TestHandle(t *testing.T) {
 		// neither forwarded nor dropped.
 		handleErr error
 	}{
-		{name: "good frame", datagram: goodDatagram, want: receive.Forwarded, wantKey: k.trusted.KeyID(), wantOut: "good entropy :-)"},
-		{name: "at the size limit", datagram: goodDatagram, limit: len(goodDatagram), want: receive.Forwarded, wantKey: k.trusted.KeyID(), wantOut: "good entropy :-)"},
+		{name: "good frame", datagram: goodDatagram, want: receive.None, wantKey: k.trusted.KeyID(), wantOut: "good entropy :-)"},
+		{name: "at the size limit", datagram: goodDatagram, limit: len(goodDatagram), want: receive.None, wantKey: k.trusted.KeyID(), wantOut: "good entropy :-)"},
 		// §5 check 1: a good frame one byte over the limit is not even
 		// parsed, so the verdict names no key.
 		{name: "one byte over the size limit", datagram: goodDatagram, limit: len(goodDatagram) - 1, want: receive.TooBig},
@@ -272,16 +272,16 @@ func TestHandle(t *testing.T) {
 				t.Errorf("Verdict.KeyID: got %q, want %q", v.KeyID, tt.wantKey)
 			}
 			switch {
-			case tt.want == receive.Forwarded && v.Err != nil:
+			case tt.want == receive.None && v.Err != nil:
 				t.Errorf("Verdict.Err: got %v, want nil", v.Err)
-			case tt.want != receive.Forwarded && v.Err == nil:
+			case tt.want != receive.None && v.Err == nil:
 				t.Errorf("Verdict.Err: got nil, want an error")
 			case tt.wantErr != nil && !errors.Is(v.Err, tt.wantErr):
 				t.Errorf("Verdict.Err: got %v, want one wrapping %v", v.Err, tt.wantErr)
 			}
 			// The output is written to only once every check has passed.
 			wantWrites := 0
-			if tt.want == receive.Forwarded || tt.want == receive.OutputFull {
+			if tt.want == receive.None || tt.want == receive.OutputFull {
 				wantWrites = 1
 			}
 			if out.writes != wantWrites {
@@ -289,7 +289,7 @@ func TestHandle(t *testing.T) {
 			}
 			var want receive.Stats
 			want.Datagrams = 1
-			if tt.want == receive.Forwarded {
+			if tt.want == receive.None {
 				want.Frames, want.Bytes = 1, uint64(len(tt.wantOut))
 			} else {
 				want.Dropped[tt.want] = 1
@@ -323,24 +323,24 @@ func TestHandleSequence(t *testing.T) {
 		full     bool  // whether the output is full
 		want     receive.Reason
 	}{
-		{"frame 0", datagrams[0], 0, false, receive.Forwarded},
+		{"frame 0", datagrams[0], 0, false, receive.None},
 		{"garbage", []byte("not a JWS at all"), 0, false, receive.Malformed},
 		{"frame 0 again", datagrams[0], 100, false, receive.Replay},
 		{"frame 0 from a stranger", signFrame(t, k.stranger, frames[0]), 100, false, receive.UnknownKey},
 		{"frame 0 from a retired key", signFrame(t, k.retired, frames[0]), 100, false, receive.KeyNotValid},
 		{"too big", bytes.Repeat([]byte{'A'}, maxDatagram+1), 100, false, receive.TooBig},
-		{"frame 1", datagrams[1], 1000, false, receive.Forwarded},
+		{"frame 1", datagrams[1], 1000, false, receive.None},
 		// A forgery of frame 2 does not move the window: frame 2 itself
 		// still gets through.
 		{"frame 2 with its data changed", changeData(t, datagrams[2], frames[2]), 2000, false, receive.BadSignature},
-		{"frame 2", datagrams[2], 2000, false, receive.Forwarded},
+		{"frame 2", datagrams[2], 2000, false, receive.None},
 		{"frame 3 to a full output", datagrams[3], 3000, true, receive.OutputFull},
 		{"IEDP 1.0 payload", signPayload(t, k.trusted, []byte(`{"v":"1.0","s":"x","t":1764000015345,"d":"AA=="}`)), 3000, false, receive.Malformed},
 		{"alg HS256", badAlg(t, k, "HS256", frames[3]), 3000, false, receive.BadAlg},
 		{"frame 1 again", datagrams[1], 3000, false, receive.Replay},
 		// Frame 5 before frame 4: reordering within the window is fine.
-		{"frame 5", datagrams[5], 5000, false, receive.Forwarded},
-		{"frame 4", datagrams[4], 5100, false, receive.Forwarded},
+		{"frame 5", datagrams[5], 5000, false, receive.None},
+		{"frame 4", datagrams[4], 5100, false, receive.None},
 		{"frame 9 from the future", signFrame(t, k.trusted, mkframe(9, now+5100+replay.DefaultMaxSkew.Milliseconds()+1, "early")), 5100, false, receive.Future},
 		{"frame 4, much later", datagrams[4], 4000 + replay.DefaultMaxAge.Milliseconds() + 1, false, receive.Stale},
 	}
@@ -361,7 +361,7 @@ func TestHandleSequence(t *testing.T) {
 			t.Errorf("%s: got %v (%v), want %v", st.name, v.Reason, v.Err, st.want)
 		}
 		want.Datagrams++
-		if st.want != receive.Forwarded {
+		if st.want != receive.None {
 			want.Dropped[st.want]++
 		}
 	}
@@ -382,8 +382,8 @@ func TestHandleSequence(t *testing.T) {
 			t.Errorf("Stats().Dropped[%v]: got 0; the sequence should have a datagram for every reason", r)
 		}
 	}
-	if s.Dropped[receive.Forwarded] != 0 {
-		t.Errorf("Stats().Dropped[Forwarded]: got %d, want 0", s.Dropped[receive.Forwarded])
+	if s.Dropped[receive.None] != 0 {
+		t.Errorf("Stats().Dropped[Forwarded]: got %d, want 0", s.Dropped[receive.None])
 	}
 	if got, want := s.Rejected(), uint64(len(steps)-5); got != want {
 		t.Errorf("Rejected(): got %d, want %d", got, want)
@@ -437,7 +437,7 @@ func TestStatsConcurrent(t *testing.T) {
 
 func TestReasonString(t *testing.T) {
 	want := map[receive.Reason]string{
-		receive.Forwarded:    "forwarded",
+		receive.None:         "none",
 		receive.TooBig:       "too_big",
 		receive.Malformed:    "malformed",
 		receive.BadAlg:       "bad_alg",
@@ -534,7 +534,7 @@ func BenchmarkHandle(b *testing.B) {
 					b.StartTimer()
 				}
 				v, err := p.Handle(datagrams[i])
-				if err != nil || v.Reason != receive.Forwarded {
+				if err != nil || v.Reason != receive.None {
 					b.Fatalf("Handle: got %v, %v; want forwarded", v.Reason, err)
 				}
 				i++

@@ -2,10 +2,8 @@ package receive
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
-	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
 // UnsignedID is the producer id under which a [Pipeline] health-tests
@@ -17,8 +15,8 @@ const UnsignedID = "unsigned"
 
 // ErrUnsigned reports an unsigned version 1.0 frame of the original
 // ssmrandom to a [Pipeline] that does not accept them; the frame is
-// dropped as [Malformed]. [Pipeline.Explain] returns an error wrapping it
-// and [sign.ErrMalformed].
+// dropped as [Malformed], and its [Verdict.Why] wraps ErrUnsigned and
+// [sign.ErrMalformed].
 var ErrUnsigned = errors.New("receive: an unsigned version 1.0 frame of the original ssmrandom, and unsigned frames are not accepted")
 
 // isUnsigned reports whether datagram is meant as an unsigned version 1.0
@@ -32,36 +30,20 @@ func isUnsigned(datagram []byte) bool {
 // pipeline accepts them: strict parsing and sampling. There is nothing to
 // verify, no key, and no sequence number or time to judge freshness and
 // replay by; finish runs the health tests under [UnsignedID].
-func (p *Pipeline) precheckUnsigned(w *work, datagram []byte) Verdict {
+func (p *Pipeline) precheckUnsigned(w *work, datagram []byte, sample bool) {
+	v := &w.v
+	w.prod = &p.unsigned
 	if err := frame.ParseV1(&w.frame, datagram); err != nil {
-		return Verdict{Reason: Malformed, Err: err}
+		v.reject(Malformed, err, unsignedBad)
+		return
 	}
-	if p.cfg.Sample != nil {
+	v.KeyID, v.Facts.Source, v.Facts.DataBytes = UnsignedID, w.frame.Source, len(w.frame.Data)
+	if sample && p.cfg.Sample != nil {
 		p.mu.Lock()
 		keep := p.cfg.Sample.Keep(p.now())
 		p.mu.Unlock()
 		if !keep {
-			return Verdict{Reason: SampledOut, KeyID: UnsignedID}
+			v.Reason = SampledOut
 		}
 	}
-	return Verdict{Reason: Forwarded, KeyID: UnsignedID}
-}
-
-// explainUnsigned is [Pipeline.Explain] for a datagram that begins like an
-// unsigned frame. It reports done false if the datagram is better
-// explained as a malformed JWS: it is no version 1.0 frame, and the
-// pipeline does not accept those anyway.
-func (p *Pipeline) explainUnsigned(datagram []byte) (done bool, err error) {
-	var f frame.Frame
-	err = frame.ParseV1(&f, datagram)
-	switch {
-	case !p.cfg.AllowUnsigned && err == nil:
-		// It is also, as Handle counts it, a malformed JWS.
-		return true, fmt.Errorf("%w (source %q, %d bytes): %w", ErrUnsigned, f.Source, len(f.Data), sign.ErrMalformed)
-	case !p.cfg.AllowUnsigned:
-		return false, nil
-	case err != nil:
-		return true, fmt.Errorf("receive: unsigned frame: %w", err)
-	}
-	return true, nil
 }

@@ -87,22 +87,22 @@ func TestUnsignedAllowed(t *testing.T) {
 		wantKey  string
 		wantOut  string
 	}{
-		{[]byte(seedDatagram), receive.Forwarded, receive.UnsignedID, string(vectorBytes())},
-		{signFrame(t, k.trusted, good), receive.Forwarded, k.trusted.KeyID(), "signed entropy"},
+		{[]byte(seedDatagram), receive.None, receive.UnsignedID, string(vectorBytes())},
+		{signFrame(t, k.trusted, good), receive.None, k.trusted.KeyID(), "signed entropy"},
 		{signFrame(t, k.trusted, good), receive.Replay, "", ""},                                // signed frames keep their replay window
 		{changeData(t, signFrame(t, k.trusted, forged), forged), receive.BadSignature, "", ""}, // and their signature check
 		{signFrame(t, k.stranger, forged), receive.UnknownKey, "", ""},
 		// A version 1.0 payload signed by a trusted key is still no
 		// IEDP 2.0 frame: the flag changes nothing for signed datagrams.
 		{signPayload(t, k.trusted, []byte(seedDatagram)), receive.Malformed, "", ""},
-		{seedFrame(2, 512), receive.Forwarded, receive.UnsignedID, string(seedData(2, 512))},
+		{seedFrame(2, 512), receive.None, receive.UnsignedID, string(seedData(2, 512))},
 		// Compact separators and another member order parse too.
-		{[]byte(`{"v":"1.0","s":"/dev/hwrng","d":"` + b64(seedData(3, 24)) + `"}`), receive.Forwarded, receive.UnsignedID, string(seedData(3, 24))},
+		{[]byte(`{"v":"1.0","s":"/dev/hwrng","d":"` + b64(seedData(3, 24)) + `"}`), receive.None, receive.UnsignedID, string(seedData(3, 24))},
 	}
 	var want bytes.Buffer
 	for i, st := range steps {
 		v, err := p.Handle(st.datagram)
-		if err != nil || v.Reason != st.want || (st.want == receive.Forwarded && v.KeyID != st.wantKey) {
+		if err != nil || v.Reason != st.want || (st.want == receive.None && v.KeyID != st.wantKey) {
 			t.Errorf("step %d: got %v (kid %q), %v; want %v (kid %q)", i, v.Reason, v.KeyID, err, st.want, st.wantKey)
 		}
 		want.WriteString(st.wantOut)
@@ -193,17 +193,17 @@ func TestUnsignedHealth(t *testing.T) {
 		datagram []byte
 		want     receive.Reason
 	}{
-		{first, receive.Forwarded},
-		{seedFrame(2, 512), receive.Forwarded},
+		{first, receive.None},
+		{seedFrame(2, 512), receive.None},
 		{first, receive.Unhealthy},             // a replay: caught as a duplicate, not as a replay
 		{seedFrame(3, 512), receive.Unhealthy}, // probation: 2048 good bytes first
 		{seedFrame(4, 512), receive.Unhealthy},
 		{seedFrame(5, 512), receive.Unhealthy},
 		{seedFrame(6, 512), receive.Unhealthy}, // completes the 2048 bytes, still refused
-		{seedFrame(7, 512), receive.Forwarded},
+		{seedFrame(7, 512), receive.None},
 		{frame.AppendV1(nil, "/dev/urandom", bytes.Repeat([]byte{7}, 64)), receive.Unhealthy}, // stuck
 		// Signed frames have their own health state.
-		{signFrame(t, k.trusted, mkframe(0, now, string(seedData(8, 64)))), receive.Forwarded},
+		{signFrame(t, k.trusted, mkframe(0, now, string(seedData(8, 64)))), receive.None},
 	}
 	for i, st := range steps {
 		v, err := p.Handle(st.datagram)
@@ -229,7 +229,7 @@ func TestUnsignedSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []receive.Reason{receive.Forwarded, receive.SampledOut, receive.Forwarded} {
+	for i, want := range []receive.Reason{receive.None, receive.SampledOut, receive.None} {
 		if v, err := p.Handle(seedFrame(i, 64)); err != nil || v.Reason != want {
 			t.Errorf("frame %d: got %v, %v; want %v", i, v.Reason, err, want)
 		}
@@ -311,7 +311,7 @@ func TestUnsignedAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		if v, err := p.Handle(d); err != nil || v.Reason != receive.Forwarded {
+		if v, err := p.Handle(d); err != nil || v.Reason != receive.None {
 			t.Fatalf("got %v, %v", v.Reason, err)
 		}
 	})

@@ -1,8 +1,8 @@
 // Package replay keeps a receiver from forwarding a frame twice, or a frame
 // that is too old or dated in the future.
 //
-// A [Guard] holds, per producer key, the producer's current epoch and a
-// sliding window of the sequence numbers seen in it, in the style of
+// A [Filter] holds, for one producer key, the producer's current epoch and
+// a sliding window of the sequence numbers seen in it, in the style of
 // RFC 4303 §3.4.3 and RFC 6479: [WindowSize] sequence numbers behind the
 // highest one seen are tracked; frames further behind are refused. Replay
 // detection is keyed on the signed fields (key id, epoch, sequence number),
@@ -10,10 +10,11 @@
 //
 // The receive path asks [Guard.Check] before it spends an Ed25519
 // verification on a frame, and calls [Guard.Commit] only once the
-// signature has verified, so forged frames never move a window. State is
-// kept only for keys of the keyring (the caller checks the key id first)
-// and only after a verified frame: its size is bounded by the keyring,
-// whatever an attacker sends. The rules are in docs/protocol.md §5.
+// signature has verified, so forged frames never move a window. The
+// caller keeps one Filter per key of its keyring (it checks the key id
+// first): the state is bounded by the keyring, whatever an attacker
+// sends. A [Guard] holds the freshness limits and the clock. The rules
+// are in docs/protocol.md §5.
 package replay
 
 import (
@@ -52,17 +53,20 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Guard is the replay and freshness state of one receiver. Make one with
-// [New]. It is not safe for concurrent use: the receive path owns it.
+// Guard holds a receiver's freshness limits and clock. Make one with
+// [New]. It keeps no per-producer state, and reads only its clock, so it
+// is safe for concurrent use; the [Filter] it is given is not.
 type Guard struct {
 	maxAge, maxSkew int64 // milliseconds
 	start           int64 // when the Guard was made, Unix milliseconds
 	now             func() time.Time
-	keys            map[string]*stream
 }
 
-// stream is the state of one producer key.
-type stream struct {
+// Filter is the replay state of one producer key: the producer's current
+// epoch and the window of sequence numbers seen in it. The receive path
+// keeps one in the state of each trusted key. Its zero value is a filter
+// that has seen no frame. It is not safe for concurrent use.
+type Filter struct {
 	epoch uint64
 	win   window
 	// seen is the local time, in Unix milliseconds, of the last frame
@@ -79,74 +83,73 @@ func New(cfg Config) (*Guard, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Guard{
-		maxAge: cfg.MaxAge.Milliseconds(), maxSkew: cfg.MaxSkew.Milliseconds(),
-		start: now().UnixMilli(), now: now, keys: make(map[string]*stream),
-	}, nil
+	return &Guard{maxAge: cfg.MaxAge.Milliseconds(), maxSkew: cfg.MaxSkew.Milliseconds(), start: now().UnixMilli(), now: now}, nil
 }
 
-// Check reports whether a frame of key kid with the given epoch, sequence
-// number and time (Unix milliseconds) may be forwarded: nil, or
-// [ErrStale], [ErrFuture] or [ErrReplay]. It changes nothing.
+// Check reports whether a frame with the given epoch, sequence number and
+// time (Unix milliseconds) may be forwarded, given f, the state of the
+// key that signed it: nil, or [ErrStale], [ErrFuture] or [ErrReplay]. It
+// changes nothing.
 //
 // A frame made before the Guard was made is stale too: the window starts
 // empty, and this keeps a restarted receiver from forwarding again what
 // its previous run forwarded.
-func (g *Guard) Check(kid string, epoch, seq uint64, t int64) error {
+func (g *Guard) Check(f *Filter, epoch, seq uint64, t int64) error {
 	now := g.now().UnixMilli()
-	switch {
-	case t < now-g.maxAge || t < g.start:
+	if t < g.start {
 		return ErrStale
-	case t > now+g.maxSkew:
-		return ErrFuture
 	}
-	s := g.keys[kid]
+	if err := fresh(t, now, g.maxAge, g.maxSkew); err != nil {
+		return err
+	}
 	switch {
-	case s == nil || epoch > s.epoch:
+	case !f.win.any || epoch > f.epoch:
 		return nil // a first frame, or the producer restarted
-	case epoch < s.epoch:
+	case epoch < f.epoch:
 		// An earlier run of the producer. Its frames could be fresh only
 		// if the producer restarted within MaxAge, so refuse them, unless
 		// the current epoch has been silent for longer than that: then the
 		// producer restarted with its clock set back.
-		if now-s.seen > g.maxAge+g.maxSkew {
+		if now-f.seen > g.maxAge+g.maxSkew {
 			return nil
 		}
 		return ErrReplay
 	}
-	if !s.win.check(seq) {
+	if !f.win.check(seq) {
 		return ErrReplay
 	}
 	return nil
 }
 
-// Commit records a frame that passed [Guard.Check] and whose signature
-// has verified. It must not be called for any other frame.
-func (g *Guard) Commit(kid string, epoch, seq uint64) {
-	s := g.keys[kid]
-	if s == nil {
-		s = new(stream)
-		g.keys[kid] = s
-		s.epoch = epoch
-	} else if epoch != s.epoch {
-		*s = stream{epoch: epoch}
+// Commit records in f a frame that passed [Guard.Check] with f and whose
+// signature has verified. It must not be called for any other frame.
+func (g *Guard) Commit(f *Filter, epoch, seq uint64) {
+	if f.win.any && epoch != f.epoch {
+		f.win = window{}
 	}
-	s.win.accept(seq)
-	s.seen = g.now().UnixMilli()
+	f.epoch = epoch
+	f.win.accept(seq)
+	f.seen = g.now().UnixMilli()
 }
 
-// Forget drops the state of every key not in keep (after a key was removed
-// from the keyring).
-func (g *Guard) Forget(keep func(kid string) bool) {
-	for kid := range g.keys {
-		if !keep(kid) {
-			delete(g.keys, kid)
-		}
-	}
+// Fresh reports whether a frame made at t is fresh at now under the limits
+// maxAge and maxSkew, as [Guard.Check] judges it (but for the Guard's
+// start): nil, [ErrStale] or [ErrFuture]. It is for tools that say what a
+// receiver would do with a frame.
+func Fresh(t, now time.Time, maxAge, maxSkew time.Duration) error {
+	return fresh(t.UnixMilli(), now.UnixMilli(), maxAge.Milliseconds(), maxSkew.Milliseconds())
 }
 
-// Keys returns how many producer keys the Guard holds state for.
-func (g *Guard) Keys() int { return len(g.keys) }
+// fresh is the freshness rule, on Unix milliseconds.
+func fresh(t, now, maxAge, maxSkew int64) error {
+	switch {
+	case t < now-maxAge:
+		return ErrStale
+	case t > now+maxSkew:
+		return ErrFuture
+	}
+	return nil
+}
 
 // window is the RFC 6479 bitmap: a ring of 64-bit blocks, one more than
 // WindowSize needs, so that sliding it clears whole blocks. Its zero value

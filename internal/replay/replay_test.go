@@ -25,11 +25,11 @@ func newGuard(t *testing.T) (*replay.Guard, *clock) {
 
 // offer runs Check and, if it passes, Commit, as the receive path does
 // for a frame whose signature verifies.
-func offer(g *replay.Guard, c *clock, kid string, epoch, seq uint64) error {
-	if err := g.Check(kid, epoch, seq, c.t.UnixMilli()); err != nil {
+func offer(g *replay.Guard, c *clock, f *replay.Filter, epoch, seq uint64) error {
+	if err := g.Check(f, epoch, seq, c.t.UnixMilli()); err != nil {
 		return err
 	}
-	g.Commit(kid, epoch, seq)
+	g.Commit(f, epoch, seq)
 	return nil
 }
 
@@ -46,8 +46,9 @@ func TestWindow(t *testing.T) {
 		{7, nil}, // 1022 behind and never seen: inside the window
 	}
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	for i, s := range steps {
-		if got := offer(g, c, "k", e, s.seq); !errors.Is(got, s.want) || (got == nil) != (s.want == nil) {
+		if got := offer(g, c, f, e, s.seq); !errors.Is(got, s.want) || (got == nil) != (s.want == nil) {
 			t.Errorf("step %d, seq %d: got %v, want %v", i, s.seq, got, s.want)
 		}
 	}
@@ -56,34 +57,35 @@ func TestWindow(t *testing.T) {
 func TestWindowEdges(t *testing.T) {
 	const e = 1
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	for seq := uint64(0); seq < 3*replay.WindowSize; seq += 2 { // every even number
-		if err := offer(g, c, "k", e, seq); err != nil {
+		if err := offer(g, c, f, e, seq); err != nil {
 			t.Fatalf("seq %d: got %v, want nil", seq, err)
 		}
 	}
 	top := uint64(3*replay.WindowSize - 2)
 	// Odd numbers inside the window pass once; even ones are replays.
 	for back := uint64(1); back < replay.WindowSize; back += 2 {
-		if err := offer(g, c, "k", e, top-back); err != nil {
+		if err := offer(g, c, f, e, top-back); err != nil {
 			t.Errorf("seq %d (%d behind): got %v, want nil", top-back, back, err)
 		}
-		if err := offer(g, c, "k", e, top-back); !errors.Is(err, replay.ErrReplay) {
+		if err := offer(g, c, f, e, top-back); !errors.Is(err, replay.ErrReplay) {
 			t.Errorf("seq %d again: got %v, want ErrReplay", top-back, err)
 		}
 	}
-	if err := g.Check("k", e, top-replay.WindowSize, c.t.UnixMilli()); !errors.Is(err, replay.ErrReplay) {
+	if err := g.Check(f, e, top-replay.WindowSize, c.t.UnixMilli()); !errors.Is(err, replay.ErrReplay) {
 		t.Errorf("seq exactly WindowSize behind: got %v, want ErrReplay", err)
 	}
 	// A jump far ahead clears the window: everything behind the new top by
 	// less than WindowSize is new again.
 	far := top + 10*replay.WindowSize
-	if err := offer(g, c, "k", e, far); err != nil {
+	if err := offer(g, c, f, e, far); err != nil {
 		t.Fatal(err)
 	}
-	if err := offer(g, c, "k", e, far-1); err != nil {
+	if err := offer(g, c, f, e, far-1); err != nil {
 		t.Errorf("seq far-1 after a jump: got %v, want nil", err)
 	}
-	if err := offer(g, c, "k", e, top); !errors.Is(err, replay.ErrReplay) {
+	if err := offer(g, c, f, e, top); !errors.Is(err, replay.ErrReplay) {
 		t.Errorf("old top after a jump: got %v, want ErrReplay", err)
 	}
 }
@@ -93,6 +95,7 @@ func TestWindowEdges(t *testing.T) {
 // WindowSize behind the highest seen.
 func TestWindowModel(t *testing.T) {
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	seen := map[uint64]bool{}
 	var top uint64
 	x := uint64(88172645463325252) // xorshift: deterministic
@@ -114,7 +117,7 @@ func TestWindowModel(t *testing.T) {
 			seq = top + (x>>8)%3000
 		}
 		want := !seen[seq] && (len(seen) == 0 || seq > top || top-seq < replay.WindowSize)
-		err := offer(g, c, "k", 7, seq)
+		err := offer(g, c, f, 7, seq)
 		if (err == nil) != want {
 			t.Fatalf("step %d, seq %d, top %d: got %v, want pass=%v", i, seq, top, err, want)
 		}
@@ -129,6 +132,7 @@ func TestWindowModel(t *testing.T) {
 
 func TestFreshness(t *testing.T) {
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	now := c.t.UnixMilli()
 	cases := []struct {
 		name string
@@ -141,76 +145,68 @@ func TestFreshness(t *testing.T) {
 		{"5.001s in the future", now + 5001, replay.ErrFuture},
 	}
 	for _, tc := range cases {
-		if got := g.Check("k", 1, 0, tc.t); got != tc.want {
+		if got := g.Check(f, 1, 0, tc.t); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	c.t = c.t.Add(time.Minute)
 	now = c.t.UnixMilli()
-	if got := g.Check("k", 1, 0, now-30000); got != nil {
+	if got := g.Check(f, 1, 0, now-30000); got != nil {
 		t.Errorf("30s old: got %v, want nil", got)
 	}
-	if got := g.Check("k", 1, 0, now-30001); got != replay.ErrStale {
+	if got := g.Check(f, 1, 0, now-30001); got != replay.ErrStale {
 		t.Errorf("30.001s old: got %v, want ErrStale", got)
 	}
 }
 
 func TestEpochs(t *testing.T) {
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	c.t = c.t.Add(time.Second)
 	for seq := uint64(0); seq < 10; seq++ {
-		if err := offer(g, c, "k", 100, seq); err != nil {
+		if err := offer(g, c, f, 100, seq); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The producer restarts: a new, larger epoch from sequence 0, no gap.
-	if err := offer(g, c, "k", 200, 0); err != nil {
+	if err := offer(g, c, f, 200, 0); err != nil {
 		t.Errorf("new epoch, seq 0: got %v, want nil", err)
 	}
-	if err := offer(g, c, "k", 200, 0); !errors.Is(err, replay.ErrReplay) {
+	if err := offer(g, c, f, 200, 0); !errors.Is(err, replay.ErrReplay) {
 		t.Errorf("new epoch, seq 0 again: got %v, want ErrReplay", err)
 	}
 	// Frames of the earlier epoch are replays now, even unseen ones.
 	for _, seq := range []uint64{9, 10, 11} {
-		if err := offer(g, c, "k", 100, seq); !errors.Is(err, replay.ErrReplay) {
+		if err := offer(g, c, f, 100, seq); !errors.Is(err, replay.ErrReplay) {
 			t.Errorf("old epoch, seq %d: got %v, want ErrReplay", seq, err)
 		}
 	}
 	// A producer that restarts with its clock set back is followed once its
 	// current epoch has been silent for longer than MaxAge+MaxSkew.
 	c.t = c.t.Add(35*time.Second + time.Millisecond)
-	if err := offer(g, c, "k", 150, 0); err != nil {
+	if err := offer(g, c, f, 150, 0); err != nil {
 		t.Errorf("lower epoch after silence: got %v, want nil", err)
 	}
-	if err := offer(g, c, "k", 200, 1); err != nil {
+	if err := offer(g, c, f, 200, 1); err != nil {
 		t.Errorf("epoch 200 after switching to 150: got %v, want nil (a larger epoch is always a restart)", err)
 	}
 	// Keys are independent.
-	if err := offer(g, c, "other", 100, 0); err != nil {
+	if err := offer(g, c, new(replay.Filter), 100, 0); err != nil {
 		t.Errorf("another key: got %v, want nil", err)
 	}
 }
 
-// TestBounded checks that state grows only with committed keys: Check
-// alone, as for frames whose signature fails, keeps nothing.
+// TestBounded checks that Check alone, as for frames whose signature
+// fails, changes no state: a filter stays as it was, zero here.
 func TestBounded(t *testing.T) {
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	c.t = c.t.Add(time.Second)
 	for i := 0; i < 10000; i++ {
-		g.Check(string(rune('a'+i%26))+"forged", uint64(i), uint64(i), c.t.UnixMilli())
+		g.Check(f, uint64(i), uint64(i), c.t.UnixMilli())
 	}
-	if g.Keys() != 0 {
-		t.Errorf("Keys after Check only: got %d, want 0", g.Keys())
-	}
-	for i := 0; i < 10000; i++ {
-		offer(g, c, "k", uint64(i+1), 0) // a new epoch every frame
-	}
-	if g.Keys() != 1 {
-		t.Errorf("Keys after 10000 epochs of one key: got %d, want 1", g.Keys())
-	}
-	g.Forget(func(string) bool { return false })
-	if g.Keys() != 0 {
-		t.Errorf("Keys after Forget: got %d, want 0", g.Keys())
+	if *f != (replay.Filter{}) {
+		t.Errorf("Filter after Check only: got %+v, want the zero Filter", *f)
 	}
 }
 
@@ -224,11 +220,12 @@ func TestNew(t *testing.T) {
 
 func TestAllocs(t *testing.T) {
 	g, c := newGuard(t)
+	f := new(replay.Filter)
 	c.t = c.t.Add(time.Second)
-	offer(g, c, "k", 1, 0)
+	offer(g, c, f, 1, 0)
 	seq := uint64(1)
 	allocs := testing.AllocsPerRun(1000, func() {
-		offer(g, c, "k", 1, seq)
+		offer(g, c, f, 1, seq)
 		seq++
 	})
 	if allocs != 0 {
@@ -239,9 +236,23 @@ func TestAllocs(t *testing.T) {
 func BenchmarkCheckCommit(b *testing.B) {
 	c := &clock{t: time.UnixMilli(1_764_000_000_000)}
 	g, _ := replay.New(replay.Config{MaxAge: 30 * time.Second, MaxSkew: 5 * time.Second, Now: c.now})
+	f := new(replay.Filter)
 	c.t = c.t.Add(time.Second)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		offer(g, c, "k", 1, uint64(i))
+		offer(g, c, f, 1, uint64(i))
+	}
+}
+
+// TestFresh holds the freshness rule that tools use to Guard.Check's.
+func TestFresh(t *testing.T) {
+	g, c := newGuard(t)
+	c.t = c.t.Add(time.Minute)
+	for _, d := range []time.Duration{-30001 * time.Millisecond, -30 * time.Second, 0, 5 * time.Second, 5001 * time.Millisecond} {
+		at := c.t.Add(d)
+		want := g.Check(new(replay.Filter), 1, 0, at.UnixMilli())
+		if got := replay.Fresh(at, c.t, 30*time.Second, 5*time.Second); got != want {
+			t.Errorf("frame %v from now: Fresh got %v, Guard.Check %v", d, got, want)
+		}
 	}
 }

@@ -32,8 +32,8 @@ type Config struct {
 	MinInterval, MaxInterval time.Duration
 }
 
-// Sampler makes the keep-or-skip decisions. Make one with [New] or
-// [NewSeeded]; the zero value is not usable. It is not safe for
+// Sampler makes the keep-or-skip decisions. Make one with [New]; the
+// zero value is not usable. It is not safe for
 // concurrent use.
 type Sampler struct {
 	cfg       Config
@@ -49,11 +49,11 @@ func New(cfg Config) (*Sampler, error) {
 	if _, err := rand.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("sample: seed: %w", err)
 	}
-	return NewSeeded(cfg, seed)
+	return newSeeded(cfg, seed)
 }
 
-// NewSeeded returns a Sampler with a given seed, for tests.
-func NewSeeded(cfg Config, seed [SeedSize]byte) (*Sampler, error) {
+// newSeeded returns a Sampler with a given seed.
+func newSeeded(cfg Config, seed [SeedSize]byte) (*Sampler, error) {
 	if !(cfg.P > 0 && cfg.P <= 1) {
 		return nil, fmt.Errorf("sample: probability %v is not in (0, 1]", cfg.P)
 	}

@@ -21,7 +21,7 @@ const (
 	maxKeys = 64
 )
 
-// Batch collects [Signed] values from [Keyring.Parse] and verifies them
+// Batch collects [JWS] values from [Keyring.Check] and verifies them
 // together: with one multi-scalar multiplication it checks, for random
 // 128-bit z_i,
 //
@@ -31,20 +31,20 @@ const (
 // one producer costs one multiplication of A in all. A batch of 64 frames from
 // one key costs a quarter to a third of 64 single checks.
 //
-// The rule is crypto/ed25519's, that of [Signed.Verify]: S canonical
+// The rule is crypto/ed25519's, that of [JWS.Verify]: S canonical
 // (S < L); A any valid point encoding; R byte for byte the canonical
 // encoding of [S]B − [k]A (cofactorless). A signature goes into the sum
 // only if that rule reduces to "D = [S]B − R − [k]A is the identity",
 // which holds when A is the canonical encoding of a point of prime order
 // L (checked once per key), R is the canonical encoding of a point not of
 // small order, and S is canonical. Every other signature is checked by
-// [Signed.Verify] itself. The sum is then compared with O exactly, not up
+// [JWS.Verify] itself. The sum is then compared with O exactly, not up
 // to the cofactor: it is O when every signature in it is valid, and it is
 // not O, but with probability at most 2^-128, when some D_i has a
 // component of order L, which is the case of every forgery. The one input
-// on which a Batch can differ from [Signed.Verify] is a D_i of small order
+// on which a Batch can differ from [JWS.Verify] is a D_i of small order
 // other than O: a signature made with A's private key, its R given a
-// torsion component on purpose. [Signed.Verify] rejects it; a batch that
+// torsion component on purpose. [JWS.Verify] rejects it; a batch that
 // holds it fails, and then rejects it too, with probability at least 1/2,
 // and accepts it otherwise. No one without the private key can make one.
 //
@@ -52,7 +52,7 @@ const (
 // concurrent use. It keeps its buffers and a cache of checked public keys
 // across [Batch.Reset], so that a reused Batch allocates little.
 type Batch struct {
-	entries []Signed
+	entries []JWS
 
 	// Scratch space for Verify, reused.
 	ok      []bool // whether entry i is checked in the multiplication
@@ -81,7 +81,7 @@ type batchKey struct {
 
 // Add adds m to the batch. The batch keeps m's reference to its datagram
 // until [Batch.Reset], so the datagram must not change until then.
-func (b *Batch) Add(m *Signed) { b.entries = append(b.entries, *m) }
+func (b *Batch) Add(m *JWS) { b.entries = append(b.entries, *m) }
 
 // Len returns the number of signatures added since the last
 // [Batch.Reset].
@@ -96,10 +96,10 @@ func (b *Batch) Reset() {
 // Verify checks every signature in the batch. It returns ok[:0] extended
 // by [Batch.Len] values, in the order of [Batch.Add]: ok[i] reports
 // whether the i-th signature is valid. If the batch as a whole fails,
-// Verify checks each of its signatures with [Signed.Verify], so a batch
+// Verify checks each of its signatures with [JWS.Verify], so a batch
 // with bad signatures costs at most one single verification per frame
 // more than a good one, and after such a batch the next few calls check
-// one by one. Verify never reports valid a signature that [Signed.Verify]
+// one by one. Verify never reports valid a signature that [JWS.Verify]
 // rejects, but for a signature made on purpose with a torsion component
 // in R by the key's owner, as the [Batch] doc says.
 func (b *Batch) Verify(ok []bool) []bool {
@@ -207,7 +207,7 @@ func (b *Batch) verifyBatch(ok []bool) bool {
 // fits reports whether m can go into the sum: its key is of prime order,
 // its R canonical and not of small order, its S canonical. It decodes R
 // and S into r and s, and returns m's key.
-func (b *Batch) fits(m *Signed, r *edwards25519.Point, s *edwards25519.Scalar) (*batchKey, bool) {
+func (b *Batch) fits(m *JWS, r *edwards25519.Point, s *edwards25519.Scalar) (*batchKey, bool) {
 	key := b.key(m.key)
 	if key == nil || !key.prime || !canonicalY(m.sig[:32]) || !notSmallOrder(r, m.sig[:32]) {
 		return key, false

@@ -30,7 +30,7 @@ func batchBenchFrames(b *testing.B, n, bad int) [][]byte {
 }
 
 // BenchmarkBatch is Batch.Verify of n frames from one key, reused as a
-// receiver would, against n calls of Signed.Verify ("single"). The
+// receiver would, against n calls of JWS.Verify ("single"). The
 // "-one-bad" and "-all-bad" cases are steady states of a flood: after a
 // failed batch the next calls check one by one.
 func BenchmarkBatch(b *testing.B) {
@@ -50,7 +50,7 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			var ms []sign.Signed
+			var ms []sign.JWS
 			for _, d := range batchBenchFrames(b, c.n, c.bad) {
 				m, err := ring.Parse(nil, d)
 				if err != nil {
@@ -97,7 +97,7 @@ func BenchmarkBatchCold(b *testing.B) {
 	ring := ringOf(testKey(1))
 	for _, bad := range []int{0, 1, 64} {
 		b.Run("64-bad-"+strconv.Itoa(bad), func(b *testing.B) {
-			var ms []sign.Signed
+			var ms []sign.JWS
 			for _, d := range batchBenchFrames(b, 64, bad) {
 				m, err := ring.Parse(nil, d)
 				if err != nil {

@@ -36,7 +36,7 @@ func corrupt(d []byte, r *rand.Rand) []byte {
 	return c
 }
 
-func mustParse(t testing.TB, ring *sign.Keyring, d []byte) sign.Signed {
+func mustParse(t testing.TB, ring *sign.Keyring, d []byte) sign.JWS {
 	t.Helper()
 	m, err := ring.Parse(nil, d)
 	if err != nil {
@@ -83,7 +83,7 @@ func TestBatchGood(t *testing.T) {
 	}
 }
 
-// TestBatchMatchesSingle holds Batch.Verify to Signed.Verify on batches
+// TestBatchMatchesSingle holds Batch.Verify to JWS.Verify on batches
 // with random bad signatures among good ones, from none bad to all bad,
 // reusing one Batch, so that the fallback and the backoff run too.
 func TestBatchMatchesSingle(t *testing.T) {
@@ -121,13 +121,13 @@ func TestBatchMatchesSingle(t *testing.T) {
 		ok = b.Verify(ok)
 		for i := range want {
 			if ok[i] != want[i] {
-				t.Fatalf("round %d, %d of %d bad: signature %d: got %v, want %v (Signed.Verify)", round, bad, n, i, ok[i], want[i])
+				t.Fatalf("round %d, %d of %d bad: signature %d: got %v, want %v (JWS.Verify)", round, bad, n, i, ok[i], want[i])
 			}
 		}
 	}
 }
 
-// TestBatchZeroSigned checks that a zero Signed, which Signed.Verify
+// TestBatchZeroSigned checks that a zero JWS, which JWS.Verify
 // rejects, is rejected in a batch too.
 func TestBatchZeroSigned(t *testing.T) {
 	ring := ringOf(testKey(1))
@@ -136,7 +136,7 @@ func TestBatchZeroSigned(t *testing.T) {
 		m := mustParse(t, ring, d)
 		b.Add(&m)
 	}
-	b.Add(&sign.Signed{})
+	b.Add(&sign.JWS{})
 	ok := b.Verify(nil)
 	if want := []bool{true, true, true, false}; fmt.Sprint(ok) != fmt.Sprint(want) {
 		t.Errorf("Verify: got %v, want %v", ok, want)
@@ -150,7 +150,7 @@ func TestBatchAllocs(t *testing.T) {
 		t.Skip("the race detector adds allocations")
 	}
 	ring := ringOf(testKey(1))
-	var ms []sign.Signed
+	var ms []sign.JWS
 	for _, d := range batchFrames(t, testKey(1), 64) {
 		ms = append(ms, mustParse(t, ring, d))
 	}

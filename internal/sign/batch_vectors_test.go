@@ -1,6 +1,6 @@
 package sign
 
-// Edge-case vectors for Batch: what crypto/ed25519 (Signed.Verify) and a
+// Edge-case vectors for Batch: what crypto/ed25519 (JWS.Verify) and a
 // Batch say of signatures with small-order and mixed-order points and
 // non-canonical encodings. The speccheck-*.txt files are the 12 cases of
 // "Taming the many EdDSAs" on raw messages; the others are datagrams made
@@ -81,10 +81,10 @@ func readBatchVector(t *testing.T, path string) batchVector {
 }
 
 // signed returns the vector as Keyring.Parse would.
-func (v batchVector) signed(t *testing.T) Signed {
+func (v batchVector) signed(t *testing.T) JWS {
 	t.Helper()
 	if v.dgram == nil {
-		return Signed{key: v.pub, input: v.msg, sig: [64]byte(v.sig)}
+		return JWS{key: v.pub, input: v.msg, sig: [64]byte(v.sig)}
 	}
 	ring, err := NewKeyring(Key{Public: v.pub})
 	if err != nil {
@@ -98,7 +98,7 @@ func (v batchVector) signed(t *testing.T) Signed {
 }
 
 // TestBatchVectors checks each vector's verdicts: crypto/ed25519's, that
-// of Signed.Verify, and that of a Batch where the vector sits among 15
+// of JWS.Verify, and that of a Batch where the vector sits among 15
 // good signatures. A batch verdict "either" must come out "bad
 // signature" at least once in 64 fresh batches, and may come out "ok".
 func TestBatchVectors(t *testing.T) {
@@ -109,7 +109,7 @@ func TestBatchVectors(t *testing.T) {
 	if err != nil || len(paths) < 20 {
 		t.Fatalf("testdata/batch: got %d files, %v; want at least 20", len(paths), err)
 	}
-	good := goodSigned(t, 15)
+	good := goodJWS(t, 15)
 	for _, path := range paths {
 		v := readBatchVector(t, path)
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -124,7 +124,7 @@ func TestBatchVectors(t *testing.T) {
 				t.Errorf("crypto/ed25519: got %s, want %s", got, v.expect)
 			}
 			if got := verdict(m.Verify() == nil); got != v.expect {
-				t.Errorf("Signed.Verify: got %s, want %s", got, v.expect)
+				t.Errorf("JWS.Verify: got %s, want %s", got, v.expect)
 			}
 			var b Batch
 			var r edwards25519.Point
@@ -163,8 +163,8 @@ func TestBatchVectors(t *testing.T) {
 	}
 }
 
-// goodSigned returns n good Signed values from one key.
-func goodSigned(t *testing.T, n int) []Signed {
+// goodJWS returns n good JWS values from one key.
+func goodJWS(t *testing.T, n int) []JWS {
 	t.Helper()
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x42}, 32))
 	s, err := NewSigner(priv)
@@ -175,7 +175,7 @@ func goodSigned(t *testing.T, n int) []Signed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]Signed, n)
+	out := make([]JWS, n)
 	for i := range out {
 		d, err := s.Sign([]byte(fmt.Sprintf("good frame %d", i)))
 		if err != nil {

@@ -172,7 +172,7 @@ func (e *diffEnv) corpus(t testing.TB) []entry {
 	for _, size := range []int{1, 32, 512} {
 		f := frame.Frame{Source: "producer.example.org", Epoch: 1764000000000, Seq: uint64(size), Time: 1764000012345, Data: make([]byte, size)}
 		r.Read(f.Data)
-		p, err := f.Marshal()
+		p, err := f.Append(nil), f.Check()
 		if err != nil {
 			t.Fatal(err)
 		}

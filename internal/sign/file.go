@@ -151,12 +151,31 @@ func LoadSigner(path string) (*Signer, error) {
 	return s, nil
 }
 
+// Warning is something about keys that loaded which their owner should
+// hear of: a private key among trusted keys, or one key in two files with
+// different validity periods. The caller words it.
+type Warning struct {
+	// File is the file it is about: the private key, or the first file
+	// (in name order) that holds KeyID.
+	File string
+	// Private says File is a private key, of which only the public half
+	// is trusted.
+	Private bool
+	// KeyID, if not "", is a key that File holds valid Valid and Other
+	// holds valid OtherValid; it is trusted only when both say it is
+	// valid.
+	KeyID      string
+	Valid      Validity
+	Other      string
+	OtherValid Validity
+}
+
 // LoadTrust reads trusted public keys from path: a folder of JWK files
 // (every file whose name ends in .jwk or .json; others are passed over), a
 // single JWK file, or a JWK Set file ({"keys":[...]}). A private JWK adds
-// its public half, and a notice saying so is returned in warnings. Any
-// file that does not parse is an error, and so is a path with no key.
-func LoadTrust(path string) (ring *Keyring, warnings []string, err error) {
+// its public half, with a [Warning] saying so. Any file that does not
+// parse is an error, and so is a path with no key.
+func LoadTrust(path string) (ring *Keyring, warnings []Warning, err error) {
 	ring, warnings, skipped, err := ReloadTrust(path)
 	switch {
 	case err != nil:
@@ -174,7 +193,7 @@ func LoadTrust(path string) (ring *Keyring, warnings []string, err error) {
 // error returned in skipped, so that one bad file does not take away the
 // keys that still load. The keyring may be empty. err is only for a path
 // that cannot be read at all.
-func ReloadTrust(path string) (ring *Keyring, warnings []string, skipped []error, err error) {
+func ReloadTrust(path string) (ring *Keyring, warnings []Warning, skipped []error, err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
@@ -207,8 +226,7 @@ func ReloadTrust(path string) (ring *Keyring, warnings []string, skipped []error
 			if prev, dup := first[key.ID]; !dup {
 				first[key.ID] = key
 			} else if prev.Valid != key.Valid {
-				warnings = append(warnings, fmt.Sprintf("key %s is in %s (valid %s) and in %s (valid %s); trusting it only when both say it is valid",
-					key.ID, prev.File, prev.Valid, key.File, key.Valid))
+				warnings = append(warnings, Warning{File: prev.File, KeyID: key.ID, Valid: prev.Valid, Other: key.File, OtherValid: key.Valid})
 			}
 		}
 		keys = append(keys, k...)
@@ -221,7 +239,7 @@ func ReloadTrust(path string) (ring *Keyring, warnings []string, skipped []error
 }
 
 // loadTrustFile reads one JWK or JWK Set file.
-func loadTrustFile(path string) ([]Key, []string, error) {
+func loadTrustFile(path string) ([]Key, []Warning, error) {
 	b, _, err := readKeyFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -237,7 +255,7 @@ func loadTrustFile(path string) ([]Key, []string, error) {
 		jwks = []json.RawMessage{b}
 	}
 	var keys []Key
-	var warnings []string
+	var warnings []Warning
 	for i, raw := range jwks {
 		pub, priv, valid, err := parseJWK(raw)
 		if err != nil {
@@ -247,7 +265,7 @@ func loadTrustFile(path string) ([]Key, []string, error) {
 			return nil, nil, fmt.Errorf("sign: %s: %w", path, err)
 		}
 		if priv != nil {
-			warnings = append(warnings, fmt.Sprintf("%s is a private key; trusting only its public half (keep private keys out of trust folders)", path))
+			warnings = append(warnings, Warning{File: path, Private: true})
 		}
 		keys = append(keys, Key{ID: KeyID(pub), Public: pub, File: path, Valid: valid})
 	}

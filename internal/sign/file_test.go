@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -346,7 +347,7 @@ func TestLoadTrustFolder(t *testing.T) {
 		t.Fatalf("LoadTrust: got error %v, want nil", err)
 	}
 	if len(warnings) != 0 {
-		t.Errorf("LoadTrust: got warnings %q, want none", warnings)
+		t.Errorf("LoadTrust: got warnings %+v, want none", warnings)
 	}
 	if ring.Len() != 2 {
 		t.Fatalf("LoadTrust: got %d keys, want 2", ring.Len())
@@ -380,12 +381,12 @@ func TestLoadTrustPrivateKey(t *testing.T) {
 	if _, ok := ring.Lookup(kidOf(5)); !ok {
 		t.Errorf("Lookup(%s): got no key, want the private key's public half", kidOf(5))
 	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "producer.jwk") {
-		t.Errorf("LoadTrust: got warnings %q, want one naming producer.jwk", warnings)
+	if len(warnings) != 1 || filepath.Base(warnings[0].File) != "producer.jwk" || !warnings[0].Private {
+		t.Errorf("LoadTrust: got warnings %+v, want one that producer.jwk is private", warnings)
 	}
 	for _, w := range warnings {
-		if strings.Contains(w, b64u(testKey(5).Seed())) {
-			t.Errorf("warning %q shows the private key", w)
+		if strings.Contains(fmt.Sprintf("%+v", w), b64u(testKey(5).Seed())) {
+			t.Errorf("warning %+v shows the private key", w)
 		}
 	}
 }
@@ -508,8 +509,9 @@ func TestReloadTrustDuplicateValidity(t *testing.T) {
 		if !ok || !k.Valid.NotAfter.Equal(end) || !k.Valid.NotBefore.IsZero() {
 			t.Errorf("%v: got key %+v (found %v), want it valid until %s only", names, k.Valid, ok, end)
 		}
-		if len(warnings) != 1 || !strings.Contains(warnings[0], "only when both say it is valid") {
-			t.Errorf("%v: got warnings %q, want one about the two periods", names, warnings)
+		if len(warnings) != 1 || warnings[0].KeyID != sign.KeyID(pub) || warnings[0].Valid == warnings[0].OtherValid ||
+			filepath.Base(warnings[0].File) != min(names[0], names[1]) || filepath.Base(warnings[0].Other) != max(names[0], names[1]) {
+			t.Errorf("%v: got warnings %+v, want one about the two periods", names, warnings)
 		}
 	}
 }

@@ -58,3 +58,9 @@ func Inspect(datagram []byte) (Unverified, error) {
 	}
 	return u, nil
 }
+
+// CanonicalHeader reports whether the header is {"alg":"EdDSA","kid":KID}
+// byte for byte, KID being u's KeyID, as [Signer] writes it.
+func (u Unverified) CanonicalHeader() bool {
+	return u.Alg == Alg && string(u.Header) == headerPrefix+u.KeyID+headerSuffix
+}

@@ -99,3 +99,52 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+func TestCanonicalHeader(t *testing.T) {
+	kid := kidOf(1)
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{
+		{`{"alg":"EdDSA","kid":"` + kid + `"}`, true},
+		{`{"kid":"` + kid + `","alg":"EdDSA"}`, false},
+		{`{"alg":"EdDSA", "kid":"` + kid + `"}`, false},
+		{`{"alg":"none","kid":"` + kid + `"}`, false},
+	} {
+		d := b64u([]byte(c.header)) + ".e30." + b64u(make([]byte, 64))
+		u, err := sign.Inspect([]byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.CanonicalHeader(); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.header, got, c.want)
+		}
+	}
+}
+
+// TestCheckRefusal checks that Keyring.Check's refusal carries the
+// sentinel and Verify's words, and outlives the datagram.
+func TestCheckRefusal(t *testing.T) {
+	ring, err := sign.NewKeyring(sign.Key{Public: testKey(1).Public().(ed25519.PublicKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sign.NewSigner(testKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := s.Sign([]byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := []byte(b64u([]byte(`{"alg":"EdDSA","kid":"`+kidOf(2)+`"}`)) + ".e30." + b64u(make([]byte, 64)))
+	_, _, want := ring.Verify(append([]byte(nil), d...))
+	_, r := ring.Check(d)
+	clear(d)
+	if !errors.Is(r.Err(), sign.ErrUnknownKey) || r.Explain() == nil || r.Explain().Error() != want.Error() {
+		t.Errorf("got %v, %v; want ErrUnknownKey and %v", r.Err(), r.Explain(), want)
+	}
+	if _, r := ring.Check(good); r.Err() != nil || r.Explain() != nil {
+		t.Errorf("a good datagram: got refusal %v, want none", r.Explain())
+	}
+}

@@ -18,8 +18,8 @@ const Alg = "EdDSA"
 const SignatureLen = 86
 
 // Errors returned by [Keyring.Verify], one per reason a datagram is
-// dropped. Verify wraps them, so test them with errors.Is;
-// [Keyring.VerifyInto] returns them as they are.
+// dropped. Verify wraps them, so test them with errors.Is; [Refusal.Err]
+// and [JWS.Verify] return them as they are.
 var (
 	ErrMalformed    = errors.New("sign: malformed JWS")
 	ErrBadAlg       = errors.New("sign: alg is not EdDSA")
@@ -162,28 +162,13 @@ func (r *Keyring) Verify(datagram []byte) (payload []byte, kid string, err error
 	return payload, kid, nil
 }
 
-// VerifyInto is [Keyring.Verify] decoding the payload into dst[:0],
-// reusing its capacity. Its error is one of the four sentinels, unwrapped.
-// It allocates nothing unless dst is too small for the payload, but for
-// a signature that does not verify: crypto/ed25519 allocates its error.
-func (r *Keyring) VerifyInto(dst, datagram []byte) (payload []byte, kid string, err error) {
-	m, v := r.parse(dst, datagram, true)
-	if v.err != nil {
-		return nil, "", v.err
-	}
-	if err := m.Verify(); err != nil {
-		return nil, "", err
-	}
-	return m.Payload, m.KeyID, nil
-}
-
-// Signed is a datagram that passed every check of [Keyring.Verify] but the
-// signature itself. Its Payload is decoded but not yet authentic: it may
-// be read to decide whether the signature is worth checking (a replayed
-// or stale frame is not), and trusted only once [Signed.Verify] returns
-// nil.
-type Signed struct {
-	Payload []byte   // the decoded payload, in the caller's buffer (not set by ParseLazy)
+// JWS is a datagram that passed every check of [Keyring.Verify] but the
+// signature itself: not yet verified. Its Payload is decoded but not yet
+// authentic: it may be read to decide whether the signature is worth
+// checking (a replayed or stale frame is not), and trusted only once
+// [JWS.Verify] returns nil.
+type JWS struct {
+	Payload []byte   // the decoded payload, in the caller's buffer (set by DecodePayload)
 	KeyID   string   // the kid, which is in the keyring
 	Valid   Validity // the key's validity period
 
@@ -193,28 +178,39 @@ type Signed struct {
 	sig     [ed25519.SignatureSize]byte
 }
 
-// Parse runs the checks of [Keyring.Verify] that come before the Ed25519
+// Check runs the checks of [Keyring.Verify] that come before the Ed25519
 // verification: the shape of the datagram, the protected header, the kid
-// lookup and the signature's length. It decodes the payload into dst[:0]
-// and returns a [Signed] that refers to datagram; the caller then calls
-// [Signed.Verify]. Its error is one of the four sentinels, unwrapped, and
-// it allocates nothing unless dst is too small for the payload.
-func (r *Keyring) Parse(dst, datagram []byte) (Signed, error) {
-	m, v := r.parse(dst, datagram, true)
-	return m, v.err
+// lookup and the signature's length. It returns a [JWS] that refers to
+// datagram, its payload not yet decoded: call [JWS.PayloadHead] to read
+// its beginning, [JWS.DecodePayload] for the whole of it, and then
+// [JWS.Verify]. A datagram it refuses has a [Refusal] that is not zero.
+// It allocates nothing.
+func (r *Keyring) Check(datagram []byte) (JWS, Refusal) {
+	m, v := r.parse(nil, datagram, false)
+	return m, Refusal{v}
 }
 
-// ParseLazy is [Keyring.Parse] without decoding the payload: call
-// [Signed.PayloadHead] to read its beginning and [Signed.DecodePayload]
-// for the whole of it.
-func (r *Keyring) ParseLazy(datagram []byte) (Signed, error) {
-	m, v := r.parse(nil, datagram, false)
-	return m, v.err
+// Refusal says why [Keyring.Check] refused a datagram; the zero value
+// refuses nothing. It holds a copy of the header value it quotes, so it
+// allocates nothing and stays valid when the datagram is gone.
+type Refusal struct{ r reject }
+
+// Err returns the sentinel: [ErrMalformed], [ErrBadAlg], [ErrUnknownKey]
+// or [ErrBadSignature], or nil for no refusal.
+func (r Refusal) Err() error { return r.r.err }
+
+// Explain returns an error that wraps the sentinel and says what was
+// wrong, in the words of [Keyring.Verify]; nil for no refusal.
+func (r Refusal) Explain() error {
+	if r.r.err == nil {
+		return nil
+	}
+	return r.r.error()
 }
 
 // PayloadHead decodes at most the first n bytes of the payload into
 // dst[:0], fewer if the payload is shorter; it checks nothing past them.
-func (m *Signed) PayloadHead(dst []byte, n int) []byte {
+func (m *JWS) PayloadHead(dst []byte, n int) []byte {
 	chars := min(len(m.encoded), (n+2)/3*4)
 	out, err := strictB64.AppendDecode(dst[:0], m.encoded[:chars])
 	if err != nil {
@@ -224,7 +220,7 @@ func (m *Signed) PayloadHead(dst []byte, n int) []byte {
 }
 
 // DecodePayload decodes the payload into dst[:0] and sets m.Payload.
-func (m *Signed) DecodePayload(dst []byte) error {
+func (m *JWS) DecodePayload(dst []byte) error {
 	payload, err := strictB64.AppendDecode(dst[:0], m.encoded)
 	if err != nil {
 		return ErrMalformed
@@ -234,7 +230,7 @@ func (m *Signed) DecodePayload(dst []byte) error {
 }
 
 // Verify checks the Ed25519 signature: nil, or [ErrBadSignature].
-func (m *Signed) Verify() error {
+func (m *JWS) Verify() error {
 	if m.key == nil || !ed25519.Verify(m.key, m.input, m.sig[:]) {
 		return ErrBadSignature
 	}
@@ -255,7 +251,7 @@ func (r *Keyring) verify(dst, datagram []byte) ([]byte, string, reject) {
 
 // parse does the checks that come before the signature, cheapest first;
 // it decodes the payload into dst if decode is set.
-func (r *Keyring) parse(dst, datagram []byte, decode bool) (Signed, reject) {
+func (r *Keyring) parse(dst, datagram []byte, decode bool) (JWS, reject) {
 	// go-jose would also read the JSON Serialization, forgive white space
 	// and padding, and decode base64url loosely (ignoring the unused low
 	// bits of the last character), so that one signed frame would have
@@ -268,37 +264,37 @@ func (r *Keyring) parse(dst, datagram []byte, decode bool) (Signed, reject) {
 	j := i + 1 + bytes.IndexByte(datagram[i+1:], '.')
 	if i < 0 || j <= i || bytes.IndexByte(datagram[j+1:], '.') >= 0 ||
 		bytes.IndexByte(datagram, '\n') >= 0 || bytes.IndexByte(datagram, '\r') >= 0 {
-		return Signed{}, refuse(ErrMalformed, "not three base64url parts")
+		return JWS{}, refuse(ErrMalformed, "not three base64url parts")
 	}
 	h, p, sig := datagram[:i], datagram[i+1:j], datagram[j+1:]
 	if len(h) == 0 || len(p) == 0 || len(sig) == 0 {
-		return Signed{}, refuse(ErrMalformed, "empty part")
+		return JWS{}, refuse(ErrMalformed, "empty part")
 	}
 	if base64.RawURLEncoding.DecodedLen(len(p)) > MaxPayload {
-		return Signed{}, refuse(ErrMalformed, "payload of more than 65536 bytes")
+		return JWS{}, refuse(ErrMalformed, "payload of more than 65536 bytes")
 	}
 	var hbuf [maxHeader]byte
 	kid, v := decodeHeader(&hbuf, h)
 	if v.err != nil {
-		return Signed{}, v
+		return JWS{}, v
 	}
 	key, ok := r.keys[string(kid)]
 	if !ok {
-		return Signed{}, refuseArg(ErrUnknownKey, "%q", kid)
+		return JWS{}, refuseArg(ErrUnknownKey, "%q", kid)
 	}
 	if !isBase64URL(sig) || !canonicalBase64URL(sig) {
-		return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url")
+		return JWS{}, refuse(ErrMalformed, "a part is not canonical base64url")
 	}
 	if len(sig) != SignatureLen {
-		return Signed{}, refuseArg(ErrBadSignature, "kid %s: signature is not 64 bytes", kid)
+		return JWS{}, refuseArg(ErrBadSignature, "kid %s: signature is not 64 bytes", kid)
 	}
-	m := Signed{KeyID: key.ID, Valid: key.Valid, key: key.Public, input: datagram[:j], encoded: p}
+	m := JWS{KeyID: key.ID, Valid: key.Valid, key: key.Public, input: datagram[:j], encoded: p}
 	if _, err := strictB64.Decode(m.sig[:], sig); err != nil {
-		return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url") // not reached: checked above
+		return JWS{}, refuse(ErrMalformed, "a part is not canonical base64url") // not reached: checked above
 	}
 	if decode {
 		if err := m.DecodePayload(dst); err != nil {
-			return Signed{}, refuse(ErrMalformed, "a part is not canonical base64url")
+			return JWS{}, refuse(ErrMalformed, "a part is not canonical base64url")
 		}
 	}
 	return m, reject{}

@@ -119,14 +119,9 @@ func KeyID(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// MarshalPrivate returns priv as a private JWK with its kid, one line of
-// JSON followed by a newline.
-func MarshalPrivate(priv ed25519.PrivateKey) ([]byte, error) {
-	return MarshalPrivateValid(priv, Validity{})
-}
-
-// MarshalPrivateValid is [MarshalPrivate] with a validity period, written
-// as the members "nbf" and "exp".
+// MarshalPrivateValid returns priv as a private JWK with its kid and, if
+// v is not zero, its validity period as the members "nbf" and "exp": one
+// line of JSON followed by a newline.
 func MarshalPrivateValid(priv ed25519.PrivateKey, v Validity) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("sign: Ed25519 private key of %d bytes; want %d", len(priv), ed25519.PrivateKeySize)
@@ -134,14 +129,9 @@ func MarshalPrivateValid(priv ed25519.PrivateKey, v Validity) ([]byte, error) {
 	return marshalJWK(priv, priv.Public().(ed25519.PublicKey), v)
 }
 
-// MarshalPublic returns pub as a public JWK with its kid, one line of JSON
-// followed by a newline.
-func MarshalPublic(pub ed25519.PublicKey) ([]byte, error) {
-	return MarshalPublicValid(pub, Validity{})
-}
-
-// MarshalPublicValid is [MarshalPublic] with a validity period, written
-// as the members "nbf" and "exp".
+// MarshalPublicValid returns pub as a public JWK with its kid and, if v
+// is not zero, its validity period as the members "nbf" and "exp": one
+// line of JSON followed by a newline.
 func MarshalPublicValid(pub ed25519.PublicKey, v Validity) ([]byte, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("sign: Ed25519 public key of %d bytes; want %d", len(pub), ed25519.PublicKeySize)

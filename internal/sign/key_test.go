@@ -169,7 +169,7 @@ func TestMarshalJWK(t *testing.T) {
 		t.Fatalf("LoadTrust(MarshalPublic): got error %v, want nil", err)
 	}
 	if len(warnings) != 0 {
-		t.Errorf("LoadTrust(MarshalPublic): got warnings %q, want none", warnings)
+		t.Errorf("LoadTrust(MarshalPublic): got warnings %+v, want none", warnings)
 	}
 	keys := ring.Keys()
 	if len(keys) != 1 || keys[0].ID != kid || !keys[0].Public.Equal(pub) {

@@ -70,7 +70,7 @@ func writeVector(t *testing.T) {
 		data[i] = 0xa0 + byte(i)
 	}
 	f := frame.Frame{Source: "producer.example.org", Epoch: 1764000000000, Seq: 7, Time: 1764000012345, Data: data}
-	payload, err := f.Marshal()
+	payload, err := f.Append(nil), f.Check()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestVector(t *testing.T) {
 	}
 
 	// Producer side: frame, then sign.
-	payload, err := want.Marshal()
+	payload, err := want.Append(nil), want.Check()
 	if err != nil {
 		t.Fatalf("Marshal: got error %v, want nil", err)
 	}

@@ -12,8 +12,18 @@ import (
 
 // ErrFull is returned by Write when the reader is slow or absent and the
 // write would block. Nothing of p was written: the caller drops the frame
-// and counts it.
-var ErrFull = errors.New("sink: output full")
+// and counts it. Besides errors.Is, a caller that does not import sink
+// can tell it by its method Full, which returns true (package receive
+// does).
+var ErrFull error = fullError{}
+
+// fullError is the type of [ErrFull].
+type fullError struct{}
+
+func (fullError) Error() string { return "sink: output full" }
+
+// Full reports that the output was full: true.
+func (fullError) Full() bool { return true }
 
 // PipeBuf is POSIX PIPE_BUF on Linux: writes of up to this many bytes to a
 // FIFO are atomic.

@@ -2,6 +2,7 @@ package sink_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -203,5 +204,15 @@ func TestWriteEmptyFile(t *testing.T) {
 	defer s.Close()
 	if n, err := s.Write(nil); n != 0 || err != nil {
 		t.Errorf("Write(nil): got %d, %v, want 0, nil", n, err)
+	}
+}
+
+// TestErrFullFull checks the method by which package receive, which does
+// not import sink, tells ErrFull from other write errors.
+func TestErrFullFull(t *testing.T) {
+	var full interface{ Full() bool }
+	err := fmt.Errorf("sink: fifo %q: %w", "rnd-pipe", sink.ErrFull)
+	if !errors.As(err, &full) || !full.Full() || !errors.Is(err, sink.ErrFull) {
+		t.Errorf("%v: got no Full() true, want it (and errors.Is ErrFull)", err)
 	}
 }

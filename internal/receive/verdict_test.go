@@ -1,0 +1,138 @@
+package receive_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/nordunet/ssmrandom/internal/health"
+	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// TestVerdictFacts checks that a verdict carries the facts its checks
+// read, and words them in Why without checking again: the pipeline's
+// state may change after Handle, the words do not.
+func TestVerdictFacts(t *testing.T) {
+	k := newKeys(t)
+	p := newPipeline(t, k, io.Discard, maxDatagram, &clock{ms: now})
+	d := signFrame(t, k.trusted, mkframe(7, now, "good entropy :-)"))
+	v, err := p.Handle(d)
+	if err != nil || !v.Forwarded() || v.Why() != nil {
+		t.Fatalf("first copy: got %v, %v, why %v; want forwarded", v.Reason, err, v.Why())
+	}
+	kid := k.trusted.KeyID()
+	f := v.Facts
+	if f.Size != len(d) || f.KeyID != kid || f.Seq != 7 || f.Time != now || f.Source != source || f.DataBytes != len("good entropy :-)") {
+		t.Errorf("facts: got %+v, want size %d, kid %s, seq 7, time %d, source %s", f, len(d), kid, now, source)
+	}
+	v, err = p.Handle(d)
+	if err != nil || v.Reason != receive.Replay {
+		t.Fatalf("second copy: got %v, %v; want replay", v.Reason, err)
+	}
+	p.SetTrust(nil) // the words are the verdict's, whatever the pipeline holds now
+	why := v.Why()
+	if !errors.Is(why, replay.ErrReplay) || !strings.Contains(why.Error(), "kid "+kid+", epoch ") || !strings.Contains(why.Error(), "seq 7, time ") {
+		t.Errorf("Why: got %v, want the replay error with kid %s and seq 7", why, kid)
+	}
+
+	big := bytes.Repeat([]byte{'A'}, maxDatagram+1)
+	v, _ = p.Handle(big)
+	if want := "receive: datagram over the limit of 1472 bytes"; v.Reason != receive.TooBig || v.Why() == nil || v.Why().Error() != want || v.Facts.Size != len(big) {
+		t.Errorf("too big: got %v, %v, size %d; want %q", v.Reason, v.Why(), v.Facts.Size, want)
+	}
+	v, _ = p.Handle(signFrame(t, k.stranger, mkframe(1, now, "x")))
+	if v.Reason != receive.UnknownKey || !errors.Is(v.Why(), sign.ErrUnknownKey) || !strings.Contains(v.Why().Error(), k.stranger.KeyID()) {
+		t.Errorf("stranger: got %v, %v; want unknown_key naming its kid", v.Reason, v.Why())
+	}
+}
+
+// errFakeFailure is a new health-test failure, not one of probation.
+var errFakeFailure = errors.New("health: repetition count test failed")
+
+func TestHealthFailed(t *testing.T) {
+	for _, c := range []struct {
+		v    receive.Verdict
+		want bool
+	}{
+		{receive.Verdict{Reason: receive.Unhealthy, Err: errFakeFailure}, true},
+		{receive.Verdict{Reason: receive.Unhealthy, Err: health.ErrFailed}, false},
+		{receive.Verdict{Reason: receive.Replay, Err: replay.ErrReplay}, false},
+		{receive.Verdict{}, false},
+	} {
+		if got := c.v.HealthFailed(); got != c.want {
+			t.Errorf("HealthFailed(%v, %v): got %v, want %v", c.v.Reason, c.v.Err, got, c.want)
+		}
+	}
+}
+
+// TestHealthMonitors checks that each producer gets a Monitor of its own,
+// and that a bad configuration is an error at once.
+func TestHealthMonitors(t *testing.T) {
+	if _, err := receive.HealthMonitors(health.Config{Alpha: 2}); err == nil {
+		t.Errorf("HealthMonitors(Alpha 2): got nil error, want one")
+	}
+	mk, err := receive.HealthMonitors(health.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := mk("a"), mk("b")
+	if a == nil || b == nil || a == b {
+		t.Errorf("got monitors %p and %p, want two, apart", a, b)
+	}
+	data := bytes.Repeat([]byte{0}, 512)
+	if a.Check(data) == nil {
+		t.Errorf("a.Check(512 zero bytes): got nil, want a failure")
+	}
+	if err := b.Check([]byte("some varied bytes, 0123456789")); err != nil {
+		t.Errorf("b.Check after a failed: got %v, want nil (its own state)", err)
+	}
+}
+
+// TestRunSummaries runs the loop over a list of datagrams: the read error
+// that ends it is returned, every datagram is finished first, and the
+// summaries count what changed.
+func TestRunSummaries(t *testing.T) {
+	k := newKeys(t)
+	var out bytes.Buffer
+	p := newPipeline(t, k, &out, maxDatagram, &clock{ms: now})
+	sums := receive.NewSummaries(p)
+	in := [][]byte{
+		signFrame(t, k.trusted, mkframe(1, now, "one")),
+		signFrame(t, k.stranger, mkframe(1, now, "forged")),
+		signFrame(t, k.trusted, mkframe(2, now, "two")),
+	}
+	end := errors.New("no more datagrams")
+	var observed []receive.Reason
+	err := receive.Run(context.Background(), p, receive.Loop[int]{
+		Read: func(buf []byte) (int, int, error) {
+			if len(in) == 0 {
+				return 0, 0, end
+			}
+			n := copy(buf, in[0])
+			in = in[1:]
+			return n, 0, nil
+		},
+		Stop:    func() {},
+		BufSize: maxDatagram + 1,
+		Observe: func(_ []byte, _ int, v receive.Verdict) { observed = append(observed, v.Reason) },
+		Options: receive.Options{Workers: 2},
+	})
+	if !errors.Is(err, end) {
+		t.Fatalf("Run: got %v, want the read error", err)
+	}
+	if out.String() != "onetwo" || len(observed) != 1 || observed[0] != receive.UnknownKey {
+		t.Errorf("got output %q and drops %v, want \"onetwo\" and [unknown_key]", out.String(), observed)
+	}
+	s := sums.Next()
+	if s.Frames != 2 || s.NewRejects != 1 || len(s.Producers) != 2 {
+		t.Errorf("first summary: got %d frames, %d new rejects, %d producers; want 2, 1, 2", s.Frames, s.NewRejects, len(s.Producers))
+	}
+	if s = sums.Next(); s.NewRejects != 0 || s.Rejected() != 1 {
+		t.Errorf("second summary: got %d new rejects of %d; want 0 of 1", s.NewRejects, s.Rejected())
+	}
+}
