@@ -16,8 +16,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..."
+// (make build); left empty, describeVersion fills it from the build info.
+var version string
 
 // Exit statuses.
 const (
@@ -113,11 +114,23 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		OnUsageError:    onUsage,
 		HideHelpCommand: false,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
+		Action:          noCommand,
 		CommandNotFound: func(c *cli.Context, name string) {
 			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, keys and inspect\n", name)
 			cli.OsExiter(exitUsage)
 		},
 	}
+}
+
+// noCommand is the action of ssmrandom without a command: the usage on
+// stderr and exit status 2, as for any other usage error.
+func noCommand(c *cli.Context) error {
+	if c.NArg() > 0 {
+		c.App.CommandNotFound(c, c.Args().First()) // exits with status 2
+		return usagef("", "unknown command %q", c.Args().First())
+	}
+	cli.HelpPrinter(c.App.ErrWriter, cli.AppHelpTemplate, c.App)
+	return usagef("", "no command given")
 }
 
 // logFlags are the logging flags of the daemon commands.
