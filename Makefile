@@ -36,9 +36,11 @@ demo: build
 
 # Every test, with the race detector, after the static checks. Tests that
 # need root or network namespaces skip without them, and fail instead when
-# CI is set.
+# CI is set. The output is go test's without -v, plus each skipped test
+# with its reason, and ends with a line "N passed, N failed, N skipped"
+# (scripts/testsummary).
 test: check
-	$(GO) test -race -timeout 10m ./...
+	$(GO) run ./scripts/testsummary $(GO) test -json -race -timeout 10m ./...
 
 test-short:
 	$(GO) test -short -timeout 5m ./...
