@@ -75,9 +75,17 @@ check:
 	    echo "go mod tidy changed go.mod/go.sum; commit the result"; git diff -- go.mod go.sum; exit 1; fi; \
 	  rm -f /tmp/ssmrandom-go.mod.$$$$ /tmp/ssmrandom-go.sum.$$$$
 
+# The binary, its man page and its bash and zsh completion, made by the
+# binary itself (ssmrandom man, ssmrandom completion SHELL).
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 0755 ssmrandom $(DESTDIR)$(PREFIX)/bin/ssmrandom
+	./ssmrandom man >$(DESTDIR)$(PREFIX)/share/man/man8/ssmrandom.8
+	./ssmrandom completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ssmrandom
+	./ssmrandom completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ssmrandom
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/ssmrandom.8 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ssmrandom $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ssmrandom
 
 # The Debian package, dist/ssmrandom_<version>_<arch>.deb (packaging/README.md).
 deb: build

@@ -63,6 +63,10 @@ func withHint(err error, hint string) error {
 // run is the whole program: it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	if n := len(args); n > 1 && args[n-1] == completionFlag {
+		complete(app, args[1:n-1], stdout)
+		return exitOK
+	}
 	err := app.Run(args)
 	if err == nil {
 		return exitOK
@@ -96,7 +100,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	onUsage := func(_ *cli.Context, err error, _ bool) error {
 		return asUsage(err, "see 'ssmrandom help' or 'ssmrandom COMMAND --help'")
 	}
-	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), keysCommand(e), inspectCommand(e), manCommand(e)}
+	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
 	for _, c := range cmds {
 		c.OnUsageError = onUsage
 	}
