@@ -35,12 +35,14 @@ demo: build
 	./scripts/demo.sh ./ssmrandom
 
 # Every test, with the race detector, after the static checks: ./...
-# includes the end-to-end tests of e2e/ (about 30 s: the built ssmrandom on
-# network namespaces, with rngd, and docs/deployment.md's walk-through).
-# Tests that need root or network namespaces skip without them, and fail
-# instead when CI is set.
+# includes the end-to-end tests of e2e/ (the built ssmrandom on network
+# namespaces, with rngd, and docs/deployment.md's walk-through). Tests that
+# need root or network namespaces skip without them, and fail instead when
+# CI is set. The output is go test's without -v, plus each skipped test
+# with its reason, and ends with a line "N passed, N failed, N skipped"
+# (scripts/testsummary).
 test: check
-	$(GO) test -race -timeout 10m ./...
+	$(GO) run ./scripts/testsummary $(GO) test -json -race -timeout 10m ./...
 
 test-short:
 	$(GO) test -short -timeout 5m ./...
@@ -75,9 +77,17 @@ check:
 	    echo "go mod tidy changed go.mod/go.sum; commit the result"; git diff -- go.mod go.sum; exit 1; fi; \
 	  rm -f /tmp/ssmrandom-go.mod.$$$$ /tmp/ssmrandom-go.sum.$$$$
 
+# The binary, its man page and its bash and zsh completion, made by the
+# binary itself (ssmrandom man, ssmrandom completion SHELL).
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 0755 ssmrandom $(DESTDIR)$(PREFIX)/bin/ssmrandom
+	./ssmrandom man >$(DESTDIR)$(PREFIX)/share/man/man8/ssmrandom.8
+	./ssmrandom completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ssmrandom
+	./ssmrandom completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ssmrandom
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/ssmrandom.8 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ssmrandom $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ssmrandom
 
 # The Debian package, dist/ssmrandom_<version>_<arch>.deb (packaging/README.md).
 deb: build

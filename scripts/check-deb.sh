@@ -7,17 +7,20 @@
 #  1. dpkg-deb --info: the control fields and maintainer scripts.
 #  2. dpkg-deb --contents: exactly the expected paths, modes and owners.
 #  3. dpkg -i: the user, /etc/ssmrandom and its modes, the conffile,
-#     dpkg --verify, no service enabled or started.
+#     dpkg --verify, no service enabled or started, the udev rule applied
+#     to /dev/hwrng (udevadm trigger, seen through a stand-in udevadm).
 #  4. systemd-analyze verify on the installed units and on rngd.service
 #     with the example drop-in (no output allowed); systemd-analyze
 #     security below an exposure of 2.0.
-#  5. The man page renders without warnings.
+#  5. The man page renders without warnings and has its sections; the
+#     bash completion completes commands and flags (zsh's: its syntax).
 #  6. The units' own ExecStart= lines with /etc/default/ssmrandom, run as
 #     the user ssmrandom with the units' capabilities (setpriv) on
 #     loopback, after the key set-up that README.Debian documents: recv
 #     without a producer exits 2, recv writes the FIFO in /run/ssmrandom,
 #     recv-kernel works with CAP_SYS_ADMIN alone and fails without it.
-#  7. dpkg --purge: user, group, units, conffile gone; keys kept.
+#  7. dpkg --purge: user, group, units, conffile, udev rule gone (and
+#     udev told); keys kept, and the purge says so.
 #
 # It refuses to run if the package is installed, or the user ssmrandom or
 # /etc/ssmrandom exist: it would purge someone's set-up.
@@ -154,24 +157,38 @@ drwxr-xr-x root/root ./lib/systemd/system/
 -rw-r--r-- root/root ./lib/systemd/system/ssmrandom-recv-kernel.service
 -rw-r--r-- root/root ./lib/systemd/system/ssmrandom-recv.service
 -rw-r--r-- root/root ./lib/systemd/system/ssmrandom-send.service
+drwxr-xr-x root/root ./lib/udev/
+drwxr-xr-x root/root ./lib/udev/rules.d/
+-rw-r--r-- root/root ./lib/udev/rules.d/60-ssmrandom-hwrng.rules
 drwxr-xr-x root/root ./usr/
 drwxr-xr-x root/root ./usr/bin/
 -rwxr-xr-x root/root ./usr/bin/ssmrandom
 drwxr-xr-x root/root ./usr/share/
+drwxr-xr-x root/root ./usr/share/bash-completion/
+drwxr-xr-x root/root ./usr/share/bash-completion/completions/
+-rw-r--r-- root/root ./usr/share/bash-completion/completions/ssmrandom
 drwxr-xr-x root/root ./usr/share/doc/
 drwxr-xr-x root/root ./usr/share/doc/ssmrandom/
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.Debian
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/copyright
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/deployment.md
 drwxr-xr-x root/root ./usr/share/doc/ssmrandom/examples/
--rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/60-ssmrandom-hwrng.rules
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/grafana-dashboard.json
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/rngd-ssmrandom.conf
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/metrics.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/migration.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/performance.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/protocol.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/research.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/security.md
 drwxr-xr-x root/root ./usr/share/man/
 drwxr-xr-x root/root ./usr/share/man/man8/
 -rw-r--r-- root/root ./usr/share/man/man8/ssmrandom.8.gz
+drwxr-xr-x root/root ./usr/share/zsh/
+drwxr-xr-x root/root ./usr/share/zsh/vendor-completions/
+-rw-r--r-- root/root ./usr/share/zsh/vendor-completions/_ssmrandom
 EOF
 timeout 30 dpkg-deb --contents "$deb" >"$tmp/contents"
 # perms owner path; a symlink's "-> target" would make it differ.
@@ -183,13 +200,27 @@ if ! diff -u "$tmp/want-sorted" "$tmp/got-contents" >"$tmp/contents.diff"; then
 fi
 ok "dpkg-deb --contents: $(wc -l <"$tmp/got-contents") entries, modes and root ownership as expected"
 
-# 3. Install.
+# 3. Install. The maintainer scripts apply the udev rule when udev runs
+# (/run/udev): a stand-in udevadm first on PATH records what they ask of
+# it, in this check's private /run. (With no udev daemon here, the rule
+# itself is checked by udevadm test in step 5, where udevadm exists.)
+mkdir -p "$tmp/bin" /run/udev
+printf '#!/bin/sh\necho "$*" >>"%s/udevadm.log"\n' "$tmp" >"$tmp/bin/udevadm"
+chmod 0755 "$tmp/bin/udevadm"
 installed=1
-if ! timeout -k 5 180 dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
+if ! PATH="$tmp/bin:$PATH" timeout -k 5 180 dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
 	cat "$tmp/install.log" >&2
 	fail "dpkg -i $deb"
 fi
 grep -q 'no service enabled' "$tmp/install.log" || { cat "$tmp/install.log" >&2; fail "postinst did not print its key provisioning note"; }
+# want_udev SCRIPT: SCRIPT reloaded udev's rules and triggered hw_random.
+want_udev() {
+	grep -qx 'control --reload-rules' "$tmp/udevadm.log" 2>/dev/null &&
+		grep -qx 'trigger --action=change --subsystem-match=misc --sysname-match=hw_random' "$tmp/udevadm.log" ||
+		{ cat "$tmp/udevadm.log" >&2 2>/dev/null; fail "$1 did not reload udev's rules and trigger hw_random (/dev/hwrng)"; }
+	rm -f "$tmp/udevadm.log"
+}
+want_udev postinst
 [ "$(dpkg-query -W -f='${db:Status-Abbrev}' ssmrandom)" = "ii " ] || fail "ssmrandom not installed cleanly: $(dpkg-query -W -f='${db:Status-Abbrev}' ssmrandom)"
 verify=$(timeout 30 dpkg --verify ssmrandom 2>&1) || true
 [ -z "$verify" ] || fail "dpkg --verify ssmrandom: $verify"
@@ -208,12 +239,14 @@ want_stat /etc/ssmrandom "directory 750 root:ssmrandom"
 want_stat /etc/ssmrandom/trust "directory 755 root:root"
 want_stat /usr/bin/ssmrandom "regular file 755 root:root"
 want_stat /etc/default/ssmrandom "regular file 644 root:root"
+grep -qx 'SUBSYSTEM=="misc", KERNEL=="hw_random", GROUP="ssmrandom", MODE="0640"' /lib/udev/rules.d/60-ssmrandom-hwrng.rules ||
+	fail "/lib/udev/rules.d/60-ssmrandom-hwrng.rules does not give hw_random to the group ssmrandom"
 enabled=$(find /etc/systemd/system -name 'ssmrandom*' 2>/dev/null)
 [ -z "$enabled" ] || fail "a service was enabled on install: $enabled"
 if pgrep -u ssmrandom >/dev/null; then fail "a process of user ssmrandom runs after install"; fi
 [ "$(/usr/bin/ssmrandom --version)" = "$(./ssmrandom --version)" ] ||
 	fail "installed binary says '$(/usr/bin/ssmrandom --version)', the built one '$(./ssmrandom --version)'"
-ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trust/ 0755, conffile, dpkg --verify clean, nothing enabled"
+ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trust/ 0755, conffile, dpkg --verify clean, nothing enabled, udev rule installed and triggered"
 
 # 4. systemd-analyze verify. It needs no running systemd; with none as
 # PID 1 it still loads the units and their dependencies, checks the
@@ -264,10 +297,51 @@ elif command -v groff >/dev/null; then
 else
 	fail "neither man nor groff to render $page (Debian package man-db)"
 fi
-for want in 'ssmrandom - distribute signed entropy' 'keygen' 'send' 'recv' '--trust'; do
+for want in 'ssmrandom - distribute signed entropy' 'keygen' 'send' 'recv' '--trust PATH' \
+	'EXIT STATUS' SIGNALS FILES EXAMPLES 'SEE ALSO' /usr/share/doc/ssmrandom/NAME.md; do
 	grep -qF -- "$want" "$tmp/man.txt" || fail "rendered man page lacks '$want'"
 done
-ok "man page: $how renders $(wc -l <"$tmp/man.txt") lines, no warnings"
+! zgrep -qF '=""' "$page" || fail "$page has flag lines with =\"\""
+# Every docs/NAME.md the page names is installed.
+for d in $(zcat "$page" | grep -o 'docs/[a-z0-9-]*\.md' | sort -u); do
+	[ -f "/usr/share/doc/ssmrandom/${d#docs/}" ] || fail "the man page names $d, not installed as /usr/share/doc/ssmrandom/${d#docs/}"
+done
+ok "man page: $how renders $(wc -l <"$tmp/man.txt") lines, no warnings; EXIT STATUS, SIGNALS, FILES, EXAMPLES, SEE ALSO; the docs it names are installed"
+
+# Shell completion: the installed bash script, in a bash without
+# bash-completion's helpers, completes a command and a flag by running
+# the installed binary.
+complete_bash() {
+	timeout 30 bash -c 'PATH=/usr/bin:/bin; source /usr/share/bash-completion/completions/ssmrandom
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ssmrandom; printf "%s\n" "${COMPREPLY[@]}"' bash "$@"
+}
+[ "$(complete_bash ssmrandom re)" = recv ] || fail "bash completion of 'ssmrandom re': got '$(complete_bash ssmrandom re)', want recv"
+[ "$(complete_bash ssmrandom recv --tru)" = --trust ] || fail "bash completion of 'ssmrandom recv --tru': got '$(complete_bash ssmrandom recv --tru)', want --trust"
+if command -v zsh >/dev/null; then
+	zsh -n /usr/share/zsh/vendor-completions/_ssmrandom || fail "zsh -n /usr/share/zsh/vendor-completions/_ssmrandom"
+	head -n 1 /usr/share/zsh/vendor-completions/_ssmrandom | grep -qx '#compdef ssmrandom' || fail "_ssmrandom does not start with #compdef ssmrandom"
+	ok "shell completion: bash completes commands and flags; zsh's script parses"
+else
+	ok "shell completion: bash completes commands and flags (zsh's not checked: no zsh)"
+fi
+
+# The udev rule, where udevadm can simulate it without a daemon: a change
+# event of hw_random gives /dev/hwrng the group ssmrandom and mode 0640.
+# udevadm test applies the permissions it computes, so it runs in a mount
+# namespace of its own with a scratch /dev holding a node of the same
+# device; the real /dev/hwrng is not touched.
+if command -v udevadm >/dev/null && [ -e /sys/class/misc/hw_random ]; then
+	got=$(timeout 30 unshare --mount --propagation private -- sh -c '
+		mount -t tmpfs -o mode=0755 tmpfs /dev && mknod -m 0600 /dev/hwrng c "$2" "$3" && mknod -m 0666 /dev/null c 1 3 &&
+		udevadm test --action=change /sys/class/misc/hw_random >"$1" 2>&1 && stat -c "%a %U:%g" /dev/hwrng' \
+		sh "$tmp/udevtest.out" $(tr : ' ' </sys/class/misc/hw_random/dev)) ||
+		{ cat "$tmp/udevtest.out" >&2; fail "udevadm test --action=change /sys/class/misc/hw_random"; }
+	[ "$got" = "640 root:$gid" ] ||
+		{ cat "$tmp/udevtest.out" >&2; fail "udevadm test: /dev/hwrng got mode and owner '$got', want '640 root:$gid' (group ssmrandom)"; }
+	ok "udev rule: udevadm test makes /dev/hwrng mode 0640, group ssmrandom"
+else
+	ok "udev rule: not simulated (no udevadm, Debian package udev, or no hw_random here)"
+fi
 
 # 6. The units' commands, as systemd would run them (as far as a shell
 # can): ExecStart= with the default file's variables, split at spaces, as
@@ -388,7 +462,7 @@ want_frames "$tmp/kernel.out"
 ok "unit commands as user ssmrandom on loopback: recv without a producer exits 2; the FIFO receiver wrote $n bytes to /run/ssmrandom/rnd-pipe; recv-kernel forwarded 5 frames with only CAP_SYS_ADMIN and fails without it (exit status $rc)"
 
 # 7. Purge.
-if ! timeout -k 5 180 dpkg --purge ssmrandom >"$tmp/purge.log" 2>&1; then
+if ! PATH="$tmp/bin:$PATH" timeout -k 5 180 dpkg --purge ssmrandom >"$tmp/purge.log" 2>&1; then
 	cat "$tmp/purge.log" >&2
 	fail "dpkg --purge ssmrandom"
 fi
@@ -397,12 +471,16 @@ status=$(dpkg-query -W -f='${db:Status-Status}' ssmrandom 2>/dev/null || true)
 [ -z "$status" ] || [ "$status" = not-installed ] || fail "after purge ssmrandom is $status"
 ! getent passwd ssmrandom >/dev/null || fail "purge left the user ssmrandom"
 ! getent group ssmrandom >/dev/null || fail "purge left the group ssmrandom"
-for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom; do
+want_udev postrm
+grep -q '^ssmrandom: purge left /etc/ssmrandom in place' "$tmp/purge.log" && grep -qx '  /etc/ssmrandom/producer.jwk' "$tmp/purge.log" ||
+	{ cat "$tmp/purge.log" >&2; fail "purge did not say that it left /etc/ssmrandom and the keys in it"; }
+for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom \
+	/lib/udev/rules.d/60-ssmrandom-hwrng.rules /usr/share/bash-completion/completions/ssmrandom /usr/share/zsh/vendor-completions/_ssmrandom; do
 	[ ! -e "$f" ] || fail "purge left $f"
 done
 if [ ! -f /etc/ssmrandom/producer.jwk ] || [ ! -f /etc/ssmrandom/trust/producer.pub.jwk ]; then
 	fail "purge deleted keys; it must leave them"
 fi
 rm -rf /etc/ssmrandom
-ok "dpkg --purge: user, group, binary, units, conffile and docs gone, keys kept (and removed by this check)"
+ok "dpkg --purge: user, group, binary, units, conffile, docs, udev rule and completions gone, udev told, keys kept and listed (and removed by this check)"
 echo "check-deb: all checks passed for $(basename "$deb")"

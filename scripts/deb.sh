@@ -14,9 +14,14 @@
 #   /usr/bin/ssmrandom                          the binary, 0755
 #   /lib/systemd/system/ssmrandom-*.service     send, recv, recv-kernel
 #   /etc/default/ssmrandom                      conffile
+#   /lib/udev/rules.d/60-ssmrandom-hwrng.rules  /dev/hwrng to the group ssmrandom
 #   /usr/share/man/man8/ssmrandom.8.gz          from `ssmrandom man`
-#   /usr/share/doc/ssmrandom/                   README, README.Debian, docs, examples/, changelog
-# The user ssmrandom and /etc/ssmrandom{,/trust} are made by postinst.
+#   /usr/share/bash-completion/completions/ssmrandom   from `ssmrandom completion bash`
+#   /usr/share/zsh/vendor-completions/_ssmrandom       from `ssmrandom completion zsh`
+#   /usr/share/doc/ssmrandom/                   README, README.Debian, every docs/*.md,
+#                                               examples/, changelog
+# The user ssmrandom and /etc/ssmrandom{,/trust} are made by postinst,
+# which also applies the udev rule to /dev/hwrng.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -91,6 +96,7 @@ for u in "$pkg"/systemd/*.service; do
 	install -D -m 0644 "$u" "$root/lib/systemd/system/$(basename "$u")"
 done
 install -D -m 0644 "$pkg/default/ssmrandom" "$root/etc/default/ssmrandom"
+install -D -m 0644 "$pkg/udev/60-ssmrandom-hwrng.rules" "$root/lib/udev/rules.d/60-ssmrandom-hwrng.rules"
 
 # The man page, from the binary's own help text.
 install -d -m 0755 "$root/usr/share/man/man8"
@@ -100,12 +106,20 @@ head -c 1 "$root/usr/share/man/man8/ssmrandom.8" | grep -q '^[.'"'"']' || die "s
 gzip -9n "$root/usr/share/man/man8/ssmrandom.8"
 chmod 0644 "$root/usr/share/man/man8/ssmrandom.8.gz"
 
+# Shell completion, from the binary too.
+install -d -m 0755 "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions"
+"$bin" completion bash >"$root/usr/share/bash-completion/completions/ssmrandom"
+"$bin" completion zsh >"$root/usr/share/zsh/vendor-completions/_ssmrandom"
+chmod 0644 "$root/usr/share/bash-completion/completions/ssmrandom" "$root/usr/share/zsh/vendor-completions/_ssmrandom"
+
 doc="$root/usr/share/doc/ssmrandom"
 install -D -m 0644 README.md "$doc/README.md"
 install -D -m 0644 "$pkg/README.md" "$doc/README.Debian"
 install -D -m 0644 "$pkg/debian/copyright" "$doc/copyright"
-for f in docs/protocol.md docs/security.md; do
-	[ -f "$f" ] && install -D -m 0644 "$f" "$doc/$(basename "$f")"
+# Every page of docs/: the man page and --help name them as docs/NAME.md
+# (the man page's SEE ALSO says where they are installed).
+for f in docs/*.md; do
+	install -D -m 0644 "$f" "$doc/$(basename "$f")"
 done
 for f in "$pkg"/examples/*; do
 	install -D -m 0644 "$f" "$doc/examples/$(basename "$f")"

@@ -16,8 +16,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..."
+// (make build); left empty, describeVersion fills it from the build info.
+var version string
 
 // Exit statuses.
 const (
@@ -62,6 +63,10 @@ func withHint(err error, hint string) error {
 // run is the whole program: it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	if n := len(args); n > 1 && args[n-1] == completionFlag {
+		complete(app, args[1:n-1], stdout)
+		return exitOK
+	}
 	err := app.Run(args)
 	if err == nil {
 		return exitOK
@@ -95,7 +100,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	onUsage := func(_ *cli.Context, err error, _ bool) error {
 		return asUsage(err, "see 'ssmrandom help' or 'ssmrandom COMMAND --help'")
 	}
-	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), keysCommand(e), inspectCommand(e), manCommand(e)}
+	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
 	for _, c := range cmds {
 		c.OnUsageError = onUsage
 	}
@@ -113,11 +118,23 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		OnUsageError:    onUsage,
 		HideHelpCommand: false,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
+		Action:          noCommand,
 		CommandNotFound: func(c *cli.Context, name string) {
 			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, keys and inspect\n", name)
 			cli.OsExiter(exitUsage)
 		},
 	}
+}
+
+// noCommand is the action of ssmrandom without a command: the usage on
+// stderr and exit status 2, as for any other usage error.
+func noCommand(c *cli.Context) error {
+	if c.NArg() > 0 {
+		c.App.CommandNotFound(c, c.Args().First()) // exits with status 2
+		return usagef("", "unknown command %q", c.Args().First())
+	}
+	cli.HelpPrinter(c.App.ErrWriter, cli.AppHelpTemplate, c.App)
+	return usagef("", "no command given")
 }
 
 // logFlags are the logging flags of the daemon commands.

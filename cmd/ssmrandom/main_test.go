@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,6 +43,12 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			// $REPO: the module's root, for scripts that check its files.
+			root, err := filepath.Abs(filepath.Join("..", ".."))
+			env.Setenv("REPO", root)
+			return err
+		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {
 				return os.Geteuid() == 0, nil
@@ -49,12 +56,13 @@ func TestScript(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitjoin": cmdWaitJoin,
-			"mkframe":  cmdMkframe,
-			"sendraw":  cmdSendraw,
-			"resend":   cmdResend,
-			"httpget":  cmdHTTPGet,
-			"sendtext": cmdSendtext,
+			"waitjoin":    cmdWaitJoin,
+			"mkframe":     cmdMkframe,
+			"sendraw":     cmdSendraw,
+			"resend":      cmdResend,
+			"httpget":     cmdHTTPGet,
+			"sendtext":    cmdSendtext,
+			"dashmetrics": cmdDashMetrics,
 		},
 	})
 }
