@@ -5,7 +5,7 @@
 //
 // A [Monitor] holds one producer's state. Each byte of a frame's data is a
 // sample (8 bits) of the stream the tests see, which is the concatenation
-// of the payloads passed to [Monitor.Check], in call order. Three tests
+// of the payloads passed to [Monitor.Check], in call order. Four tests
 // run:
 //
 //   - The Repetition Count Test of NIST SP 800-90B §4.4.1: a frame fails
@@ -29,6 +29,20 @@
 //     (2^-58 with the defaults, far below alpha), and nobody who does not
 //     know the seed can make them do so on purpose. A frame that fails the
 //     duplicate check is not remembered again.
+//   - The FIPS 140-2 statistical tests, as rngd (rng-tools 5) runs them:
+//     the stream is cut into blocks of [BlockSize] bytes (20,000 bits,
+//     most significant bit of each byte first; a block may span frames),
+//     and a frame fails if it holds the last byte of a block that fails
+//     the monobit test (9725 < ones < 10275), the poker test on 4-bit
+//     nibbles (2.16 < X < 46.17), the runs test (the six FIPS 140-2
+//     intervals for runs of zeros and of ones of length 1 to 6 or more),
+//     the long-run test (no run of [LongRun] = 26 equal bits; FIPS 140-1
+//     had 34) or the continuous test rngd adds (no 32-bit word equal to the
+//     one before it). They catch what the SP 800-90B tests at alpha 2^-40
+//     miss, a mild bias (P(1) = 0.55) or a counter, in the first block, at
+//     rngd's own false-alarm rate: on full-entropy bytes about one block
+//     in 1,300 fails one of them (measured by bench/health, see
+//     docs/research.md Q3). [Config].NoFIPS turns them off.
 //
 // The cutoffs RCT and APT follow SP 800-90B from the assessed min-entropy
 // H of a byte and the false-alarm probability alpha; see [Cutoffs].
@@ -36,32 +50,55 @@
 // A frame is judged as a whole before it is forwarded: if any of its
 // bytes trips a test, the whole frame is refused.
 //
+// # Blocks that span frames
+//
+// A FIPS block judges bytes of earlier frames too, and those may already
+// have been passed on when the block fails. The two sides handle this
+// differently:
+//
+//   - A receiver forwards a frame once it passes: when a block fails, the
+//     frame holding its last byte is refused and the producer is put on
+//     probation as for any other failure, but up to BlockSize-1 bytes of
+//     the failing block, in earlier frames, have been forwarded. That is
+//     the price of not delaying every frame by up to 2,500 bytes; the
+//     producer is expected to test its own source (next item).
+//   - A producer holds its output back until the block that covers it has
+//     passed: after [Monitor.Check] returns nil, all but the last
+//     [Monitor.Pending] bytes checked are covered by blocks that passed
+//     and may be released; the last Pending bytes wait for the next Check.
+//     When Check returns an error, the producer drops everything it holds
+//     back and the data of that call. So no byte of a failing block
+//     leaves the producer.
+//
 // # Recovery
 //
 // A frame that fails a test is refused with an error wrapping
-// [ErrRepetition], [ErrProportion] or [ErrDuplicate], and puts the
-// producer on probation ([Monitor.Failed] reports true). Both sample tests
-// then start again from nothing: the next byte checked starts a new run
-// and a new window (the rest of the failing frame is not tested). Every
+// [ErrRepetition], [ErrProportion], [ErrDuplicate] or [ErrFIPS], and puts the
+// producer on probation ([Monitor.Failed] reports true). The sample tests
+// then start again from nothing: the next byte checked starts a new run,
+// a new window and a new FIPS block (the rest of the failing frame is not
+// tested). Every
 // frame checked on probation is run through all three tests as usual but
 // is refused even if it passes, with an error wrapping [ErrFailed] and the
 // cause of the last failure. Once the frames that passed since the last
 // failure add up to at least Recovery bytes (default 4 windows, 2048
-// bytes), the producer recovers: the frame that completes the count is
+// bytes) and, with the FIPS tests on, to at least BlockSize bytes (so
+// that a whole FIPS block has passed since), the producer recovers: the frame that completes the count is
 // still refused, and the next frame is forwarded if it passes. A frame
 // that fails on probation is refused with its own error and starts the
 // count again from 0. The test state is not reset on recovery: the
 // probation bytes were tested like any others.
 //
-// So a source that is stuck or repeats its output stays refused, a false
-// alarm (on full-entropy bytes: at most alpha per byte for the RCT, a few
-// times alpha per window for the APT, see [Cutoffs]) costs a probation of
-// Recovery bytes, and a bad source that passes probation by chance is
+// So a source that is stuck, repeats its output or fails every FIPS
+// block stays refused, a false alarm (on full-entropy bytes: at most
+// alpha per byte for the RCT, a few times alpha per window for the APT,
+// see [Cutoffs], and about one FIPS block in 1,300) costs a probation, and a bad source that passes probation by chance is
 // forwarded only until the tests catch it again.
 //
-// The tests catch gross failures only: a stuck, constant or heavily
-// biased source (well under the assessed min-entropy). A deterministic
-// stream such as a cipher's keystream, or a mild bias, passes them.
+// The tests catch broken sources only: a stuck, constant, biased or
+// counting source. A deterministic stream such as a cipher's keystream
+// passes them, and so does a bias too slight for one block (P(1) = 0.51
+// fails about one block in six).
 package health
 
 import (
@@ -112,6 +149,7 @@ var (
 	ErrRepetition = errors.New("health: repetition count test failed")
 	ErrProportion = errors.New("health: adaptive proportion test failed")
 	ErrDuplicate  = errors.New("health: data repeats a recent frame")
+	ErrFIPS       = errors.New("health: FIPS 140-2 test failed")
 	ErrFailed     = errors.New("health: producer on probation after a failed test")
 )
 
@@ -134,8 +172,12 @@ type Config struct {
 	// duplicate check off.
 	Recent int
 	// Recovery is how many bytes of consecutive passing frames end a
-	// probation. 0 means DefaultRecoveryWindows × Window (2048).
+	// probation. 0 means DefaultRecoveryWindows × Window (2048). With the
+	// FIPS tests on, a probation lasts at least BlockSize bytes whatever
+	// Recovery says.
 	Recovery int
+	// NoFIPS turns the FIPS 140-2 tests off.
+	NoFIPS bool
 }
 
 // Stats counts what a [Monitor] has checked.
@@ -146,11 +188,16 @@ type Stats struct {
 	Repetition uint64 // frames that failed the RCT
 	Proportion uint64 // frames that failed the APT
 	Duplicate  uint64 // frames that failed the duplicate check
+	FIPS       uint64 // frames that failed a FIPS 140-2 test (one per failing block)
 	Recoveries uint64 // probations completed
+
+	// FIPS 140-2 blocks judged, and how many of them failed each test (a
+	// block may fail several).
+	Blocks, Monobit, Poker, Runs, LongRun, Continuous uint64
 }
 
 // Failures returns how many frames failed a test, of any kind.
-func (s Stats) Failures() uint64 { return s.Repetition + s.Proportion + s.Duplicate }
+func (s Stats) Failures() uint64 { return s.Repetition + s.Proportion + s.Duplicate + s.FIPS }
 
 // kind names a test.
 type kind int
@@ -160,6 +207,7 @@ const (
 	repetition
 	proportion
 	duplicate
+	fipsKind // the mask of the tests is in Monitor.fipsMask
 	numKinds
 )
 
@@ -186,13 +234,19 @@ type Monitor struct {
 	filled int // slots of recent in use
 	next   int // slot the next hash goes to
 
+	// FIPS 140-2 tests, nil if off.
+	fips     *fips
+	fipsMask int // tests the last failing block failed
+
 	failed bool
 	cause  kind   // of the last failure
 	passed uint64 // bytes passed on probation since the last failure
 
-	fail      [numKinds]error // returned by the failing frame
-	probation [numKinds]error // returned on probation, by cause
-	stats     Stats
+	fail          [numKinds]error     // returned by the failing frame
+	probation     [numKinds]error     // returned on probation, by cause
+	fipsFail      [numFIPSMasks]error // for cause fipsKind, by mask
+	fipsProbation [numFIPSMasks]error
+	stats         Stats
 }
 
 // New returns a Monitor with the tests cfg sets, or an error if cfg is out
@@ -231,10 +285,19 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.Recent > 0 {
 		m.recent = make([]uint64, cfg.Recent)
 	}
+	if !cfg.NoFIPS {
+		m.fips = new(fips)
+		m.recovery = max(m.recovery, BlockSize)
+		for mask := 1; mask < numFIPSMasks; mask++ {
+			m.fipsFail[mask] = fmt.Errorf("%w: %s (block of %d bytes)", ErrFIPS, fipsMessage(mask), BlockSize)
+			msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fipsFail[mask].Error(), "health: ")
+			m.fipsProbation[mask] = &probationError{msg: msg, cause: m.fipsFail[mask]}
+		}
+	}
 	m.fail[repetition] = fmt.Errorf("%w: a byte value %d times in a row", ErrRepetition, rct)
 	m.fail[proportion] = fmt.Errorf("%w: a byte value %d times in a window of %d", ErrProportion, apt, cfg.Window)
 	m.fail[duplicate] = fmt.Errorf("%w (one of the last %d)", ErrDuplicate, cfg.Recent)
-	for k := repetition; k < numKinds; k++ {
+	for k := repetition; k < fipsKind; k++ {
 		msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fail[k].Error(), "health: ")
 		m.probation[k] = &probationError{msg: msg, cause: m.fail[k]}
 	}
@@ -253,8 +316,8 @@ func (e *probationError) Unwrap() []error { return []error{ErrFailed, e.cause} }
 
 // Check runs the tests on data, the entropy bytes of one verified frame of
 // the producer, and returns nil if data may be forwarded. Otherwise it
-// returns an error wrapping [ErrRepetition], [ErrProportion] or
-// [ErrDuplicate] for a frame that fails a test, or wrapping [ErrFailed]
+// returns an error wrapping [ErrRepetition], [ErrProportion],
+// [ErrDuplicate] or [ErrFIPS] for a frame that fails a test, or wrapping [ErrFailed]
 // and the cause of the last failure for a frame refused on probation (see
 // Recovery in the package doc). Check keeps no reference to data.
 func (m *Monitor) Check(data []byte) error {
@@ -263,6 +326,9 @@ func (m *Monitor) Check(data []byte) error {
 		m.stats.Refused++
 		m.failed, m.cause, m.passed = true, k, 0
 		m.rctRun, m.aptPos = 0, 0
+		if m.fips != nil {
+			m.fips.reset()
+		}
 		switch k {
 		case repetition:
 			m.stats.Repetition++
@@ -270,6 +336,9 @@ func (m *Monitor) Check(data []byte) error {
 			m.stats.Proportion++
 		case duplicate:
 			m.stats.Duplicate++
+		case fipsKind:
+			m.stats.FIPS++
+			return m.fipsFail[m.fipsMask]
 		}
 		return m.fail[k]
 	}
@@ -282,10 +351,13 @@ func (m *Monitor) Check(data []byte) error {
 		m.failed = false
 		m.stats.Recoveries++
 	}
+	if m.cause == fipsKind {
+		return m.fipsProbation[m.fipsMask]
+	}
 	return m.probation[m.cause]
 }
 
-// test runs the three tests on data and returns the first that fails, or
+// test runs the tests on data and returns the first that fails, or
 // pass.
 func (m *Monitor) test(data []byte) kind {
 	if m.recent != nil && len(data) >= MinDuplicateSize {
@@ -334,7 +406,33 @@ func (m *Monitor) test(data []byte) kind {
 	m.rctVal, m.rctRun = rv, rn
 	m.aptVal, m.aptCount, m.aptPos = av, an, ap
 	m.stats.Bytes += uint64(len(data))
+	if m.fips != nil {
+		before := m.fips.pos
+		n, mask := m.fips.feed(data)
+		m.stats.Blocks += uint64(before+n) / BlockSize
+		if mask != 0 {
+			m.fipsMask = mask
+			s := &m.stats
+			for i, c := range [...]*uint64{&s.Monobit, &s.Poker, &s.Runs, &s.LongRun, &s.Continuous} {
+				if mask&(1<<i) != 0 {
+					*c++
+				}
+			}
+			return fipsKind
+		}
+	}
 	return pass
+}
+
+// Pending returns how many of the last bytes checked lie in a FIPS block
+// that has not yet been judged: a producer that holds its output back
+// until the block covering it passed releases all but these (see the
+// package doc). It is 0 with the FIPS tests off.
+func (m *Monitor) Pending() int {
+	if m.fips == nil {
+		return 0
+	}
+	return m.fips.pos
 }
 
 // Failed reports whether the producer is on probation: whether the next
