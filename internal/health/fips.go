@@ -56,11 +56,13 @@ func fipsMessage(mask int) string {
 // order rngd reads them): the first and last bit, the lengths of its
 // leading and trailing runs (8 and 8 for 0x00 and 0xFF), and the runs that
 // lie wholly inside it, touching neither end, counted by bit and length
-// bucket as [fips.runs] counts them.
+// bucket (1, 2, 3, 4, 5, 6 or more bits).
 type byteRuns struct {
 	first, last byte
 	lead, trail uint8
-	inner       [2][6]uint8
+	// inner lists the runs counters (bit·6 + bucket) of the inner runs:
+	// their number in bits 0-3, then one counter index per 4 bits.
+	inner uint32
 }
 
 var runTable = func() (t [256]byteRuns) {
@@ -80,12 +82,68 @@ var runTable = func() (t [256]byteRuns) {
 			case i == 8:
 				r.trail = uint8(n)
 			default:
-				r.inner[bit(start)][min(n, 6)-1]++
+				k := r.inner & 15
+				r.inner += 1 | uint32(int(bit(start))*6+min(n, 6)-1)<<(4+4*k)
 			}
 			if start == 0 && i == 8 {
 				r.trail = 8
 			}
 			start = i
+		}
+	}
+	return t
+}()
+
+// maxRun caps the run length a step state remembers: a run of maxRun
+// bits or more fails the long-run test, and all such runs fall in the
+// same runs bucket.
+const maxRun = LongRun
+
+// noRun is the runs counter index of "no run closed".
+const noRun = 12
+
+// A step state is bit·(maxRun+1) + min(run, maxRun): the run in progress
+// at a byte boundary, of run bits equal to bit (run 0 only at the start of
+// a block).
+const numStates = 2 * (maxRun + 1)
+
+// stepTable[s][b] is what byte b does to step state s: the new state
+// (bits 0-7), the runs counter of up to two runs it closes that touch the
+// byte's first bit (bits 8-11 and 12-15, noRun for none; runs wholly
+// inside the byte are counted from the histogram at the block's end) and
+// whether a closed run was a long run (bit 16).
+var stepTable = func() (t [numStates][256]uint32) {
+	for s := range numStates {
+		bit, run := byte(s/(maxRun+1)), s%(maxRun+1)
+		for v := range 256 {
+			r := &runTable[v]
+			ev := []int{}
+			long := uint32(0)
+			closeRun := func(bit byte, n int) {
+				if n > 0 {
+					ev = append(ev, int(bit)*6+min(n, 6)-1)
+					if n >= LongRun {
+						long = 1
+					}
+				}
+			}
+			nb, nr := r.last, int(r.trail)
+			switch {
+			case r.lead == 8 && r.first == bit:
+				nb, nr = bit, run+8
+			case r.lead == 8:
+				closeRun(bit, run)
+			case r.first == bit:
+				closeRun(bit, run+int(r.lead))
+			default:
+				closeRun(bit, run)
+				closeRun(r.first, int(r.lead))
+			}
+			for len(ev) < 2 {
+				ev = append(ev, noRun)
+			}
+			next := int(nb)*(maxRun+1) + min(nr, maxRun)
+			t[s][v] = uint32(next) | uint32(ev[0])<<8 | uint32(ev[1])<<12 | long<<16
 		}
 	}
 	return t
@@ -97,12 +155,12 @@ type fips struct {
 	pos  int         // bytes of the block seen
 	hist [256]uint32 // count of each byte value in the block
 
-	// Runs that cross a byte boundary, or start or end one: the run in
-	// progress has run bits equal to bit.
-	bit     byte
-	run     int
-	runs    [2][6]uint32
-	longRun bool
+	// Runs that touch a byte's first bit, counted by bit·6 + bucket
+	// (index noRun takes the "none"), the step state and whether a long
+	// run has closed.
+	runs  [16]uint32
+	state uint8
+	long  uint32
 
 	// Continuous test: the 32-bit words of the block, little-endian as
 	// rngd reads them, each compared with the word before it (which may be
@@ -112,23 +170,12 @@ type fips struct {
 	repeat       bool
 }
 
-// closeRun counts a finished run of n bits equal to bit.
-func (f *fips) closeRun(bit byte, n int) {
-	if n == 0 {
-		return
-	}
-	f.runs[bit][min(n, 6)-1]++
-	if n >= LongRun {
-		f.longRun = true
-	}
-}
-
 // reset starts a new block and forgets the last word: after a failure the
 // tests start again from nothing.
 func (f *fips) reset() {
-	f.pos, f.run, f.bit, f.longRun, f.repeat, f.haveLast = 0, 0, 0, false, false, false
+	f.pos, f.state, f.long, f.repeat, f.haveLast = 0, 0, 0, false, false
 	clear(f.hist[:])
-	f.runs = [2][6]uint32{}
+	clear(f.runs[:])
 }
 
 // feed runs data through the tests. If a block ends in data and fails, it
@@ -152,42 +199,40 @@ func (f *fips) feed(data []byte) (int, int) {
 // bytes runs the bytes of data, which do not complete more than the block
 // in progress, through the tests.
 func (f *fips) bytes(data []byte) {
-	bit, run, pos, word := f.bit, f.run, f.pos, f.word
+	state, long, pos, word := f.state, f.long, f.pos, f.word
+	last32, haveLast, repeat := f.last32, f.haveLast, f.repeat
+	runs := &f.runs
+	hist := &f.hist
 	for _, b := range data {
-		f.hist[b]++
+		hist[b]++
+		e := stepTable[state%numStates][b]
+		state = uint8(e)
+		runs[e>>8&15]++
+		runs[e>>12&15]++
+		long |= e >> 16
 		word = word>>8 | uint32(b)<<24
 		pos++
 		if pos&3 == 0 {
-			if f.haveLast && word == f.last32 {
-				f.repeat = true
-			}
-			f.last32, f.haveLast = word, true
+			repeat = repeat || haveLast && word == last32
+			last32, haveLast = word, true
 		}
-		t := &runTable[b]
-		if t.lead == 8 {
-			if t.first == bit {
-				run += 8
-			} else {
-				f.closeRun(bit, run)
-				bit, run = t.first, 8
-			}
-			continue
-		}
-		if t.first == bit {
-			f.closeRun(bit, run+int(t.lead))
-		} else {
-			f.closeRun(bit, run)
-			f.closeRun(t.first, int(t.lead))
-		}
-		bit, run = t.last, int(t.trail)
 	}
-	f.bit, f.run, f.pos, f.word = bit, run, pos, word
+	f.state, f.long, f.pos, f.word = state, long, pos, word
+	f.last32, f.haveLast, f.repeat = last32, haveLast, repeat
+
 }
 
 // finish judges the complete block, starts the next one and returns the
 // mask of the tests the block failed.
 func (f *fips) finish() int {
-	f.closeRun(f.bit, f.run)
+	runs := f.runs
+	// The run in progress ends with the block.
+	if bit, run := int(f.state/(maxRun+1)), int(f.state%(maxRun+1)); run > 0 {
+		runs[bit*6+min(run, 6)-1]++
+		if run >= LongRun {
+			f.long = 1
+		}
+	}
 	var ones int
 	var nibbles [16]uint32
 	for v, c := range f.hist {
@@ -197,11 +242,10 @@ func (f *fips) finish() int {
 		ones += int(c) * bits.OnesCount8(uint8(v))
 		nibbles[v>>4] += c
 		nibbles[v&15] += c
-		in := &runTable[v].inner
-		for b := range in {
-			for k, r := range in[b] {
-				f.runs[b][k] += c * uint32(r)
-			}
+		in := runTable[v].inner
+		for n := in & 15; n > 0; n-- {
+			in >>= 4
+			runs[in&15] += c
 		}
 	}
 	mask := 0
@@ -215,14 +259,12 @@ func (f *fips) finish() int {
 	if sum < pokerLo || sum > pokerHi {
 		mask |= fipsPoker
 	}
-	for b := range f.runs {
-		for k, c := range f.runs[b] {
-			if c < runsBounds[k][0] || c > runsBounds[k][1] {
-				mask |= fipsRuns
-			}
+	for i, c := range runs[:noRun] {
+		if c < runsBounds[i%6][0] || c > runsBounds[i%6][1] {
+			mask |= fipsRuns
 		}
 	}
-	if f.longRun {
+	if f.long != 0 {
 		mask |= fipsLongRun
 	}
 	if f.repeat {

@@ -190,3 +190,13 @@ func popcount(b byte) int {
 	}
 	return n
 }
+
+func BenchmarkFIPSFeed(b *testing.B) {
+	data := biasedBlock(rand.New(rand.NewPCG(5, 6)), 0.5)
+	var f fips
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		f.feed(data)
+	}
+}
