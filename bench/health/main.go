@@ -120,10 +120,10 @@ func falseAlarms(w io.Writer, n int64, size int) error {
 		done += int64(len(c))
 	}
 
-	fmt.Fprintf(w, "False alarms of the SP 800-90B tests (FIPS 140-2 tests off) on %s of crypto/rand data in %d-byte frames (H = 8 bits per byte, APT window %d):\n\n",
+	fmt.Fprintf(w, "False alarms of the SP 800-90B tests and the RCT on differences (FIPS 140-2 tests off) on %s of crypto/rand data in %d-byte frames (H = 8 bits per byte, APT window %d):\n\n",
 		mib(n), size, health.DefaultWindow)
-	fmt.Fprintln(w, "| alpha | RCT cutoff | RCT failures seen | expected | APT cutoff | APT failures seen | expected | APT per window | alpha × windows | duplicates | frames refused |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| alpha | RCT cutoff | RCT failures seen | expected | RCT on differences: failures seen | expected | APT cutoff | APT failures seen | expected | APT per window | alpha × windows | duplicates | frames refused |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	const p = 1.0 / 256
 	for i, e := range exps {
 		rct, apt, err := health.Cutoffs(health.DefaultMinEntropy, math.Ldexp(1, -e), health.DefaultWindow)
@@ -135,11 +135,12 @@ func falseAlarms(w io.Writer, n int64, size int) error {
 		expRCT := float64(s.Bytes) * (1 - p) * math.Pow(p, float64(rct-1))
 		lq := logTail(health.DefaultWindow-1, p, apt-1)
 		expAPT := windows * math.Exp(lq)
-		fmt.Fprintf(w, "| 2^-%d | %d | %d | %s | %d | %d | %s | 2^%.1f | %.3g | %d | %d (%.3f%%) |\n",
-			e, rct, s.Repetition, expected(s.Repetition, expRCT), apt, s.Proportion, expected(s.Proportion, expAPT),
+		fmt.Fprintf(w, "| 2^-%d | %d | %d | %s | %d | %s | %d | %d | %s | 2^%.1f | %.3g | %d | %d (%.3f%%) |\n",
+			e, rct, s.Repetition, expected(s.Repetition, expRCT), s.Difference, expected(s.Difference, expRCT), apt, s.Proportion, expected(s.Proportion, expAPT),
 			lq/math.Ln2, windows*math.Ldexp(1, -e), s.Duplicate, s.Refused, 100*float64(s.Refused)/float64(s.Frames))
 	}
-	fmt.Fprintln(w, "\nExpected: the mean count for full-entropy bytes, ± one Poisson standard deviation, and how many deviations the count seen is from it. "+
+	fmt.Fprintln(w, "\nExpected: the mean count for full-entropy bytes, ± one Poisson standard deviation, and how many deviations the count seen is from it; "+
+		"the differences of independent uniform bytes are independent and uniform, so the RCT on differences expects what the RCT does. "+
 		"APT per window: the probability that a window of full-entropy bytes trips the APT, P(Binomial(W-1, 1/256) >= cutoff-1); "+
 		"the SP 800-90B formula bounds P(Binomial(W, 1/256) >= cutoff) by alpha, so the test as run trips a few times more often than alpha.")
 	fmt.Fprintln(w)
@@ -185,8 +186,8 @@ func fipsAlarms(w io.Writer, s health.Stats, size int) error {
 	row("continuous (no 32-bit word repeated)", s.Continuous, pCont)
 	row("**any** (a failing block)", s.FIPS, 0)
 	fmt.Fprintf(w, "\nOne block in %.0f fails on full-entropy data (%d frames of %d refused in all, %.3f%%, the failing ones and their probations; "+
-		"SP 800-90B failures in this monitor: %d).\n",
-		blocks/float64(s.FIPS), s.Refused, s.Frames, 100*float64(s.Refused)/float64(s.Frames), s.Repetition+s.Proportion+s.Duplicate)
+		"SP 800-90B and difference failures in this monitor: %d).\n",
+		blocks/float64(s.FIPS), s.Refused, s.Frames, 100*float64(s.Refused)/float64(s.Frames), s.Repetition+s.Difference+s.Proportion+s.Duplicate)
 	return nil
 }
 
@@ -407,6 +408,8 @@ func testName(err error) string {
 	switch {
 	case errors.Is(err, health.ErrRepetition):
 		return "RCT"
+	case errors.Is(err, health.ErrDifference):
+		return "RCT on differences"
 	case errors.Is(err, health.ErrProportion):
 		return "APT"
 	case errors.Is(err, health.ErrDuplicate):

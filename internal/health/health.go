@@ -5,12 +5,19 @@
 //
 // A [Monitor] holds one producer's state. Each byte of a frame's data is a
 // sample (8 bits) of the stream the tests see, which is the concatenation
-// of the payloads passed to [Monitor.Check], in call order. Four tests
+// of the payloads passed to [Monitor.Check], in call order. Five tests
 // run:
 //
 //   - The Repetition Count Test of NIST SP 800-90B §4.4.1: a frame fails
 //     if it holds the byte at which some byte value has occurred RCT times
 //     in a row, a run that may start in earlier frames.
+//   - The same test on the differences between consecutive bytes (mod
+//     256): a frame fails if it holds the byte at which some difference
+//     has occurred RCT times in a row, that is RCT+1 bytes in arithmetic
+//     progression. It catches a counter of any step and period (a counter
+//     mod 251 passes every other test here, and rngd's). The differences
+//     of independent bytes of min-entropy H have min-entropy H and the
+//     same bound on runs, so the cutoff and alpha are the RCT's.
 //   - The Adaptive Proportion Test of SP 800-90B §4.4.2: the stream is cut
 //     into windows of W bytes (a window may span frames); a frame fails if
 //     it holds the byte at which the first byte value of a window has
@@ -73,7 +80,8 @@
 // # Recovery
 //
 // A frame that fails a test is refused with an error wrapping
-// [ErrRepetition], [ErrProportion], [ErrDuplicate] or [ErrFIPS], and puts the
+// [ErrRepetition], [ErrDifference], [ErrProportion], [ErrDuplicate] or
+// [ErrFIPS], and puts the
 // producer on probation ([Monitor.Failed] reports true). The sample tests
 // then start again from nothing: the next byte checked starts a new run,
 // a new window and a new FIPS block (the rest of the failing frame is not
@@ -84,7 +92,13 @@
 // failure add up to at least Recovery bytes (default 4 windows, 2048
 // bytes) and, with the FIPS tests on, to at least BlockSize bytes (so
 // that a whole FIPS block has passed since), the producer recovers: the frame that completes the count is
-// still refused, and the next frame is forwarded if it passes. A frame
+// still refused, and the next frame is forwarded if it passes. With the
+// FIPS tests on, recovery also waits until fewer than R of the last
+// [RateBlocks] (64) blocks failed, R the smallest count with
+// P(Binomial(64, [RateFalseAlarm]) >= R) <= alpha (8 with the defaults):
+// so a source that fails blocks often (a bias of P(1) = 0.51 fails one in
+// six) stays refused after its first failures, as rngd disables it after
+// 25, and a good source trips the rule with probability below alpha. A frame
 // that fails on probation is refused with its own error and starts the
 // count again from 0. The test state is not reset on recovery: the
 // probation bytes were tested like any others.
@@ -106,6 +120,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"strings"
 )
 
@@ -131,6 +146,20 @@ const (
 	DefaultAlpha = 0x1p-40
 )
 
+// The FIPS failure-rate rule: a source that fails FIPS blocks far more
+// often than a good one, but not every block (P(1) = 0.51 fails about one
+// in six), would otherwise be forwarded between its failures.
+const (
+	// RateBlocks is how many of the last FIPS blocks a Monitor remembers
+	// the verdicts of.
+	RateBlocks = 64
+	// RateFalseAlarm is the probability a full-entropy block is taken to
+	// fail the FIPS tests with: 2^-9, above the 2^-10.1 measured (about
+	// one block in 1,100 to 1,300), so that the rule's false-alarm bound
+	// holds.
+	RateFalseAlarm = 0x1p-9
+)
+
 // Limits on [Config].
 const (
 	// MaxAlpha is the largest false-alarm probability allowed, 2^-8; it
@@ -147,6 +176,7 @@ const (
 // frame refused on probation; test them with errors.Is.
 var (
 	ErrRepetition = errors.New("health: repetition count test failed")
+	ErrDifference = errors.New("health: repetition count test on differences failed")
 	ErrProportion = errors.New("health: adaptive proportion test failed")
 	ErrDuplicate  = errors.New("health: data repeats a recent frame")
 	ErrFIPS       = errors.New("health: FIPS 140-2 test failed")
@@ -186,6 +216,7 @@ type Stats struct {
 	Bytes      uint64 // bytes run through the RCT and APT
 	Refused    uint64 // frames refused: those that failed a test and those checked on probation
 	Repetition uint64 // frames that failed the RCT
+	Difference uint64 // frames that failed the RCT on differences
 	Proportion uint64 // frames that failed the APT
 	Duplicate  uint64 // frames that failed the duplicate check
 	FIPS       uint64 // frames that failed a FIPS 140-2 test (one per failing block)
@@ -197,7 +228,9 @@ type Stats struct {
 }
 
 // Failures returns how many frames failed a test, of any kind.
-func (s Stats) Failures() uint64 { return s.Repetition + s.Proportion + s.Duplicate + s.FIPS }
+func (s Stats) Failures() uint64 {
+	return s.Repetition + s.Difference + s.Proportion + s.Duplicate + s.FIPS
+}
 
 // kind names a test.
 type kind int
@@ -205,6 +238,7 @@ type kind int
 const (
 	pass kind = iota
 	repetition
+	difference
 	proportion
 	duplicate
 	fipsKind // the mask of the tests is in Monitor.fipsMask
@@ -222,6 +256,12 @@ type Monitor struct {
 	// RCT: the current run of byte rctVal, rctRun long (0 after a reset).
 	rctVal byte
 	rctRun int
+	// RCT on differences: the last byte, and the current run of the
+	// difference difVal, difRun long (0 after a reset; 1 after the first
+	// byte, which has no difference yet).
+	last   byte
+	difVal byte
+	difRun int
 	// APT: aptPos bytes of the current window seen, aptCount of them equal
 	// to its first byte aptVal.
 	aptVal   byte
@@ -236,7 +276,9 @@ type Monitor struct {
 
 	// FIPS 140-2 tests, nil if off.
 	fips     *fips
-	fipsMask int // tests the last failing block failed
+	fipsMask int    // tests the last failing block failed
+	fipsLast uint64 // verdicts of the last RateBlocks blocks, newest in bit 0, 1 for a failure
+	rateCut  int
 
 	failed bool
 	cause  kind   // of the last failure
@@ -288,6 +330,7 @@ func New(cfg Config) (*Monitor, error) {
 	if !cfg.NoFIPS {
 		m.fips = new(fips)
 		m.recovery = max(m.recovery, BlockSize)
+		m.rateCut = binomialCutoff(RateBlocks, RateFalseAlarm, cfg.Alpha)
 		for mask := 1; mask < numFIPSMasks; mask++ {
 			m.fipsFail[mask] = fmt.Errorf("%w: %s (block of %d bytes)", ErrFIPS, fipsMessage(mask), BlockSize)
 			msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fipsFail[mask].Error(), "health: ")
@@ -295,6 +338,7 @@ func New(cfg Config) (*Monitor, error) {
 		}
 	}
 	m.fail[repetition] = fmt.Errorf("%w: a byte value %d times in a row", ErrRepetition, rct)
+	m.fail[difference] = fmt.Errorf("%w: a difference between bytes %d times in a row", ErrDifference, rct)
 	m.fail[proportion] = fmt.Errorf("%w: a byte value %d times in a window of %d", ErrProportion, apt, cfg.Window)
 	m.fail[duplicate] = fmt.Errorf("%w (one of the last %d)", ErrDuplicate, cfg.Recent)
 	for k := repetition; k < fipsKind; k++ {
@@ -316,8 +360,9 @@ func (e *probationError) Unwrap() []error { return []error{ErrFailed, e.cause} }
 
 // Check runs the tests on data, the entropy bytes of one verified frame of
 // the producer, and returns nil if data may be forwarded. Otherwise it
-// returns an error wrapping [ErrRepetition], [ErrProportion],
-// [ErrDuplicate] or [ErrFIPS] for a frame that fails a test, or wrapping [ErrFailed]
+// returns an error wrapping [ErrRepetition], [ErrDifference],
+// [ErrProportion], [ErrDuplicate] or [ErrFIPS] for a frame that fails a
+// test, or wrapping [ErrFailed]
 // and the cause of the last failure for a frame refused on probation (see
 // Recovery in the package doc). Check keeps no reference to data.
 func (m *Monitor) Check(data []byte) error {
@@ -325,13 +370,15 @@ func (m *Monitor) Check(data []byte) error {
 	if k := m.test(data); k != pass {
 		m.stats.Refused++
 		m.failed, m.cause, m.passed = true, k, 0
-		m.rctRun, m.aptPos = 0, 0
+		m.rctRun, m.difRun, m.aptPos = 0, 0, 0
 		if m.fips != nil {
 			m.fips.reset()
 		}
 		switch k {
 		case repetition:
 			m.stats.Repetition++
+		case difference:
+			m.stats.Difference++
 		case proportion:
 			m.stats.Proportion++
 		case duplicate:
@@ -347,7 +394,7 @@ func (m *Monitor) Check(data []byte) error {
 	}
 	m.stats.Refused++
 	m.passed += uint64(len(data))
-	if m.passed >= m.recovery {
+	if m.passed >= m.recovery && (m.fips == nil || bits.OnesCount64(m.fipsLast) < m.rateCut) {
 		m.failed = false
 		m.stats.Recoveries++
 	}
@@ -378,6 +425,7 @@ func (m *Monitor) test(data []byte) kind {
 	}
 
 	rv, rn, rc := m.rctVal, m.rctRun, m.rctCut
+	lb, dv, dn := m.last, m.difVal, m.difRun
 	av, an, ap, ac, w := m.aptVal, m.aptCount, m.aptPos, m.aptCut, m.window
 	for i, b := range data {
 		if b == rv {
@@ -389,6 +437,19 @@ func (m *Monitor) test(data []byte) kind {
 		} else {
 			rv, rn = b, 1
 		}
+		switch d := b - lb; {
+		case dn == 0:
+			dn = 1 // the first byte: no difference yet
+		case dn > 1 && d == dv:
+			dn++
+			if dn > rc {
+				m.stats.Bytes += uint64(i + 1)
+				return difference
+			}
+		default:
+			dv, dn = d, 2
+		}
+		lb = b
 		if ap == 0 {
 			av, an = b, 1
 		} else if b == av {
@@ -404,13 +465,24 @@ func (m *Monitor) test(data []byte) kind {
 		}
 	}
 	m.rctVal, m.rctRun = rv, rn
+	m.last, m.difVal, m.difRun = lb, dv, dn
 	m.aptVal, m.aptCount, m.aptPos = av, an, ap
 	m.stats.Bytes += uint64(len(data))
 	if m.fips != nil {
 		before := m.fips.pos
 		n, mask := m.fips.feed(data)
-		m.stats.Blocks += uint64(before+n) / BlockSize
+		blocks := uint64(before+n) / BlockSize
+		m.stats.Blocks += blocks
 		if mask != 0 {
+			blocks--
+		}
+		if blocks >= RateBlocks {
+			m.fipsLast = 0
+		} else {
+			m.fipsLast <<= blocks
+		}
+		if mask != 0 {
+			m.fipsLast = m.fipsLast<<1 | 1
 			m.fipsMask = mask
 			s := &m.stats
 			for i, c := range [...]*uint64{&s.Monobit, &s.Poker, &s.Runs, &s.LongRun, &s.Continuous} {

@@ -3,6 +3,7 @@ package health_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -387,4 +388,62 @@ func TestFIPSAllocs(t *testing.T) {
 	}); got != 0 {
 		t.Errorf("Check of a block failing FIPS: got %v allocations, want 0", got)
 	}
+}
+
+// The RCT on differences catches a counter of any step and period that
+// no other test sees in a frame: 6 equal differences in a row (7 bytes in
+// arithmetic progression) fail with the defaults, 5 pass.
+func TestDifference(t *testing.T) {
+	for _, c := range []struct {
+		step, n int
+		want    error
+	}{{1, 6, nil}, {1, 7, health.ErrDifference}, {37, 6, nil}, {37, 7, health.ErrDifference}, {255, 7, health.ErrDifference}} {
+		// Random filler whose neighbours cannot extend the progression.
+		data := random(byte(c.step), 300)
+		for i := range c.n {
+			data[100+i] = byte(5 + c.step*i)
+		}
+		data[99] = data[100] + 128
+		data[100+c.n] = data[100+c.n-1] + 128
+		m := newMonitor(t, health.Config{NoFIPS: true})
+		checkErr(t, fmt.Sprintf("%d bytes of step %d", c.n, c.step), m.Check(data), c.want)
+	}
+	// A counter mod 251 fails at its 7th byte, the SP 800-90B tests alone
+	// never see it.
+	ctr := make([]byte, 512)
+	for i := range ctr {
+		ctr[i] = byte(i % 251)
+	}
+	m := newMonitor(t, health.Config{})
+	checkErr(t, "counter mod 251", m.Check(ctr), health.ErrDifference)
+	if s := m.Stats(); s.Bytes != 7 || s.Difference != 1 {
+		t.Errorf("Stats: got %+v, want 7 bytes, 1 difference failure", s)
+	}
+}
+
+// A source that fails FIPS blocks often stays refused: after the 8th
+// failure among the last 64 blocks, good blocks are refused until the
+// oldest failure has left the window.
+func TestFIPSRate(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	good := random(40, 70*health.BlockSize)
+	block := func(k int) []byte { return good[k*health.BlockSize : (k+1)*health.BlockSize] }
+	k := 0
+	for i := range 8 {
+		checkErr(t, fmt.Sprintf("bad block %d", k), m.Check(biased(uint64(50+i), 0.55, health.BlockSize)), health.ErrFIPS)
+		k++
+		for j := range 3 {
+			want := error(nil)
+			if j == 0 || i == 7 {
+				want = health.ErrFailed
+			}
+			checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), want)
+			k++
+		}
+	}
+	// Blocks 0, 4, ..., 28 failed; block 64 pushes block 0 out.
+	for ; k <= 64; k++ {
+		checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), health.ErrFailed)
+	}
+	checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), nil)
 }
