@@ -1,7 +1,8 @@
-// Package health runs continuous health tests on the entropy bytes a
-// receiver gets from one producer, after the frame's signature has
-// verified and before any byte reaches a sink: a signature says who sent
-// the bytes, not whether they are any good.
+// Package health runs continuous health tests on a stream of entropy
+// bytes: on a receiver, the bytes it gets from one producer, after the
+// frame's signature has verified and before any byte reaches a sink (a
+// signature says who sent the bytes, not whether they are any good); on a
+// producer, the bytes of its input source, before any is signed or sealed.
 //
 // A [Monitor] holds one producer's state. Each byte of a frame's data is a
 // sample (8 bits) of the stream the tests see, which is the concatenation
@@ -46,8 +47,8 @@
 //     the long-run test (no run of [LongRun] = 26 equal bits; FIPS 140-1
 //     had 34) or the continuous test rngd adds (no 32-bit word equal to the
 //     one before it). They catch what the SP 800-90B tests at alpha 2^-40
-//     miss, a mild bias (P(1) = 0.55) or a counter, in the first block, at
-//     rngd's own false-alarm rate: on full-entropy bytes about one block
+//     miss, a mild bias (P(1) = 0.55) or a stuck bit, in the first block,
+//     at rngd's own false-alarm rate: on full-entropy bytes about one block
 //     in 1,300 fails one of them (measured by bench/health, see
 //     docs/research.md Q3). [Config].NoFIPS turns them off.
 //
@@ -81,38 +82,37 @@
 //
 // A frame that fails a test is refused with an error wrapping
 // [ErrRepetition], [ErrDifference], [ErrProportion], [ErrDuplicate] or
-// [ErrFIPS], and puts the
-// producer on probation ([Monitor.Failed] reports true). The sample tests
-// then start again from nothing: the next byte checked starts a new run,
-// a new window and a new FIPS block (the rest of the failing frame is not
-// tested). Every
-// frame checked on probation is run through all three tests as usual but
-// is refused even if it passes, with an error wrapping [ErrFailed] and the
-// cause of the last failure. Once the frames that passed since the last
-// failure add up to at least Recovery bytes (default 4 windows, 2048
-// bytes) and, with the FIPS tests on, to at least BlockSize bytes (so
-// that a whole FIPS block has passed since), the producer recovers: the frame that completes the count is
-// still refused, and the next frame is forwarded if it passes. With the
-// FIPS tests on, recovery also waits until fewer than R of the last
-// [RateBlocks] (64) blocks failed, R the smallest count with
+// [ErrFIPS], and puts the producer on probation ([Monitor.Failed]
+// reports true). The sample tests then start again from nothing: the next
+// byte checked starts a new run, a new window and a new FIPS block (the
+// rest of the failing frame is not tested). Every frame checked on
+// probation is run through all the tests as usual but is refused even if
+// it passes, with an error wrapping [ErrFailed] and the cause of the last
+// failure. Once the frames that passed since the last failure add up to
+// at least Recovery bytes (default 4 windows, 2048 bytes) and, with the
+// FIPS tests on, to at least BlockSize bytes (so that a whole FIPS block
+// has passed since), the producer recovers: the frame that completes the
+// count is still refused, and the next frame is forwarded if it passes.
+// With the FIPS tests on, recovery also waits until fewer than R of the
+// last [RateBlocks] (64) blocks failed, R the smallest count with
 // P(Binomial(64, [RateFalseAlarm]) >= R) <= alpha (8 with the defaults):
 // so a source that fails blocks often (a bias of P(1) = 0.51 fails one in
-// six) stays refused after its first failures, as rngd disables it after
-// 25, and a good source trips the rule with probability below alpha. A frame
-// that fails on probation is refused with its own error and starts the
-// count again from 0. The test state is not reset on recovery: the
-// probation bytes were tested like any others.
+// six) stays refused after its first few failures, as rngd disables it
+// after 25, and a good source trips the rule with probability below
+// alpha. A frame that fails on probation is refused with its own error
+// and starts the count again from 0. The test state is not reset on
+// recovery: the probation bytes were tested like any others.
 //
-// So a source that is stuck, repeats its output or fails every FIPS
-// block stays refused, a false alarm (on full-entropy bytes: at most
-// alpha per byte for the RCT, a few times alpha per window for the APT,
-// see [Cutoffs], and about one FIPS block in 1,300) costs a probation, and a bad source that passes probation by chance is
-// forwarded only until the tests catch it again.
+// So a source that is stuck, repeats its output, counts or fails FIPS
+// blocks often stays refused; a false alarm (on full-entropy bytes: at
+// most alpha per byte for the RCT and the RCT on differences, a few times
+// alpha per window for the APT, see [Cutoffs], and about one FIPS block
+// in 1,300) costs a probation; and a bad source that passes probation by
+// chance is forwarded only until the tests catch it again.
 //
 // The tests catch broken sources only: a stuck, constant, biased or
 // counting source. A deterministic stream such as a cipher's keystream
-// passes them, and so does a bias too slight for one block (P(1) = 0.51
-// fails about one block in six).
+// passes them, and so does a bias too slight to fail blocks often.
 package health
 
 import (
@@ -154,9 +154,9 @@ const (
 	// the verdicts of.
 	RateBlocks = 64
 	// RateFalseAlarm is the probability a full-entropy block is taken to
-	// fail the FIPS tests with: 2^-9, above the 2^-10.1 measured (about
-	// one block in 1,100 to 1,300), so that the rule's false-alarm bound
-	// holds.
+	// fail the FIPS tests with: 2^-9, above the 2^-10.3 measured (one block
+	// in 1,278 on 1 GiB of crypto/rand data, bench/health), so that the
+	// rule's false-alarm bound holds.
 	RateFalseAlarm = 0x1p-9
 )
 
