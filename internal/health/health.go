@@ -94,12 +94,13 @@
 // has passed since), the producer recovers: the frame that completes the
 // count is still refused, and the next frame is forwarded if it passes.
 // With the FIPS tests on, recovery also waits until fewer than R of the
-// last [RateBlocks] (64) blocks failed, R the smallest count with
-// P(Binomial(64, [RateFalseAlarm]) >= R) <= alpha (8 with the defaults):
-// so a source that fails blocks often (a bias of P(1) = 0.51 fails one in
-// six) stays refused after its first few failures, as rngd disables it
-// after 25, and a good source trips the rule with probability below
-// alpha. A frame that fails on probation is refused with its own error
+// last [RateBlocks] (256) blocks failed, R the smallest count with
+// P(Binomial(256, [RateFalseAlarm]) >= R) <= alpha (12 with the
+// defaults): so a source that fails blocks often (a bias of P(1) = 0.51
+// fails one in six) stays refused after its first dozen failures, as rngd
+// disables it after 25, and a good source trips the rule with probability
+// below alpha. A source that heals is forwarded again once its failures
+// have left the last 256 blocks. A frame that fails on probation is refused with its own error
 // and starts the count again from 0. The test state is not reset on
 // recovery: the probation bytes were tested like any others.
 //
@@ -120,7 +121,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"strings"
 )
 
@@ -150,9 +150,9 @@ const (
 // often than a good one, but not every block (P(1) = 0.51 fails about one
 // in six), would otherwise be forwarded between its failures.
 const (
-	// RateBlocks is how many of the last FIPS blocks a Monitor remembers
-	// the verdicts of.
-	RateBlocks = 64
+	// RateBlocks is how many of the last FIPS blocks (640,000 bytes) a
+	// Monitor remembers the verdicts of, a multiple of 64.
+	RateBlocks = 256
 	// RateFalseAlarm is the probability a full-entropy block is taken to
 	// fail the FIPS tests with: 2^-9, above the 2^-10.3 measured (one block
 	// in 1,278 on 1 GiB of crypto/rand data, bench/health), so that the
@@ -276,9 +276,14 @@ type Monitor struct {
 
 	// FIPS 140-2 tests, nil if off.
 	fips     *fips
-	fipsMask int    // tests the last failing block failed
-	fipsLast uint64 // verdicts of the last RateBlocks blocks, newest in bit 0, 1 for a failure
-	rateCut  int
+	fipsMask int // tests the last failing block failed
+	// The failure-rate rule: the verdicts of the last RateBlocks blocks, 1
+	// for a failure, in a ring whose next slot is ratePos; rateN of them
+	// are failures.
+	rate    [RateBlocks / 64]uint64
+	ratePos int
+	rateN   int
+	rateCut int
 
 	failed bool
 	cause  kind   // of the last failure
@@ -394,7 +399,7 @@ func (m *Monitor) Check(data []byte) error {
 	}
 	m.stats.Refused++
 	m.passed += uint64(len(data))
-	if m.passed >= m.recovery && (m.fips == nil || bits.OnesCount64(m.fipsLast) < m.rateCut) {
+	if m.passed >= m.recovery && (m.fips == nil || m.rateN < m.rateCut) {
 		m.failed = false
 		m.stats.Recoveries++
 	}
@@ -476,13 +481,11 @@ func (m *Monitor) test(data []byte) kind {
 		if mask != 0 {
 			blocks--
 		}
-		if blocks >= RateBlocks {
-			m.fipsLast = 0
-		} else {
-			m.fipsLast <<= blocks
+		for range min(blocks, RateBlocks) {
+			m.verdict(false)
 		}
 		if mask != 0 {
-			m.fipsLast = m.fipsLast<<1 | 1
+			m.verdict(true)
 			m.fipsMask = mask
 			s := &m.stats
 			for i, c := range [...]*uint64{&s.Monobit, &s.Poker, &s.Runs, &s.LongRun, &s.Continuous} {
@@ -494,6 +497,22 @@ func (m *Monitor) test(data []byte) kind {
 		}
 	}
 	return pass
+}
+
+// verdict records a FIPS block's verdict for the failure-rate rule.
+func (m *Monitor) verdict(fail bool) {
+	w, b := m.ratePos/64, uint(m.ratePos%64)
+	if m.rate[w]>>b&1 == 1 {
+		m.rateN--
+	}
+	m.rate[w] &^= 1 << b
+	if fail {
+		m.rate[w] |= 1 << b
+		m.rateN++
+	}
+	if m.ratePos++; m.ratePos == RateBlocks {
+		m.ratePos = 0
+	}
 }
 
 // Pending returns how many of the last bytes checked lie in a FIPS block

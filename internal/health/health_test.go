@@ -421,29 +421,32 @@ func TestDifference(t *testing.T) {
 	}
 }
 
-// A source that fails FIPS blocks often stays refused: after the 8th
-// failure among the last 64 blocks, good blocks are refused until the
+// A source that fails FIPS blocks often stays refused: after the 12th
+// failure among the last 256 blocks, good blocks are refused until the
 // oldest failure has left the window.
 func TestFIPSRate(t *testing.T) {
 	m := newMonitor(t, health.Config{})
-	good := random(40, 70*health.BlockSize)
+	good := random(40, (health.RateBlocks+2)*health.BlockSize)
 	block := func(k int) []byte { return good[k*health.BlockSize : (k+1)*health.BlockSize] }
 	k := 0
-	for i := range 8 {
+	for i := range 12 {
 		checkErr(t, fmt.Sprintf("bad block %d", k), m.Check(biased(uint64(50+i), 0.55, health.BlockSize)), health.ErrFIPS)
 		k++
 		for j := range 3 {
 			want := error(nil)
-			if j == 0 || i == 7 {
+			if j == 0 || i == 11 {
 				want = health.ErrFailed
 			}
 			checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), want)
 			k++
 		}
 	}
-	// Blocks 0, 4, ..., 28 failed; block 64 pushes block 0 out.
-	for ; k <= 64; k++ {
+	// Blocks 0, 4, ..., 44 failed; block 256 pushes block 0 out.
+	for ; k <= health.RateBlocks; k++ {
 		checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), health.ErrFailed)
 	}
 	checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), nil)
+	if s := m.Stats(); s.FIPS != 12 || s.Blocks != health.RateBlocks+2 {
+		t.Errorf("Stats: got %+v, want 12 FIPS failures in %d blocks", s, health.RateBlocks+2)
+	}
 }
