@@ -336,9 +336,9 @@ func sources(w io.Writer, limit int64, size int) error {
 	}
 	fmt.Fprintf(w, "Bad sources, each run for %s in %d-byte frames through a monitor with the defaults "+
 		"(alpha 2^%g, H = %d, RCT cutoff %d, APT cutoff %d in %d, duplicates among the last %d frames, FIPS 140-2 tests on %d-byte blocks, "+
-		"probation %d bytes, failure-rate rule over %d blocks) and through one without the FIPS tests (NoFIPS); beside them rngd 5 on the same bytes:\n\n",
+		"probation %d bytes, %d after a FIPS failure, failure-rate rule over %d blocks) and through one without the FIPS tests (NoFIPS); beside them rngd 5 on the same bytes:\n\n",
 		mib(limit), size, math.Log2(health.DefaultAlpha), health.DefaultMinEntropy, rct, apt, health.DefaultWindow,
-		health.DefaultRecent, health.BlockSize, max(health.DefaultRecoveryWindows*health.DefaultWindow, health.BlockSize), health.RateBlocks)
+		health.DefaultRecent, health.BlockSize, health.DefaultRecoveryWindows*health.DefaultWindow, health.BlockSize, health.RateBlocks)
 	fmt.Fprintln(w, "| source | rngd 5: first failing block | rngd 5: source disabled | without FIPS 140-2: caught after | "+
 		"with FIPS 140-2 (default): caught after | refused by | forwarded before | frames refused | bytes forwarded in all |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---:|---|---:|")

@@ -89,8 +89,8 @@
 // probation is run through all the tests as usual but is refused even if
 // it passes, with an error wrapping [ErrFailed] and the cause of the last
 // failure. Once the frames that passed since the last failure add up to
-// at least Recovery bytes (default 4 windows, 2048 bytes) and, with the
-// FIPS tests on, to at least BlockSize bytes (so that a whole FIPS block
+// at least Recovery bytes (default 4 windows, 2048 bytes) and, after a
+// FIPS failure, to at least BlockSize bytes (so that a whole FIPS block
 // has passed since), the producer recovers: the frame that completes the
 // count is still refused, and the next frame is forwarded if it passes.
 // With the FIPS tests on, recovery also waits until fewer than R of the
@@ -202,9 +202,9 @@ type Config struct {
 	// duplicate check off.
 	Recent int
 	// Recovery is how many bytes of consecutive passing frames end a
-	// probation. 0 means DefaultRecoveryWindows × Window (2048). With the
-	// FIPS tests on, a probation lasts at least BlockSize bytes whatever
-	// Recovery says.
+	// probation. 0 means DefaultRecoveryWindows × Window (2048). A
+	// probation after a FIPS failure lasts at least BlockSize bytes
+	// whatever Recovery says.
 	Recovery int
 	// NoFIPS turns the FIPS 140-2 tests off.
 	NoFIPS bool
@@ -289,6 +289,8 @@ type Monitor struct {
 	cause  kind   // of the last failure
 	passed uint64 // bytes passed on probation since the last failure
 
+	fipsRecovery uint64 // probation after a FIPS failure: at least a block
+
 	fail          [numKinds]error     // returned by the failing frame
 	probation     [numKinds]error     // returned on probation, by cause
 	fipsFail      [numFIPSMasks]error // for cause fipsKind, by mask
@@ -334,7 +336,7 @@ func New(cfg Config) (*Monitor, error) {
 	}
 	if !cfg.NoFIPS {
 		m.fips = new(fips)
-		m.recovery = max(m.recovery, BlockSize)
+		m.fipsRecovery = max(m.recovery, BlockSize)
 		m.rateCut = binomialCutoff(RateBlocks, RateFalseAlarm, cfg.Alpha)
 		for mask := 1; mask < numFIPSMasks; mask++ {
 			m.fipsFail[mask] = fmt.Errorf("%w: %s (block of %d bytes)", ErrFIPS, fipsMessage(mask), BlockSize)
@@ -399,7 +401,11 @@ func (m *Monitor) Check(data []byte) error {
 	}
 	m.stats.Refused++
 	m.passed += uint64(len(data))
-	if m.passed >= m.recovery && (m.fips == nil || m.rateN < m.rateCut) {
+	need := m.recovery
+	if m.cause == fipsKind {
+		need = m.fipsRecovery
+	}
+	if m.passed >= need && (m.fips == nil || m.rateN < m.rateCut) {
 		m.failed = false
 		m.stats.Recoveries++
 	}

@@ -166,9 +166,9 @@ func TestDuplicate(t *testing.T) {
 
 func TestRecovery(t *testing.T) {
 	const recovery = 1000
-	// With the FIPS tests on, a probation lasts at least a block
-	// (TestFIPSRecovery); here the other tests' probation is under test.
-	m := newMonitor(t, health.Config{Recovery: recovery, NoFIPS: true})
+	// A probation after a FIPS failure lasts at least a block
+	// (TestFIPSRecovery); after the other tests' failures, Recovery bytes.
+	m := newMonitor(t, health.Config{Recovery: recovery})
 	bad := append(random(1, 100, 0), make([]byte, 6)...) // ends in a run of 6 zeros
 	checkErr(t, "bad frame", m.Check(bad), health.ErrRepetition)
 	if !m.Failed() {
