@@ -3,6 +3,7 @@ package health_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/nordunet/ssmrandom/internal/health"
 )
@@ -31,4 +32,39 @@ func Example() {
 	// true true
 	// health: data repeats a recent frame (one of the last 64)
 	// 2
+}
+
+// A producer tests its source before it uses any of it, in reads of any
+// size, and releases only bytes whose FIPS block has passed: the last
+// Pending bytes wait for the next read.
+func ExampleMonitor_Pending() {
+	m, err := health.New(health.Config{})
+	if err != nil {
+		panic(err)
+	}
+	var held []byte // checked, waiting for their block's verdict
+	released := 0
+	src := rand.NewChaCha8([32]byte{1}) // stands in for the hardware RNG
+	buf := make([]byte, 1000)
+	for range 6 {
+		src.Read(buf)
+		if err := m.Check(buf); err != nil {
+			held = held[:0] // drop the whole failing block
+			continue
+		}
+		held = append(held, buf...)
+		ready := len(held) - m.Pending()
+		released += ready // sign and send held[:ready] here
+		held = append(held[:0], held[ready:]...)
+		fmt.Println(ready, m.Pending())
+	}
+	fmt.Println(released, "bytes released,", len(held), "held back")
+	// Output:
+	// 0 1000
+	// 0 2000
+	// 2500 500
+	// 0 1500
+	// 2500 0
+	// 0 1000
+	// 5000 bytes released, 1000 held back
 }

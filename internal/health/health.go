@@ -1,16 +1,24 @@
-// Package health runs continuous health tests on the entropy bytes a
-// receiver gets from one producer, after the frame's signature has
-// verified and before any byte reaches a sink: a signature says who sent
-// the bytes, not whether they are any good.
+// Package health runs continuous health tests on a stream of entropy
+// bytes: on a receiver, the bytes it gets from one producer, after the
+// frame's signature has verified and before any byte reaches a sink (a
+// signature says who sent the bytes, not whether they are any good); on a
+// producer, the bytes of its input source, before any is signed or sealed.
 //
 // A [Monitor] holds one producer's state. Each byte of a frame's data is a
 // sample (8 bits) of the stream the tests see, which is the concatenation
-// of the payloads passed to [Monitor.Check], in call order. Three tests
+// of the payloads passed to [Monitor.Check], in call order. Five tests
 // run:
 //
 //   - The Repetition Count Test of NIST SP 800-90B §4.4.1: a frame fails
 //     if it holds the byte at which some byte value has occurred RCT times
 //     in a row, a run that may start in earlier frames.
+//   - The same test on the differences between consecutive bytes (mod
+//     256): a frame fails if it holds the byte at which some difference
+//     has occurred RCT times in a row, that is RCT+1 bytes in arithmetic
+//     progression. It catches a counter of any step and period (a counter
+//     mod 251 passes every other test here, and rngd's). The differences
+//     of independent bytes of min-entropy H have min-entropy H and the
+//     same bound on runs, so the cutoff and alpha are the RCT's.
 //   - The Adaptive Proportion Test of SP 800-90B §4.4.2: the stream is cut
 //     into windows of W bytes (a window may span frames); a frame fails if
 //     it holds the byte at which the first byte value of a window has
@@ -29,6 +37,20 @@
 //     (2^-58 with the defaults, far below alpha), and nobody who does not
 //     know the seed can make them do so on purpose. A frame that fails the
 //     duplicate check is not remembered again.
+//   - The FIPS 140-2 statistical tests, as rngd (rng-tools 5) runs them:
+//     the stream is cut into blocks of [BlockSize] bytes (20,000 bits,
+//     most significant bit of each byte first; a block may span frames),
+//     and a frame fails if it holds the last byte of a block that fails
+//     the monobit test (9725 < ones < 10275), the poker test on 4-bit
+//     nibbles (2.16 < X < 46.17), the runs test (the six FIPS 140-2
+//     intervals for runs of zeros and of ones of length 1 to 6 or more),
+//     the long-run test (no run of [LongRun] = 26 equal bits; FIPS 140-1
+//     had 34) or the continuous test rngd adds (no 32-bit word equal to the
+//     one before it). They catch what the SP 800-90B tests at alpha 2^-40
+//     miss, a mild bias (P(1) = 0.55) or a stuck bit, in the first block,
+//     at rngd's own false-alarm rate: on full-entropy bytes about one block
+//     in 1,300 fails one of them (measured by bench/health, see
+//     docs/research.md Q3). [Config].NoFIPS turns them off.
 //
 // The cutoffs RCT and APT follow SP 800-90B from the assessed min-entropy
 // H of a byte and the false-alarm probability alpha; see [Cutoffs].
@@ -36,32 +58,62 @@
 // A frame is judged as a whole before it is forwarded: if any of its
 // bytes trips a test, the whole frame is refused.
 //
+// # Blocks that span frames
+//
+// A FIPS block judges bytes of earlier frames too, and those may already
+// have been passed on when the block fails. The two sides handle this
+// differently:
+//
+//   - A receiver forwards a frame once it passes: when a block fails, the
+//     frame holding its last byte is refused and the producer is put on
+//     probation as for any other failure, but up to BlockSize-1 bytes of
+//     the failing block, in earlier frames, have been forwarded. That is
+//     the price of not delaying every frame by up to 2,500 bytes; the
+//     producer is expected to test its own source (next item).
+//   - A producer holds its output back until the block that covers it has
+//     passed: after [Monitor.Check] returns nil, all but the last
+//     [Monitor.Pending] bytes checked are covered by blocks that passed
+//     and may be released; the last Pending bytes wait for the next Check.
+//     When Check returns an error, the producer drops everything it holds
+//     back and the data of that call. So no byte of a failing block
+//     leaves the producer.
+//
 // # Recovery
 //
 // A frame that fails a test is refused with an error wrapping
-// [ErrRepetition], [ErrProportion] or [ErrDuplicate], and puts the
-// producer on probation ([Monitor.Failed] reports true). Both sample tests
-// then start again from nothing: the next byte checked starts a new run
-// and a new window (the rest of the failing frame is not tested). Every
-// frame checked on probation is run through all three tests as usual but
-// is refused even if it passes, with an error wrapping [ErrFailed] and the
-// cause of the last failure. Once the frames that passed since the last
-// failure add up to at least Recovery bytes (default 4 windows, 2048
-// bytes), the producer recovers: the frame that completes the count is
-// still refused, and the next frame is forwarded if it passes. A frame
-// that fails on probation is refused with its own error and starts the
-// count again from 0. The test state is not reset on recovery: the
-// probation bytes were tested like any others.
+// [ErrRepetition], [ErrDifference], [ErrProportion], [ErrDuplicate] or
+// [ErrFIPS], and puts the producer on probation ([Monitor.Failed]
+// reports true). The sample tests then start again from nothing: the next
+// byte checked starts a new run, a new window and a new FIPS block (the
+// rest of the failing frame is not tested). Every frame checked on
+// probation is run through all the tests as usual but is refused even if
+// it passes, with an error wrapping [ErrFailed] and the cause of the last
+// failure. Once the frames that passed since the last failure add up to
+// at least Recovery bytes (default 4 windows, 2048 bytes) and, after a
+// FIPS failure, to at least BlockSize bytes (so that a whole FIPS block
+// has passed since), the producer recovers: the frame that completes the
+// count is still refused, and the next frame is forwarded if it passes.
+// With the FIPS tests on, recovery also waits until fewer than R of the
+// last [RateBlocks] (256) blocks failed, R the smallest count with
+// P(Binomial(256, [RateFalseAlarm]) >= R) <= alpha (12 with the
+// defaults): so a source that fails blocks often (a bias of P(1) = 0.51
+// fails one in six) stays refused after its first dozen failures, as rngd
+// disables it after 25, and a good source trips the rule with probability
+// below alpha. A source that heals is forwarded again once its failures
+// have left the last 256 blocks. A frame that fails on probation is refused with its own error
+// and starts the count again from 0. The test state is not reset on
+// recovery: the probation bytes were tested like any others.
 //
-// So a source that is stuck or repeats its output stays refused, a false
-// alarm (on full-entropy bytes: at most alpha per byte for the RCT, a few
-// times alpha per window for the APT, see [Cutoffs]) costs a probation of
-// Recovery bytes, and a bad source that passes probation by chance is
-// forwarded only until the tests catch it again.
+// So a source that is stuck, repeats its output, counts or fails FIPS
+// blocks often stays refused; a false alarm (on full-entropy bytes: at
+// most alpha per byte for the RCT and the RCT on differences, a few times
+// alpha per window for the APT, see [Cutoffs], and about one FIPS block
+// in 1,300) costs a probation; and a bad source that passes probation by
+// chance is forwarded only until the tests catch it again.
 //
-// The tests catch gross failures only: a stuck, constant or heavily
-// biased source (well under the assessed min-entropy). A deterministic
-// stream such as a cipher's keystream, or a mild bias, passes them.
+// The tests catch broken sources only: a stuck, constant, biased or
+// counting source. A deterministic stream such as a cipher's keystream
+// passes them, and so does a bias too slight to fail blocks often.
 package health
 
 import (
@@ -94,6 +146,21 @@ const (
 	DefaultAlpha = 0x1p-40
 )
 
+// The FIPS failure-rate rule: a source that fails FIPS blocks far more
+// often than a good one, but not every block (P(1) = 0.51 fails about one
+// in six), would otherwise be forwarded between its failures.
+const (
+	// RateBlocks is how many of the last FIPS blocks (640,000 bytes) a
+	// Monitor remembers the verdicts of, a multiple of 64.
+	RateBlocks = 256
+	// RateFalseAlarm is the probability a full-entropy block is taken to
+	// fail the FIPS tests with: 2^-9, more than twice the rate measured
+	// (one block in 1,267 to 1,338, about 2^-10.3, in three runs on 1 GiB
+	// of crypto/rand data, bench/health), so that the rule's false-alarm
+	// bound holds.
+	RateFalseAlarm = 0x1p-9
+)
+
 // Limits on [Config].
 const (
 	// MaxAlpha is the largest false-alarm probability allowed, 2^-8; it
@@ -110,8 +177,10 @@ const (
 // frame refused on probation; test them with errors.Is.
 var (
 	ErrRepetition = errors.New("health: repetition count test failed")
+	ErrDifference = errors.New("health: repetition count test on differences failed")
 	ErrProportion = errors.New("health: adaptive proportion test failed")
 	ErrDuplicate  = errors.New("health: data repeats a recent frame")
+	ErrFIPS       = errors.New("health: FIPS 140-2 test failed")
 	ErrFailed     = errors.New("health: producer on probation after a failed test")
 )
 
@@ -134,8 +203,12 @@ type Config struct {
 	// duplicate check off.
 	Recent int
 	// Recovery is how many bytes of consecutive passing frames end a
-	// probation. 0 means DefaultRecoveryWindows × Window (2048).
+	// probation. 0 means DefaultRecoveryWindows × Window (2048). A
+	// probation after a FIPS failure lasts at least BlockSize bytes
+	// whatever Recovery says.
 	Recovery int
+	// NoFIPS turns the FIPS 140-2 tests off.
+	NoFIPS bool
 }
 
 // Stats counts what a [Monitor] has checked.
@@ -144,13 +217,21 @@ type Stats struct {
 	Bytes      uint64 // bytes run through the RCT and APT
 	Refused    uint64 // frames refused: those that failed a test and those checked on probation
 	Repetition uint64 // frames that failed the RCT
+	Difference uint64 // frames that failed the RCT on differences
 	Proportion uint64 // frames that failed the APT
 	Duplicate  uint64 // frames that failed the duplicate check
+	FIPS       uint64 // frames that failed a FIPS 140-2 test (one per failing block)
 	Recoveries uint64 // probations completed
+
+	// FIPS 140-2 blocks judged, and how many of them failed each test (a
+	// block may fail several).
+	Blocks, Monobit, Poker, Runs, LongRun, Continuous uint64
 }
 
 // Failures returns how many frames failed a test, of any kind.
-func (s Stats) Failures() uint64 { return s.Repetition + s.Proportion + s.Duplicate }
+func (s Stats) Failures() uint64 {
+	return s.Repetition + s.Difference + s.Proportion + s.Duplicate + s.FIPS
+}
 
 // kind names a test.
 type kind int
@@ -158,8 +239,10 @@ type kind int
 const (
 	pass kind = iota
 	repetition
+	difference
 	proportion
 	duplicate
+	fipsKind // the mask of the tests is in Monitor.fipsMask
 	numKinds
 )
 
@@ -174,6 +257,12 @@ type Monitor struct {
 	// RCT: the current run of byte rctVal, rctRun long (0 after a reset).
 	rctVal byte
 	rctRun int
+	// RCT on differences: the last byte, and the current run of the
+	// difference difVal, difRun long (0 after a reset; 1 after the first
+	// byte, which has no difference yet).
+	last   byte
+	difVal byte
+	difRun int
 	// APT: aptPos bytes of the current window seen, aptCount of them equal
 	// to its first byte aptVal.
 	aptVal   byte
@@ -186,13 +275,28 @@ type Monitor struct {
 	filled int // slots of recent in use
 	next   int // slot the next hash goes to
 
+	// FIPS 140-2 tests, nil if off.
+	fips     *fips
+	fipsMask int // tests the last failing block failed
+	// The failure-rate rule: the verdicts of the last RateBlocks blocks, 1
+	// for a failure, in a ring whose next slot is ratePos; rateN of them
+	// are failures.
+	rate    [RateBlocks / 64]uint64
+	ratePos int
+	rateN   int
+	rateCut int
+
 	failed bool
 	cause  kind   // of the last failure
 	passed uint64 // bytes passed on probation since the last failure
 
-	fail      [numKinds]error // returned by the failing frame
-	probation [numKinds]error // returned on probation, by cause
-	stats     Stats
+	fipsRecovery uint64 // probation after a FIPS failure: at least a block
+
+	fail          [numKinds]error     // returned by the failing frame
+	probation     [numKinds]error     // returned on probation, by cause
+	fipsFail      [numFIPSMasks]error // for cause fipsKind, by mask
+	fipsProbation [numFIPSMasks]error
+	stats         Stats
 }
 
 // New returns a Monitor with the tests cfg sets, or an error if cfg is out
@@ -231,10 +335,21 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.Recent > 0 {
 		m.recent = make([]uint64, cfg.Recent)
 	}
+	if !cfg.NoFIPS {
+		m.fips = new(fips)
+		m.fipsRecovery = max(m.recovery, BlockSize)
+		m.rateCut = binomialCutoff(RateBlocks, RateFalseAlarm, cfg.Alpha)
+		for mask := 1; mask < numFIPSMasks; mask++ {
+			m.fipsFail[mask] = fmt.Errorf("%w: %s (block of %d bytes)", ErrFIPS, fipsMessage(mask), BlockSize)
+			msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fipsFail[mask].Error(), "health: ")
+			m.fipsProbation[mask] = &probationError{msg: msg, cause: m.fipsFail[mask]}
+		}
+	}
 	m.fail[repetition] = fmt.Errorf("%w: a byte value %d times in a row", ErrRepetition, rct)
+	m.fail[difference] = fmt.Errorf("%w: a difference between bytes %d times in a row", ErrDifference, rct)
 	m.fail[proportion] = fmt.Errorf("%w: a byte value %d times in a window of %d", ErrProportion, apt, cfg.Window)
 	m.fail[duplicate] = fmt.Errorf("%w (one of the last %d)", ErrDuplicate, cfg.Recent)
-	for k := repetition; k < numKinds; k++ {
+	for k := repetition; k < fipsKind; k++ {
 		msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fail[k].Error(), "health: ")
 		m.probation[k] = &probationError{msg: msg, cause: m.fail[k]}
 	}
@@ -253,8 +368,9 @@ func (e *probationError) Unwrap() []error { return []error{ErrFailed, e.cause} }
 
 // Check runs the tests on data, the entropy bytes of one verified frame of
 // the producer, and returns nil if data may be forwarded. Otherwise it
-// returns an error wrapping [ErrRepetition], [ErrProportion] or
-// [ErrDuplicate] for a frame that fails a test, or wrapping [ErrFailed]
+// returns an error wrapping [ErrRepetition], [ErrDifference],
+// [ErrProportion], [ErrDuplicate] or [ErrFIPS] for a frame that fails a
+// test, or wrapping [ErrFailed]
 // and the cause of the last failure for a frame refused on probation (see
 // Recovery in the package doc). Check keeps no reference to data.
 func (m *Monitor) Check(data []byte) error {
@@ -262,14 +378,22 @@ func (m *Monitor) Check(data []byte) error {
 	if k := m.test(data); k != pass {
 		m.stats.Refused++
 		m.failed, m.cause, m.passed = true, k, 0
-		m.rctRun, m.aptPos = 0, 0
+		m.rctRun, m.difRun, m.aptPos = 0, 0, 0
+		if m.fips != nil {
+			m.fips.reset()
+		}
 		switch k {
 		case repetition:
 			m.stats.Repetition++
+		case difference:
+			m.stats.Difference++
 		case proportion:
 			m.stats.Proportion++
 		case duplicate:
 			m.stats.Duplicate++
+		case fipsKind:
+			m.stats.FIPS++
+			return m.fipsFail[m.fipsMask]
 		}
 		return m.fail[k]
 	}
@@ -278,14 +402,21 @@ func (m *Monitor) Check(data []byte) error {
 	}
 	m.stats.Refused++
 	m.passed += uint64(len(data))
-	if m.passed >= m.recovery {
+	need := m.recovery
+	if m.cause == fipsKind {
+		need = m.fipsRecovery
+	}
+	if m.passed >= need && (m.fips == nil || m.rateN < m.rateCut) {
 		m.failed = false
 		m.stats.Recoveries++
+	}
+	if m.cause == fipsKind {
+		return m.fipsProbation[m.fipsMask]
 	}
 	return m.probation[m.cause]
 }
 
-// test runs the three tests on data and returns the first that fails, or
+// test runs the tests on data and returns the first that fails, or
 // pass.
 func (m *Monitor) test(data []byte) kind {
 	if m.recent != nil && len(data) >= MinDuplicateSize {
@@ -306,6 +437,7 @@ func (m *Monitor) test(data []byte) kind {
 	}
 
 	rv, rn, rc := m.rctVal, m.rctRun, m.rctCut
+	lb, dv, dn := m.last, m.difVal, m.difRun
 	av, an, ap, ac, w := m.aptVal, m.aptCount, m.aptPos, m.aptCut, m.window
 	for i, b := range data {
 		if b == rv {
@@ -317,6 +449,19 @@ func (m *Monitor) test(data []byte) kind {
 		} else {
 			rv, rn = b, 1
 		}
+		switch d := b - lb; {
+		case dn == 0:
+			dn = 1 // the first byte: no difference yet
+		case dn > 1 && d == dv:
+			dn++
+			if dn > rc {
+				m.stats.Bytes += uint64(i + 1)
+				return difference
+			}
+		default:
+			dv, dn = d, 2
+		}
+		lb = b
 		if ap == 0 {
 			av, an = b, 1
 		} else if b == av {
@@ -332,9 +477,60 @@ func (m *Monitor) test(data []byte) kind {
 		}
 	}
 	m.rctVal, m.rctRun = rv, rn
+	m.last, m.difVal, m.difRun = lb, dv, dn
 	m.aptVal, m.aptCount, m.aptPos = av, an, ap
 	m.stats.Bytes += uint64(len(data))
+	if m.fips != nil {
+		before := m.fips.pos
+		n, mask := m.fips.feed(data)
+		blocks := uint64(before+n) / BlockSize
+		m.stats.Blocks += blocks
+		if mask != 0 {
+			blocks--
+		}
+		for range min(blocks, RateBlocks) {
+			m.verdict(false)
+		}
+		if mask != 0 {
+			m.verdict(true)
+			m.fipsMask = mask
+			s := &m.stats
+			for i, c := range [...]*uint64{&s.Monobit, &s.Poker, &s.Runs, &s.LongRun, &s.Continuous} {
+				if mask&(1<<i) != 0 {
+					*c++
+				}
+			}
+			return fipsKind
+		}
+	}
 	return pass
+}
+
+// verdict records a FIPS block's verdict for the failure-rate rule.
+func (m *Monitor) verdict(fail bool) {
+	w, b := m.ratePos/64, uint(m.ratePos%64)
+	if m.rate[w]>>b&1 == 1 {
+		m.rateN--
+	}
+	m.rate[w] &^= 1 << b
+	if fail {
+		m.rate[w] |= 1 << b
+		m.rateN++
+	}
+	if m.ratePos++; m.ratePos == RateBlocks {
+		m.ratePos = 0
+	}
+}
+
+// Pending returns how many of the last bytes checked lie in a FIPS block
+// that has not yet been judged: a producer that holds its output back
+// until the block covering it passed releases all but these (see the
+// package doc). It is 0 with the FIPS tests off.
+func (m *Monitor) Pending() int {
+	if m.fips == nil {
+		return 0
+	}
+	return m.fips.pos
 }
 
 // Failed reports whether the producer is on probation: whether the next

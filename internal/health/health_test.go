@@ -3,6 +3,7 @@ package health_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -165,6 +166,8 @@ func TestDuplicate(t *testing.T) {
 
 func TestRecovery(t *testing.T) {
 	const recovery = 1000
+	// A probation after a FIPS failure lasts at least a block
+	// (TestFIPSRecovery); after the other tests' failures, Recovery bytes.
 	m := newMonitor(t, health.Config{Recovery: recovery})
 	bad := append(random(1, 100, 0), make([]byte, 6)...) // ends in a run of 6 zeros
 	checkErr(t, "bad frame", m.Check(bad), health.ErrRepetition)
@@ -259,20 +262,191 @@ func TestCheckAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkCheck measures Check on passing frames with all tests (the
+// defaults) and, for comparison in the same run, without the FIPS tests.
 func BenchmarkCheck(b *testing.B) {
-	for _, size := range []int{64, 512, 1400} {
-		b.Run(strconv.Itoa(size), func(b *testing.B) {
-			m := newMonitor(b, health.Config{})
-			fs := frames(4096, size) // more than Recent, so none is a duplicate
-			b.ReportAllocs()
-			b.SetBytes(int64(size))
-			i := 0
-			for b.Loop() {
-				if err := m.Check(fs[i%len(fs)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
+	for _, c := range []struct {
+		name string
+		cfg  health.Config
+	}{{"all", health.Config{}}, {"nofips", health.Config{NoFIPS: true}}} {
+		for _, size := range []int{64, 512, 1400} {
+			benchmarkCheck(b, c.name+"/"+strconv.Itoa(size), c.cfg, size)
+		}
+	}
+}
+
+func benchmarkCheck(b *testing.B, name string, cfg health.Config, size int) {
+	b.Run(name, func(b *testing.B) {
+		m := newMonitor(b, cfg)
+		fs := frames(4096, size) // more than Recent, so none is a duplicate
+		b.ReportAllocs()
+		b.SetBytes(int64(size))
+		i := 0
+		for b.Loop() {
+			_ = m.Check(fs[i%len(fs)]) // about one FIPS block in 1,300 fails
+			i++
+		}
+		if s := m.Stats(); s.Refused > s.Frames/100+5 {
+			b.Fatalf("%d of %d frames refused, want few", s.Refused, s.Frames)
+		}
+	})
+}
+
+// biased returns n deterministic bytes of bits that are 1 with
+// probability p.
+func biased(seed uint64, p float64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		for j := range 8 {
+			if r.Float64() < p {
+				b[i] |= 1 << j
 			}
-		})
+		}
+	}
+	return b
+}
+
+// A bias of P(1) = 0.55 passes the SP 800-90B tests but fails the FIPS
+// monobit test in the first block: the frame holding the block's last
+// byte is refused.
+func TestFIPSBias(t *testing.T) {
+	data := biased(1, 0.55, 3000)
+	m := newMonitor(t, health.Config{})
+	for i := range 4 {
+		checkErr(t, "frame "+strconv.Itoa(i), m.Check(data[500*i:500*(i+1)]), nil)
+		if got, want := m.Pending(), 500*(i+1); got != want {
+			t.Errorf("after frame %d: got Pending() %d, want %d", i, got, want)
+		}
+	}
+	err := m.Check(data[2000:2600])
+	checkErr(t, "frame holding byte 2500", err, health.ErrFIPS)
+	if got, want := err.Error(), "health: FIPS 140-2 test failed: monobit, poker, runs (block of 2500 bytes)"; got != want {
+		t.Errorf("error: got %q, want %q", got, want)
+	}
+	if got := m.Pending(); got != 0 {
+		t.Errorf("after a failure: got Pending() %d, want 0", got)
+	}
+	s := m.Stats()
+	want := health.Stats{Frames: 5, Bytes: 2600, Refused: 1, FIPS: 1, Blocks: 1, Monobit: 1, Poker: 1, Runs: 1}
+	if s != want {
+		t.Errorf("Stats: got %+v, want %+v", s, want)
+	}
+
+	// The same bytes pass with the FIPS tests off.
+	m = newMonitor(t, health.Config{NoFIPS: true})
+	checkErr(t, "biased data, FIPS off", m.Check(data), nil)
+	if got := m.Pending(); got != 0 {
+		t.Errorf("FIPS off: got Pending() %d, want 0", got)
+	}
+}
+
+// After a FIPS failure the probation lasts a whole block, even when
+// Recovery is shorter, so that a source failing every block is never
+// forwarded; a block that fails on probation starts it again.
+func TestFIPSRecovery(t *testing.T) {
+	m := newMonitor(t, health.Config{Recovery: 100})
+	checkErr(t, "biased block", m.Check(biased(2, 0.55, health.BlockSize)), health.ErrFIPS)
+	// A biased source stays refused: each block fails again.
+	for i := range 3 {
+		bad := biased(uint64(3+i), 0.55, health.BlockSize)
+		for j := 0; j < health.BlockSize; j += 500 {
+			err := m.Check(bad[j : j+500])
+			if j < health.BlockSize-500 {
+				checkErr(t, "biased probation frame", err, health.ErrFailed)
+				checkErr(t, "biased probation frame", err, health.ErrFIPS)
+			} else {
+				checkErr(t, "biased frame completing a block", err, health.ErrFIPS)
+				if errors.Is(err, health.ErrFailed) {
+					t.Errorf("block %d: got %v, want its own error, not ErrFailed", i, err)
+				}
+			}
+		}
+	}
+	// Good data: refused until a whole block has passed.
+	good := random(7, 3*health.BlockSize)
+	for j := 0; j < health.BlockSize; j += 500 {
+		checkErr(t, "good probation frame", m.Check(good[j:j+500]), health.ErrFailed)
+	}
+	if m.Failed() {
+		t.Fatal("after a whole good block: got Failed() true, want false")
+	}
+	checkErr(t, "good frame after recovery", m.Check(good[health.BlockSize:]), nil)
+	if s := m.Stats(); s.FIPS != 4 || s.Recoveries != 1 {
+		t.Errorf("Stats: got %+v, want 4 FIPS failures and 1 recovery", s)
+	}
+}
+
+// The FIPS tests allocate nothing, passing or failing.
+func TestFIPSAllocs(t *testing.T) {
+	m := newMonitor(t, health.Config{Recent: -1})
+	bad := biased(9, 0.55, health.BlockSize)
+	if got := testing.AllocsPerRun(50, func() {
+		if err := m.Check(bad); !errors.Is(err, health.ErrFIPS) {
+			t.Fatalf("got %v, want %v", err, health.ErrFIPS)
+		}
+	}); got != 0 {
+		t.Errorf("Check of a block failing FIPS: got %v allocations, want 0", got)
+	}
+}
+
+// The RCT on differences catches a counter of any step and period that
+// no other test sees in a frame: 6 equal differences in a row (7 bytes in
+// arithmetic progression) fail with the defaults, 5 pass.
+func TestDifference(t *testing.T) {
+	for _, c := range []struct {
+		step, n int
+		want    error
+	}{{1, 6, nil}, {1, 7, health.ErrDifference}, {37, 6, nil}, {37, 7, health.ErrDifference}, {255, 7, health.ErrDifference}} {
+		// Random filler whose neighbours cannot extend the progression.
+		data := random(byte(c.step), 300)
+		for i := range c.n {
+			data[100+i] = byte(5 + c.step*i)
+		}
+		data[99] = data[100] + 128
+		data[100+c.n] = data[100+c.n-1] + 128
+		m := newMonitor(t, health.Config{NoFIPS: true})
+		checkErr(t, fmt.Sprintf("%d bytes of step %d", c.n, c.step), m.Check(data), c.want)
+	}
+	// A counter mod 251 fails at its 7th byte, the SP 800-90B tests alone
+	// never see it.
+	ctr := make([]byte, 512)
+	for i := range ctr {
+		ctr[i] = byte(i % 251)
+	}
+	m := newMonitor(t, health.Config{})
+	checkErr(t, "counter mod 251", m.Check(ctr), health.ErrDifference)
+	if s := m.Stats(); s.Bytes != 7 || s.Difference != 1 {
+		t.Errorf("Stats: got %+v, want 7 bytes, 1 difference failure", s)
+	}
+}
+
+// A source that fails FIPS blocks often stays refused: after the 12th
+// failure among the last 256 blocks, good blocks are refused until the
+// oldest failure has left the window.
+func TestFIPSRate(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	good := random(40, (health.RateBlocks+2)*health.BlockSize)
+	block := func(k int) []byte { return good[k*health.BlockSize : (k+1)*health.BlockSize] }
+	k := 0
+	for i := range 12 {
+		checkErr(t, fmt.Sprintf("bad block %d", k), m.Check(biased(uint64(50+i), 0.55, health.BlockSize)), health.ErrFIPS)
+		k++
+		for j := range 3 {
+			want := error(nil)
+			if j == 0 || i == 11 {
+				want = health.ErrFailed
+			}
+			checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), want)
+			k++
+		}
+	}
+	// Blocks 0, 4, ..., 44 failed; block 256 pushes block 0 out.
+	for ; k <= health.RateBlocks; k++ {
+		checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), health.ErrFailed)
+	}
+	checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), nil)
+	if s := m.Stats(); s.FIPS != 12 || s.Blocks != health.RateBlocks+2 {
+		t.Errorf("Stats: got %+v, want 12 FIPS failures in %d blocks", s, health.RateBlocks+2)
 	}
 }
