@@ -1,0 +1,397 @@
+//go:build linux
+
+package boot
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test network: the producer's end of the tap in the test's namespace
+// and the VM, in a documentation prefix; an SSM group and a port of the
+// test's own.
+const (
+	producerAddr = "192.0.2.1"
+	vmAddr       = "192.0.2.10"
+	testGroup    = "232.0.1.212"
+	testPort     = 49212
+	// seedTimeout is SSMRANDOM_TIMEOUT in the VM's seed.conf: how long a
+	// boot without a seed waits.
+	seedTimeout = 20
+)
+
+func seedConf(producers string, timeout int) string {
+	return fmt.Sprintf("SSMRANDOM_PRODUCERS=%q\nSSMRANDOM_GROUP=%s\nSSMRANDOM_PORT=%d\nSSMRANDOM_INTERFACE=\nSSMRANDOM_NEED=1\nSSMRANDOM_TIMEOUT=%d\n",
+		producers, testGroup, testPort, timeout)
+}
+
+// producerKey makes a producer key pair in a temporary folder and returns
+// the private key's path and the public key's contents.
+func producerKey(t *testing.T) (key string, pub []byte) {
+	t.Helper()
+	prefix := filepath.Join(t.TempDir(), "producer")
+	if out, err := exec.Command(binary(t), "keygen", "-o", prefix).CombinedOutput(); err != nil {
+		t.Fatalf("keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(prefix + ".pub.jwk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prefix + ".jwk", pub
+}
+
+// endScript is a test-only init-premount script that runs after
+// ssmrandom's: it says the boot went on, waits (at most 60 s) until the
+// kernel RNG is ready, as the first program asking for random bytes
+// would, and powers the VM off.
+const endScript = `#!/bin/sh
+PREREQ="ssmrandom"
+prereqs() { echo "$PREREQ"; }
+case "$1" in prereqs) prereqs; exit 0 ;; esac
+echo "<5>ssmrandom-test: the boot went on" >/dev/kmsg
+if timeout 60 head -c 1 /dev/random >/dev/null; then
+	echo "<5>ssmrandom-test: /dev/random ready" >/dev/kmsg
+else
+	echo "<5>ssmrandom-test: /dev/random not ready within 60 s" >/dev/kmsg
+fi
+poweroff -f
+`
+
+// confDir copies the machine's /etc/initramfs-tools for mkinitramfs -d:
+// only the virtio network drivers as modules (MODULES=list), and with
+// end, the test's end script.
+func confDir(t *testing.T, end bool) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "initramfs-tools")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run(t, ctx, "cp", "-a", "/etc/initramfs-tools", dir)
+	conf, err := os.ReadFile(filepath.Join(dir, "initramfs.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf = regexp.MustCompile(`(?m)^MODULES=.*$`).ReplaceAll(conf, []byte("MODULES=list"))
+	conf = append(conf, "\nBUSYBOX=y\n"...)
+	write(t, filepath.Join(dir, "initramfs.conf"), string(conf), 0o644)
+	write(t, filepath.Join(dir, "modules"), "virtio_pci\nvirtio_net\n", 0o644)
+	if end {
+		write(t, filepath.Join(dir, "scripts/init-premount/zz-ssmrandom-test"), endScript, 0o755)
+	}
+	return dir
+}
+
+func write(t *testing.T, path, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mkinitramfs builds an image with the package's hook for host h and
+// returns its path, mkinitramfs' output and its error.
+func mkinitramfs(t *testing.T, h host, end bool) (img, out string, err error) {
+	t.Helper()
+	kver, _ := kernel(t)
+	pkg := packageRoot(t, h)
+	conf := confDir(t, end)
+	img = filepath.Join(t.TempDir(), "initrd.img")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	b, err := inPackageRoot(ctx, pkg, "mkinitramfs", "-d", conf, "-o", img, kver).CombinedOutput()
+	t.Logf("mkinitramfs: %.1f s", time.Since(t0).Seconds())
+	return img, string(b), err
+}
+
+// TestHookRefuses: the hook stops mkinitramfs, saying why, when the host
+// key is missing or others may read it, or no producer key is trusted;
+// and adds nothing when seed.conf names no producer.
+func TestHookRefuses(t *testing.T) {
+	need(t, "mkinitramfs", "lsinitramfs", "unshare")
+	_, pub := producerKey(t)
+	trust := map[string][]byte{"producer.pub.jwk": pub}
+	for _, tc := range []struct {
+		name string
+		h    host
+		want string // in mkinitramfs' output; "" for a build that succeeds
+	}{
+		{"no key", host{conf: seedConf(producerAddr, 5), noKey: true, trust: trust}, "host key /etc/ssmrandom/host.jwk is missing"},
+		{"key 0644", host{conf: seedConf(producerAddr, 5), keyMode: 0o644, trust: trust}, "has mode 644, readable by group or others"},
+		{"key 0640", host{conf: seedConf(producerAddr, 5), keyMode: 0o640, trust: trust}, "has mode 640, readable by group or others"},
+		{"no trust", host{conf: seedConf(producerAddr, 5)}, "no trusted producer key in /etc/ssmrandom/trust"},
+		{"not configured", host{conf: seedConf("", 5), noKey: true}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, out, err := mkinitramfs(t, tc.h, false)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("mkinitramfs: %v\n%s", err, out)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				// The boot scripts are always there and do nothing
+				// without etc/ssmrandom/seed.conf.
+				list := run(t, ctx, "lsinitramfs", img)
+				if strings.Contains(list, "etc/ssmrandom") || strings.Contains(list, "bin/ssmrandom") {
+					t.Errorf("image of a host without producers holds ssmrandom's files:\n%s", grepLines(list, "ssmrandom"))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("mkinitramfs succeeded, want it refused with %q:\n%s", tc.want, out)
+			}
+			if !strings.Contains(out, "E: ssmrandom: ") || !strings.Contains(out, tc.want) {
+				t.Fatalf("mkinitramfs failed without saying %q:\n%s", tc.want, out)
+			}
+			// mkinitramfs makes its output file before the hooks run; a
+			// refused build leaves it empty (update-initramfs builds to
+			// a new file and keeps the old image).
+			if fi, err := os.Stat(img); err == nil && fi.Size() != 0 {
+				t.Errorf("a refused build left an image of %d bytes", fi.Size())
+			}
+		})
+	}
+}
+
+func grepLines(s, sub string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// kline is one kernel log line from the serial console: its printk time
+// (seconds since the kernel started) and its text.
+type kline struct {
+	at   float64
+	text string
+}
+
+var printkLine = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] (.*)$`)
+
+func klines(console string) []kline {
+	var ls []kline
+	for _, l := range strings.Split(console, "\n") {
+		m := printkLine.FindStringSubmatch(strings.TrimRight(l, "\r"))
+		if m == nil {
+			continue
+		}
+		at, _ := strconv.ParseFloat(m[1], 64)
+		ls = append(ls, kline{at, m[2]})
+	}
+	return ls
+}
+
+// find returns the first line whose text starts with prefix.
+func find(ls []kline, prefix string) (kline, bool) {
+	for _, l := range ls {
+		if strings.HasPrefix(l.text, prefix) {
+			return l, true
+		}
+	}
+	return kline{}, false
+}
+
+// vm is one boot: its console and how long QEMU ran.
+type vm struct {
+	console string
+	wall    time.Duration
+	lines   []kline
+}
+
+// accel is QEMU's accelerator: TCG, unless SSMRANDOM_TEST_KVM=1 and
+// /dev/kvm opens (a KVM boot hung on the machines this was written on).
+func accel() []string {
+	if os.Getenv("SSMRANDOM_TEST_KVM") == "1" {
+		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+			f.Close()
+			return []string{"-accel", "kvm", "-cpu", "host"}
+		}
+	}
+	return []string{"-accel", "tcg", "-cpu", "max"}
+}
+
+// boot boots the kernel with initrd in QEMU, its network a tap in
+// namespace ns, and returns when the VM powers off; it fails the test if
+// that takes longer than limit.
+func boot(t *testing.T, ns, kimg, initrd, cmdline string, limit time.Duration) vm {
+	t.Helper()
+	args := []string{"netns", "exec", ns, "qemu-system-x86_64"}
+	args = append(args, accel()...)
+	args = append(args,
+		"-m", "512", "-smp", "1", "-nodefaults", "-no-reboot",
+		"-display", "none", "-monitor", "none", "-serial", "stdio",
+		"-kernel", kimg, "-initrd", initrd, "-append", cmdline,
+		// The network, and no virtio-rng: the only entropy the kernel
+		// gets from outside is what ssmrandom brings.
+		"-netdev", "tap,id=net0,ifname=tap0,script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=net0")
+	t0 := time.Now()
+	q := start(t, "ip", args...)
+	select {
+	case <-q.done:
+	case <-time.After(limit):
+		q.stop()
+		t.Fatalf("the VM did not power off within %v; console:\n%s", limit, q.Output())
+	}
+	v := vm{console: q.Output(), wall: time.Since(t0)}
+	v.lines = klines(v.console)
+	if q.err != nil {
+		t.Fatalf("qemu: %v; console:\n%s", q.err, v.console)
+	}
+	return v
+}
+
+// TestInitramfsBoot builds an initramfs with the package's hook and boots
+// Debian's kernel with it in QEMU, with no entropy source from outside
+// (random.trust_cpu=off, random.trust_bootloader=off, no virtio-rng): the
+// boot script brings up the network from ip= and takes a seed from a
+// producer in the test's namespace. Then the same image with an
+// untrusted producer (the boot goes on after SSMRANDOM_TIMEOUT, without
+// a seed), and with ssmrandom=off (no network step), for the time to the
+// kernel's "crng init done" without ssmrandom.
+func TestInitramfsBoot(t *testing.T) {
+	need(t, "mkinitramfs", "lsinitramfs", "unshare", "ip", "qemu-system-x86_64")
+	_, kimg := kernel(t)
+	key, pub := producerKey(t)
+	otherKey, _ := producerKey(t)
+	h := host{conf: seedConf(producerAddr, seedTimeout), trust: map[string][]byte{"producer.pub.jwk": pub}}
+	img, out, err := mkinitramfs(t, h, true)
+	if err != nil {
+		t.Fatalf("mkinitramfs: %v\n%s", err, out)
+	}
+
+	// The image: not readable by others, with the key 0600 inside.
+	fi, err := os.Stat(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		t.Errorf("image mode %o, want no access for group and others (UMASK=0077)", m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list := run(t, ctx, "lsinitramfs", "-l", img)
+	for _, want := range []string{
+		"-rw------- .* etc/ssmrandom/host.jwk$",
+		" etc/ssmrandom/seed.conf$",
+		" etc/ssmrandom/trust/producer.pub.jwk$",
+		"-rwx.* usr/bin/ssmrandom$",
+		"-rwx.* usr/lib/ssmrandom/seed-boot$",
+		"-rwx.* usr/bin/setsid$",
+		"-rwx.* scripts/init-premount/ssmrandom$",
+		"-rwx.* scripts/init-bottom/ssmrandom$",
+		"virtio_net.ko",
+	} {
+		if !regexp.MustCompile("(?m)" + want).MatchString(list) {
+			t.Errorf("image listing has no line matching %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("lsinitramfs -l:\n%s", grepLines(list, "ssmrandom"))
+	}
+
+	ns := fmt.Sprintf("ssmboot-%d", os.Getpid())
+	netns(t, ns)
+	run(t, ctx, "ip", "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
+	run(t, ctx, "ip", "-n", ns, "address", "add", producerAddr+"/24", "dev", "tap0")
+	run(t, ctx, "ip", "-n", ns, "link", "set", "tap0", "up")
+
+	base := "console=ttyS0 panic=1 net.ifnames=0 random.trust_cpu=off random.trust_bootloader=off"
+	withNet := base + " ip=" + vmAddr + "::" + producerAddr + ":255.255.255.0::eth0:off"
+	// producer starts a sender in the namespace before QEMU opens the tap
+	// (datagrams sent before are dropped), stopped by the caller.
+	producer := func(key string) *process {
+		p := start(t, "ip", "netns", "exec", ns, binary(t), "send", "-k", key, "-i", "tap0",
+			"-g", testGroup, "-p", strconv.Itoa(testPort), "-t", "1", "--rate", "16384", "--stats-interval", "0")
+		p.waitFor(t, `"message":"sending"`, 30*time.Second)
+		return p
+	}
+	limit := 4 * time.Minute
+
+	// 1. A trusted producer: the seed is taken.
+	p := producer(key)
+	seeded := boot(t, ns, kimg, img, withNet, limit)
+	p.stop()
+	t.Logf("boot with a seed: QEMU ran %.1f s; console (kernel log lines of ssmrandom and random):\n%s", seeded.wall.Seconds(), summary(seeded.lines))
+	took, ok := find(seeded.lines, "ssmrandom: seed taken")
+	if !ok {
+		t.Fatalf("no 'ssmrandom: seed taken' on the console:\n%s", seeded.console)
+	}
+	if _, ok := find(seeded.lines, "ssmrandom-test: the boot went on"); !ok {
+		t.Errorf("the boot did not go on after the seed")
+	}
+	crng, ok := find(seeded.lines, "random: crng init done")
+	if !ok {
+		t.Errorf("no 'random: crng init done' on the console")
+	}
+
+	// 2. An untrusted producer: no seed, and the boot goes on after the
+	// timeout.
+	p = producer(otherKey)
+	unseeded := boot(t, ns, kimg, img, withNet, limit)
+	p.stop()
+	t.Logf("boot with an untrusted producer: QEMU ran %.1f s; console:\n%s", unseeded.wall.Seconds(), summary(unseeded.lines))
+	if l, ok := find(unseeded.lines, "ssmrandom: seed taken"); ok {
+		t.Errorf("a seed was taken from an untrusted producer: %q", l.text)
+	}
+	noSeed, ok := find(unseeded.lines, "ssmrandom: no seed within")
+	if !ok {
+		t.Fatalf("no 'ssmrandom: no seed within' on the console:\n%s", unseeded.console)
+	}
+	went, ok := find(unseeded.lines, "ssmrandom-test: the boot went on")
+	if !ok {
+		t.Fatalf("the boot did not go on after the timeout:\n%s", unseeded.console)
+	}
+	if went.at < noSeed.at {
+		t.Errorf("the boot went on at %.1f s, before the seed step gave up at %.1f s", went.at, noSeed.at)
+	}
+
+	// 3. ssmrandom=off: no network step.
+	off := boot(t, ns, kimg, img, base, limit)
+	t.Logf("boot with ssmrandom=off: QEMU ran %.1f s; console:\n%s", off.wall.Seconds(), summary(off.lines))
+	if _, ok := find(off.lines, "ssmrandom: no seed: ssmrandom=off"); !ok {
+		t.Errorf("ssmrandom=off was not reported:\n%s", off.console)
+	}
+	offCrng, ok := find(off.lines, "random: crng init done")
+	if !ok {
+		t.Errorf("no 'random: crng init done' with ssmrandom=off")
+	}
+
+	t.Logf("kernel start -> crng init done: %.2f s with the seed step (seed taken at %.2f s), %.2f s without it (ssmrandom=off), %.2f s with an untrusted producer",
+		crng.at, took.at, offCrng.at, atOf(unseeded.lines, "random: crng init done"))
+}
+
+func atOf(ls []kline, prefix string) float64 {
+	l, ok := find(ls, prefix)
+	if !ok {
+		return -1
+	}
+	return l.at
+}
+
+// summary is the console's kernel log lines that tell the story: the
+// RNG's, ssmrandom's and the test's.
+func summary(ls []kline) string {
+	var b strings.Builder
+	for _, l := range ls {
+		if strings.HasPrefix(l.text, "random:") || strings.HasPrefix(l.text, "ssmrandom") || strings.Contains(l.text, "Run /init") {
+			fmt.Fprintf(&b, "[%9.3f] %s\n", l.at, l.text)
+		}
+	}
+	return b.String()
+}
