@@ -181,7 +181,10 @@ type kline struct {
 	text string
 }
 
-var printkLine = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] (.*)$`)
+// printkLine is a kernel log line on the console. It need not start the
+// console's line: the kernel's lines land after what the initramfs
+// printed so far without a newline ("Begin: Running ... [   47.6] ...").
+var printkLine = regexp.MustCompile(`\[\s*(\d+\.\d+)\] (.*)$`)
 
 func klines(console string) []kline {
 	var ls []kline
@@ -349,6 +352,9 @@ func TestInitramfsBoot(t *testing.T) {
 	if l, ok := find(unseeded.lines, "ssmrandom: seed taken"); ok {
 		t.Errorf("a seed was taken from an untrusted producer: %q", l.text)
 	}
+	if _, ok := find(unseeded.lines, "ssmrandom: no seed for the kernel RNG; the boot goes on"); !ok {
+		t.Errorf("the missing seed was not logged as such")
+	}
 	noSeed, ok := find(unseeded.lines, "ssmrandom: no seed within")
 	if !ok {
 		t.Fatalf("no 'ssmrandom: no seed within' on the console:\n%s", unseeded.console)
@@ -362,7 +368,7 @@ func TestInitramfsBoot(t *testing.T) {
 	}
 
 	// 3. ssmrandom=off: no network step.
-	off := boot(t, ns, kimg, img, base, limit)
+	off := boot(t, ns, kimg, img, base+" ssmrandom=off", limit)
 	t.Logf("boot with ssmrandom=off: QEMU ran %.1f s; console:\n%s", off.wall.Seconds(), summary(off.lines))
 	if _, ok := find(off.lines, "ssmrandom: no seed: ssmrandom=off"); !ok {
 		t.Errorf("ssmrandom=off was not reported:\n%s", off.console)
