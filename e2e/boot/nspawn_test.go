@@ -130,12 +130,25 @@ func bootContainer(t *testing.T, root, bind string) *container {
 			t.Fatalf("systemd-nspawn exited: %v\n%s", p.err, p.Output())
 		case <-time.After(200 * time.Millisecond):
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid))
-		if err == nil && len(strings.Fields(string(b))) > 0 {
-			c.leader = strings.Fields(string(b))[0]
+		// nspawn's child becomes systemd once the container is set up.
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid))
+		for _, pid := range strings.Fields(string(b)) {
+			if comm, _ := os.ReadFile("/proc/" + pid + "/comm"); strings.TrimSpace(string(comm)) == "systemd" {
+				c.leader = pid
+			}
 		}
 	}
-	out, err := c.exec(2*time.Minute, "systemctl", "is-system-running", "--wait")
+	// Until systemd listens, systemctl cannot connect; then --wait waits
+	// for the boot to finish.
+	var out string
+	var err error
+	for {
+		out, err = c.exec(2*time.Minute, "systemctl", "is-system-running", "--wait")
+		if !strings.Contains(out, "Failed to connect") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if s := strings.TrimSpace(out); s != "running" && s != "degraded" {
 		t.Fatalf("systemctl is-system-running: %q (%v); console:\n%s", s, err, p.Output())
 	}
@@ -294,7 +307,7 @@ systemctl daemon-reload`)
 	for _, u := range []string{"ssmrandom-recv.service", "ssmrandom-send.service"} {
 		c.waitJournal(u, "probe: done, bad=0", 10*time.Second)
 	}
-	c.waitJournal("ssmrandom-recv.service", `"message":"summary"`, 30*time.Second)
+	c.waitJournal("ssmrandom-recv.service", `"message":"summary: `, 30*time.Second)
 	journal := c.must("journalctl --no-pager -o cat -u ssmrandom-recv")
 	if !regexp.MustCompile(`"frames":[1-9]`).MatchString(journal) {
 		t.Fatalf("recv forwarded no frame:\n%s", journal)
