@@ -232,6 +232,9 @@ done
 if ( : >/tmp/ssmrandom-probe ) 2>/dev/null; then echo "probe: /tmp: written (private)"; else echo "probe: /tmp: refused, want a private writable /tmp"; bad=1; fi
 if unshare --user true 2>/dev/null; then echo "probe: unshare --user: allowed, want refused"; bad=1; else echo "probe: unshare --user: refused"; fi
 if cat /etc/ssmrandom/host.jwk >/dev/null 2>&1; then echo "probe: /etc/ssmrandom/host.jwk: readable, want refused"; bad=1; else echo "probe: /etc/ssmrandom/host.jwk: refused"; fi
+if [ -n "${CREDENTIALS_DIRECTORY:-}" ]; then
+	if [ -r "$CREDENTIALS_DIRECTORY/host.jwk" ]; then echo "probe: credential host.jwk: readable"; else echo "probe: credential host.jwk: not readable"; bad=1; fi
+fi
 echo "probe: done, bad=$bad"
 exit $bad
 `
@@ -335,6 +338,7 @@ systemctl daemon-reload`)
 	c.must("systemctl start ssmrandom-seed")
 	c.waitJournal("ssmrandom-seed.service", "seed taken", 5*time.Second)
 	c.waitJournal("ssmrandom-seed.service", "probe: done, bad=0", 5*time.Second)
+	c.waitJournal("ssmrandom-seed.service", "probe: credential host.jwk: readable", 5*time.Second)
 	if r := c.show("ssmrandom-seed.service", "Result"); r != "success" {
 		t.Errorf("ssmrandom-seed: Result %s, want success", r)
 	}
