@@ -28,6 +28,15 @@ const (
 	seedTimeout = 20
 )
 
+// seedTaken starts the kernel log line of a boot that took its seed;
+// seedSays is what that line must say besides. With the STAND-IN command
+// (packaging/seed/seed-boot) it names the frames it wrote; once `ssmrandom
+// seed` runs there, seed's own line follows "seed taken: " and seedSays
+// becomes its "credited 256 bits" and reseed words.
+const seedTaken = "ssmrandom: seed taken: "
+
+var seedSays = []string{"3 verified frames to the kernel pool", "producers: " + producerAddr}
+
 func seedConf(producers string, timeout int) string {
 	return fmt.Sprintf("SSMRANDOM_PRODUCERS=%q\nSSMRANDOM_GROUP=%s\nSSMRANDOM_PORT=%d\nSSMRANDOM_INTERFACE=\nSSMRANDOM_NEED=1\nSSMRANDOM_TIMEOUT=%d\n",
 		producers, testGroup, testPort, timeout)
@@ -331,9 +340,14 @@ func TestInitramfsBoot(t *testing.T) {
 	seeded := boot(t, ns, kimg, img, withNet, limit)
 	p.stop()
 	t.Logf("boot with a seed: QEMU ran %.1f s; console (kernel log lines of ssmrandom and random):\n%s", seeded.wall.Seconds(), summary(seeded.lines))
-	took, ok := find(seeded.lines, "ssmrandom: seed taken")
+	took, ok := find(seeded.lines, seedTaken)
 	if !ok {
-		t.Fatalf("no 'ssmrandom: seed taken' on the console:\n%s", seeded.console)
+		t.Fatalf("no %q on the console:\n%s", seedTaken, seeded.console)
+	}
+	for _, want := range seedSays {
+		if !strings.Contains(took.text, want) {
+			t.Errorf("the seed line %q does not say %q", took.text, want)
+		}
 	}
 	if _, ok := find(seeded.lines, "ssmrandom-test: the boot went on"); !ok {
 		t.Errorf("the boot did not go on after the seed")
@@ -349,7 +363,7 @@ func TestInitramfsBoot(t *testing.T) {
 	unseeded := boot(t, ns, kimg, img, withNet, limit)
 	p.stop()
 	t.Logf("boot with an untrusted producer: QEMU ran %.1f s; console:\n%s", unseeded.wall.Seconds(), summary(unseeded.lines))
-	if l, ok := find(unseeded.lines, "ssmrandom: seed taken"); ok {
+	if l, ok := find(unseeded.lines, seedTaken); ok {
 		t.Errorf("a seed was taken from an untrusted producer: %q", l.text)
 	}
 	if _, ok := find(unseeded.lines, "ssmrandom: no seed for the kernel RNG; the boot goes on"); !ok {

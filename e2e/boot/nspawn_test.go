@@ -262,7 +262,8 @@ func TestUnitsUnderSystemd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run(t, ctx, "cp", debs[0], filepath.Join(bind, "ssmrandom.deb"))
-	run(t, ctx, "cp", filepath.Join(repoRoot(t), "packaging/seed/seed-boot"), filepath.Join(repoRoot(t), "packaging/seed/seed.conf"), bind)
+	run(t, ctx, "cp", filepath.Join(repoRoot(t), "packaging/seed/seed-boot"), filepath.Join(repoRoot(t), "packaging/seed/seed.conf"),
+		filepath.Join(repoRoot(t), "packaging/systemd/ssmrandom-seed.timer"), bind)
 	write(t, filepath.Join(bind, "probe"), probeScript, 0o755)
 
 	t1 := time.Now()
@@ -296,6 +297,10 @@ install -m 0644 /mnt/ssmrandom/seed.conf /etc/ssmrandom/seed.conf`)
 	}
 	if _, err := c.exec(time.Minute, "test", "-f", "/lib/systemd/system/ssmrandom-seed.service"); err != nil {
 		t.Fatal("the package has no ssmrandom-seed.service")
+	}
+	if _, err := c.exec(time.Minute, "test", "-f", "/lib/systemd/system/ssmrandom-seed.timer"); err != nil {
+		t.Log("the package has no ssmrandom-seed.timer: installing packaging/systemd/ssmrandom-seed.timer by hand")
+		c.must("install -m 0644 /mnt/ssmrandom/ssmrandom-seed.timer /lib/systemd/system/ssmrandom-seed.timer")
 	}
 	c.must(`sed -i -e 's/^SSMRANDOM_PRODUCERS=.*/SSMRANDOM_PRODUCERS="127.0.0.1"/' \
 	-e 's/^SSMRANDOM_GROUP=.*/SSMRANDOM_GROUP=232.0.1.213/' -e 's/^SSMRANDOM_PORT=.*/SSMRANDOM_PORT=49213/' \
@@ -342,6 +347,12 @@ systemctl daemon-reload`)
 	if r := c.show("ssmrandom-seed.service", "Result"); r != "success" {
 		t.Errorf("ssmrandom-seed: Result %s, want success", r)
 	}
+	// The timer: enabled and waiting for its first hour.
+	c.must("systemctl enable --now ssmrandom-seed.timer")
+	if st := c.show("ssmrandom-seed.timer", "ActiveState"); st != "active" {
+		t.Errorf("ssmrandom-seed.timer: %s, want active", st)
+	}
+
 	c.must("systemctl stop ssmrandom-send")
 	t2 := time.Now()
 	if out, err := c.exec(time.Minute, "systemctl", "start", "ssmrandom-seed"); err == nil {
