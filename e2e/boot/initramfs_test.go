@@ -230,7 +230,10 @@ type vm struct {
 }
 
 // accel is QEMU's accelerator: TCG, unless SSMRANDOM_TEST_KVM=1 and
-// /dev/kvm opens (a KVM boot hung on the machines this was written on).
+// /dev/kvm opens. Not by default, as /dev/kvm opening does not make KVM
+// usable: on the machines this was written on, QEMU 7.2 with KVM aborted
+// with -cpu host and -cpu max ("failed to set MSR 0x10a") and hung
+// without a line of output with -cpu qemu64.
 func accel() []string {
 	if os.Getenv("SSMRANDOM_TEST_KVM") == "1" {
 		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
