@@ -168,11 +168,11 @@ func (s *seeder) run(ctx context.Context, finish <-chan struct{}, l *Loop) {
 
 // round sends one round: the members valid now, sealed batch by batch,
 // each batch numbered from the shared sequence and paced.
-func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) SeedRound {
+func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r SeedRound) {
 	start := l.now()
 	set := s.members.Load()
 	ms := set.ValidAt(start)
-	r := SeedRound{Epoch: epoch, Round: round, Members: len(ms), Skipped: set.Len() - len(ms)}
+	r = SeedRound{Epoch: epoch, Round: round, Members: len(ms), Skipped: set.Len() - len(ms)}
 	defer func() { r.Elapsed = l.now().Sub(start) }()
 	s.rounds.Add(1)
 	dgrams := s.builder.Datagrams(len(ms))
