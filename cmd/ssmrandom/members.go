@@ -126,7 +126,7 @@ func plural(n int, noun string) string {
 }
 
 // membersReloader loads --members again for a running send and hands the
-// set to use: a file that does not load is logged and passed over, and a
+// set to use, one reload at a time (as watchPath calls it): a file that does not load is logged and passed over, and a
 // path that is gone leaves no member (removing a host's key must stop its
 // seeds). Members are logged by count only.
 type membersReloader struct {
@@ -239,8 +239,8 @@ func (s *seedSetup) config(log zerolog.Logger, m *metrics.Send) *send.Seeds {
 	return &cfg
 }
 
-// start logs the seeds' start and reloads the members on SIGHUP, until
-// the returned function is called.
+// start logs the seeds' start and reloads the members on SIGHUP and when
+// --members changes on disk, until the returned function is called.
 func (s *seedSetup) start(ctx context.Context, log zerolog.Logger, loop *send.Loop) (stop func()) {
 	for _, w := range s.warnings {
 		log.Warn().Msg(w)
@@ -249,17 +249,6 @@ func (s *seedSetup) start(ctx context.Context, log zerolog.Logger, loop *send.Lo
 		Dur("seed_interval", s.cfg.Interval).Msg("sealing seeds")
 	r := &membersReloader{path: s.path, log: log, set: loop.SetMembers, prev: s.cfg.Members}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.hup:
-				r.reload("SIGHUP")
-			}
-		}
-	}()
-	return func() { cancel(); <-done; signal.Stop(s.hup) }
+	wait := watchPath(ctx, s.path, "--members", s.hup, r.reload, log)
+	return func() { cancel(); wait(); signal.Stop(s.hup) }
 }

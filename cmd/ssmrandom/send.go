@@ -57,8 +57,8 @@ func sendCommand(e *env) *cli.Command {
 			"file or a JWK Set) it also sends sealed seeds (docs/protocol.md §9): every --seed-interval,\n" +
 			"a fresh 32-byte seed for each host whose key is valid, derived from --input mixed with the\n" +
 			"system's generator, sealed to that host alone and signed, on the same group and sequence\n" +
-			"as the frames and paced beside them. SIGHUP loads --members again. Hosts take their seed\n" +
-			"with 'ssmrandom seed'; see docs/deployment.md.\n\n" +
+			"as the frames and paced beside them. --members is read again on SIGHUP and when it\n" +
+			"changes. Hosts take their seed with 'ssmrandom seed'; see docs/deployment.md.\n\n" +
 			maxDatagramHelp + "\n\n" + daemonHelp,
 		Flags:  senderFlags(flags),
 		Action: func(c *cli.Context) error { return runSend(c, e) },
