@@ -88,6 +88,7 @@ type seeder struct {
 	builder *seal.Builder
 	members atomic.Pointer[seal.Members]
 	limit   *rate.Limiter
+	unpaced bool // no pacing: for benchmarks of the sealing cost
 
 	rounds, sealed, datagrams atomic.Uint64
 }
@@ -181,6 +182,9 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 	pace := max(MinSeedRate, float64(dgrams)/(s.cfg.Interval.Seconds()/2))
 	s.limit.SetLimit(rate.Limit(pace))
 	s.limit.SetBurst(max(1, int(pace/50)))
+	if s.unpaced {
+		s.limit.SetLimit(rate.Inf)
+	}
 	per := s.builder.PerDatagram()
 	for i := 0; i < len(ms); i += SeedBatch * per {
 		batch := ms[i:min(len(ms), i+SeedBatch*per)]
