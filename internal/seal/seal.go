@@ -224,10 +224,6 @@ func (b *Builder) Build(members []Member, r Round) ([][]byte, error) {
 					payload = seedwire.AppendEntry(payload, m.HostID, sealed)
 				}
 				out[i] = b.signer.Append(buf[i*max:i*max:(i+1)*max], payload)
-				// Let a goroutine waiting for a core (a producer's
-				// frames) have it now, not at the scheduler's next
-				// preemption: the round must not starve the broadcast.
-				runtime.Gosched()
 			}
 		}()
 	}
