@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/pidfile"
+	"github.com/nordunet/ssmrandom/internal/watch"
 )
 
 // daemonFlags are the flags of the daemon commands (send, rawsend, recv)
@@ -69,4 +71,29 @@ func takePidfile(c *cli.Context, log zerolog.Logger) (release func(), err error)
 			log.Warn().Err(err).Msg("removing pidfile")
 		}
 	}, nil
+}
+
+// watchPath calls reload when path (a folder or a file, named by flag in
+// log lines) changes on disk, and with why "SIGHUP" on each value from
+// hup, until ctx is done; wait waits for the end of the last reload. The
+// watch is in place when watchPath returns; what keeps it from seeing
+// changes is logged as a warning, and SIGHUP still reloads.
+func watchPath(ctx context.Context, path, flag string, hup <-chan os.Signal, reload func(why string), log zerolog.Logger) (wait func()) {
+	w := watch.New(path, reload)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer w.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				w.Trigger("SIGHUP")
+			case err := <-w.Errors():
+				log.Warn().Err(err).Msg("watching " + flag + " for changes; send SIGHUP to reload it")
+			}
+		}
+	}()
+	return func() { <-done }
 }

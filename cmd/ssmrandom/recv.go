@@ -66,9 +66,10 @@ func recvCommand(e *env) *cli.Command {
 			"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
 			"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
 			"move over (docs/migration.md, docs/security.md).\n\n" +
-			"recv reads --trust again on SIGHUP and whenever a file in it changes: a key added is\n" +
-			"trusted, a key removed refused, from the next frame on; a file that does not load is\n" +
-			"logged and passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md).",
+			"recv reads --trust again on SIGHUP and, within a second, whenever a file in it changes\n" +
+			"(symbolic links followed, as in a Kubernetes secret volume): a key added is trusted, a\n" +
+			"key removed refused, from the next frame on; a file that does not load is logged and\n" +
+			"passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md).",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return runRecv(c, e) },
 	}

@@ -52,8 +52,8 @@ func seedCommand(e *env) *cli.Command {
 	}
 }
 
-// seedOptions are seed's flags, checked.
-type seedOptions struct {
+// hostSeedOptions are seed's flags, checked.
+type hostSeedOptions struct {
 	group netip.AddrPort
 	cfg   hostseed.Config // all but Trust
 	out   string
@@ -70,7 +70,7 @@ func runSeed(c *cli.Context, e *env) error {
 	}
 	ctx, stop := signalContext(c.Context)
 	defer stop()
-	o, err := seedFlags(c, hosts)
+	o, err := hostSeedFlags(c, hosts)
 	if err != nil {
 		return err
 	}
@@ -146,8 +146,8 @@ func runSeed(c *cli.Context, e *env) error {
 	return err
 }
 
-// seedFlags reads and checks seed's flags and loads the host key.
-func seedFlags(c *cli.Context, hosts []string) (*seedOptions, error) {
+// hostSeedFlags reads and checks seed's flags and loads the host key.
+func hostSeedFlags(c *cli.Context, hosts []string) (*hostSeedOptions, error) {
 	if c.String("trust") == "" {
 		return nil, usagef("name the producers' public keys with --trust, e.g. --trust /etc/ssmrandom/trust", "no --trust given")
 	}
@@ -157,7 +157,7 @@ func seedFlags(c *cli.Context, hosts []string) (*seedOptions, error) {
 	if len(hosts) == 0 {
 		return nil, usagef("name at least one producer: ssmrandom seed [flags] PRODUCER...", "no producer host given")
 	}
-	o := &seedOptions{out: c.String("output")}
+	o := &hostSeedOptions{out: c.String("output")}
 	var err error
 	if o.group, err = groupFlag(c); err != nil {
 		return nil, err

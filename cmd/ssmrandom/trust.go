@@ -6,24 +6,17 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
-	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
-// trustSettle is how long the files under --trust must stay unchanged
-// before they are loaded again: a copy shows up as several events, and
-// loading halfway through would only report a half-written file.
-const trustSettle = 250 * time.Millisecond
-
 // trustReloader keeps a running receiver's keyring in step with --trust.
-// It loads the path again on SIGHUP and when a file in it changes, and
+// It loads the path again on SIGHUP and when a file in it changes (within a
+// second, following symbolic links: see watchPath), and
 // puts the new keyring in place whole ([receive.Pipeline.SetTrust]): a
 // key removed is no longer trusted from the next frame on, a key added is
 // trusted at once. A file that does not load is reported and passed over;
@@ -125,81 +118,9 @@ func diffKeys(prev, next *sign.Keyring) (added, removed, changed []string) {
 	return added, removed, changed
 }
 
-// start reloads on each value from hup (the caller's SIGHUP handler),
-// and when something changes in the folder of --trust (or, for a file, in
-// the folder that holds it, so that a file replaced by a rename is seen),
-// until ctx is done; wait waits for that. The watch is in place when
-// start returns. If the folder cannot be watched (inotify limits), it
-// says so and reloads on SIGHUP only.
+// start reloads --trust on each value from hup (the caller's SIGHUP
+// handler) and when it changes on disk ([watch.Watcher]), until ctx is
+// done; wait waits for that. The watch is in place when start returns.
 func (r *trustReloader) start(ctx context.Context, hup <-chan os.Signal) (wait func()) {
-	var events <-chan fsnotify.Event
-	var errs <-chan error
-	dir, file := r.path, ""
-	if fi, err := os.Stat(r.path); err == nil && !fi.IsDir() {
-		dir, file = filepath.Dir(r.path), filepath.Base(r.path)
-	}
-	w, err := fsnotify.NewWatcher()
-	if err == nil {
-		if err = w.Add(dir); err != nil {
-			w.Close()
-		}
-	}
-	if err != nil {
-		r.log.Warn().Err(err).Str("folder", dir).Msg("cannot watch --trust for changes; send SIGHUP to reload it")
-		w = nil
-	} else {
-		events, errs = w.Events, w.Errors
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if w != nil {
-			defer w.Close()
-		}
-		r.loop(ctx, hup, events, errs, file)
-	}()
-	return func() { <-done }
-}
-
-// loop reloads on each SIGHUP, and once events for file (or any file,
-// if file is "") have settled, until ctx is done.
-func (r *trustReloader) loop(ctx context.Context, hup <-chan os.Signal, events <-chan fsnotify.Event, errs <-chan error, file string) {
-	var settle *time.Timer
-	var settled <-chan time.Time
-	defer func() {
-		if settle != nil {
-			settle.Stop()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			r.reload("SIGHUP")
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			if ev.Op == fsnotify.Chmod || file != "" && filepath.Base(ev.Name) != file {
-				continue
-			}
-			if settle == nil {
-				settle = time.NewTimer(trustSettle)
-			} else {
-				settle.Reset(trustSettle)
-			}
-			settled = settle.C
-		case err, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			r.log.Warn().Err(err).Msg("watching --trust; send SIGHUP to reload it")
-		case <-settled:
-			settled = nil
-			r.reload("file change")
-		}
-	}
+	return watchPath(ctx, r.path, "--trust", hup, r.reload, r.log)
 }

@@ -102,7 +102,7 @@ func (c *clock) now() time.Time { return time.UnixMilli(c.ms) }
 // seeds, with its clock at vecNow.
 func newTaker(t testing.TB, ring *sign.Keyring, k *seal.HostKey, need int) (*hostseed.Taker, *clock) {
 	c := &clock{ms: vecNow}
-	tk, err := hostseed.New(hostseed.Config{Trust: ring, Key: k, Need: need, MaxDatagram: seal.DefaultBudget, Now: c.now})
+	tk, err := hostseed.New(hostseed.Config{Trust: ring, Key: k, Need: need, MaxDatagram: seal.DefaultMaxDatagram, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestCorpus(t *testing.T) {
 				t.Fatalf("host-key %s is not a corpus host", c["host-key"])
 			}
 			clk := &clock{ms: now}
-			tk, err := hostseed.New(hostseed.Config{Trust: ring, Key: hostKey(t, i), Need: 1, MaxDatagram: seal.DefaultBudget, Now: clk.now})
+			tk, err := hostseed.New(hostseed.Config{Trust: ring, Key: hostKey(t, i), Need: 1, MaxDatagram: seal.DefaultMaxDatagram, Now: clk.now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +350,7 @@ func TestReplayStaleUntrusted(t *testing.T) {
 	clk.ms += 31000
 	expect(t, tk, round(t, p, ms, 1, 1, vecNow)[0], hostseed.Stale)
 	expect(t, tk, []byte(`{"v":"1.0","s":"x","d":"AA=="}`), hostseed.NotSeed)
-	expect(t, tk, make([]byte, seal.DefaultBudget+1), hostseed.TooBig)
+	expect(t, tk, make([]byte, seal.DefaultMaxDatagram+1), hostseed.TooBig)
 	got := tk.Stats().Heard()
 	for _, want := range []string{"9 datagrams: ", "1 over the size limit (too_big)", "1 frames or other datagrams that are not seed datagrams (not_seed)",
 		"1 from untrusted signers (unknown_key)", "2 stale", "1 dated in the future", "1 replayed (replay)", "1 with a bad signature (bad_signature)", "; 1 of 1 seeds"} {

@@ -431,8 +431,8 @@ func TestSeedCorpusOpen(t *testing.T) {
 			if gotMK != c.member {
 				t.Errorf("member key: got %q, want %q", gotMK, c.member)
 			}
-			if len(c.dg) > seal.DefaultBudget {
-				t.Errorf("datagram of %d bytes; the budget is %d", len(c.dg), seal.DefaultBudget)
+			if len(c.dg) > seal.DefaultMaxDatagram {
+				t.Errorf("datagram of %d bytes; the datagram size limit is %d", len(c.dg), seal.DefaultMaxDatagram)
 			}
 		})
 	}
