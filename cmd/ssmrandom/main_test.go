@@ -66,7 +66,6 @@ func TestScript(t *testing.T) {
 			"httpget":     cmdHTTPGet,
 			"sendtext":    cmdSendtext,
 			"dashmetrics": cmdDashMetrics,
-			"hostkey":     cmdHostKey,
 			"sealround":   cmdSealRound,
 			"nosecret":    cmdNoSecret,
 		},
@@ -258,22 +257,6 @@ func dialLo(ts *testscript.TestScript, groupPort string) *mcast.Sender {
 	s, err := mcast.Dial(group, lo, 1)
 	ts.Check(err)
 	return s
-}
-
-// cmdHostKey writes a new host key pair, PREFIX.jwk (0600) and
-// PREFIX.pub.jwk, as seal.WriteHostKeyPair writes them.
-//
-//	hostkey PREFIX
-func cmdHostKey(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: hostkey PREFIX")
-	}
-	k, err := seal.GenerateHostKey()
-	ts.Check(err)
-	prefix := ts.MkAbs(args[0])
-	ts.Check(os.MkdirAll(filepath.Dir(prefix), 0o700))
-	_, _, err = seal.WriteHostKeyPair(prefix, k, sign.Validity{}, false)
-	ts.Check(err)
 }
 
 // cmdSealRound builds one seed round (docs/protocol.md §9) of the
