@@ -118,12 +118,12 @@ func runSeed(c *cli.Context, e *env) error {
 	})
 	waited := time.Since(start).Seconds()
 	if err != nil {
-		heard := taker.Stats().Heard()
+		st := taker.Stats()
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("no seed after %.1f s: heard %s", waited, heard)
+			return withHint(fmt.Errorf("no seed after %.1f s: heard %s", waited, st.Heard()), seedHint(st))
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted after %.1f s: heard %s", waited, heard)
+			return fmt.Errorf("interrupted after %.1f s: heard %s", waited, st.Heard())
 		}
 		return err
 	}
@@ -221,4 +221,23 @@ func logVerdict(log zerolog.Logger, src netip.Addr, v hostseed.Verdict) {
 		return
 	}
 	log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Why()).Msg("skipped")
+}
+
+// seedHint says what to check when seed heard nothing for this host.
+func seedHint(st hostseed.Stats) string {
+	switch {
+	case st.Datagrams == 0:
+		return "nothing arrived: check -g/--group, -p/--port, -i/--interface and the producer names, and that the producers run send --members"
+	case st.Count[hostseed.OpenFailed] > 0:
+		return "entries for this host id did not open: is --host-key the key whose .pub.jwk the producers hold?"
+	case st.Count[hostseed.Taken] == 0 && st.Count[hostseed.OtherHost] > 0:
+		return "no entry for this host: copy its public key (the .pub.jwk of --host-key) into the producers' --members, valid now"
+	case st.Count[hostseed.Stale]+st.Count[hostseed.Future] > 0 && st.Count[hostseed.Taken] == 0:
+		return "seed datagrams were too old or dated ahead: check this host's clock (NTP), or --max-age and --max-skew"
+	case st.Count[hostseed.UnknownKey] > 0:
+		return "seed datagrams came from keys not in --trust"
+	case st.Count[hostseed.Taken] > 0:
+		return "seeds came from fewer distinct producer keys than --need"
+	}
+	return ""
 }
