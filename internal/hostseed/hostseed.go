@@ -13,7 +13,8 @@
 // state per producer key), the signature, and the HPKE open of the entry.
 //
 // Each datagram gets one [Verdict]; [Taker.Stats] counts them by
-// [Reason], so that a host that timed out can say what it heard. The
+// [Reason], so that a host that timed out can say what it heard
+// ([Stats.Heard]). [Run] is the read loop around a [Taker]. The
 // package does no socket I/O and no logging, and no verdict, count or
 // error holds a seed.
 package hostseed
@@ -162,8 +163,12 @@ type Stats struct {
 	Need      int                // seeds needed (Config.Need)
 }
 
-// Taker takes this host's seeds. Make one with [New]. It is not safe for
-// concurrent use: one goroutine calls Handle, Done, Seed and Stats.
+// Taker takes this host's seeds. Make one with [New]; its zero value is
+// not usable. It keeps one replay state per trusted producer key that
+// sent a well-formed seed datagram for this host, so its memory is
+// bounded by the keyring whatever arrives. It is not safe for concurrent
+// use: one goroutine calls Handle, Done, Seed, Producers and Stats ([Run]
+// does).
 type Taker struct {
 	ring  *sign.Keyring
 	key   *seal.HostKey
