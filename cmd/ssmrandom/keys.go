@@ -35,7 +35,7 @@ func keysCommand(e *env) *cli.Command {
 			"seeds to: host key id, host id (the 8 bytes sent in the clear), state, validity, file.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
-			&cli.StringFlag{Name: "members", Usage: "list the host keys of send's `PATH` --members instead"},
+			&cli.StringFlag{Name: "members", Usage: "list the host keys in `PATH` (send's --members) instead"},
 			&cli.StringFlag{Name: "metrics", Usage: "read the last frame of each key from a running receiver's metrics endpoint at `URL`"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 		},

@@ -31,9 +31,9 @@ import (
 // minimum MTU less the IPv6 and UDP headers.
 const DefaultMaxDatagram = 1232
 
-// EntropyPerRound is how many bytes of the producer's input source a round
-// reads: twice the seed size, mixed with as many from the operating
-// system's generator (see [Config.Entropy]).
+// EntropyPerRound is how many bytes of the producer's input source a call
+// of [Builder.Build] reads: twice the seed size, mixed with 32 from the
+// operating system's generator (see [Config.Entropy]).
 const EntropyPerRound = 64
 
 var (
@@ -64,10 +64,10 @@ type Config struct {
 	// runtime.GOMAXPROCS(0).
 	Workers int
 	// Entropy is the producer's input source (the hardware generator,
-	// after its health tests). Each round reads [EntropyPerRound] bytes
-	// from it and as many from crypto/rand, and derives every member's
-	// seed from both with HKDF-SHA256 (see [Builder.Build]): a seed is
-	// secret if either input is. nil means crypto/rand alone.
+	// after its health tests). Each call of [Builder.Build] reads
+	// [EntropyPerRound] bytes from it and 32 from crypto/rand, and derives
+	// every member's seed from both with HKDF-SHA256: a seed is secret if
+	// either input is. nil means crypto/rand alone.
 	Entropy io.Reader
 	// MemberKey, if true, makes room in every entry for the member
 	// authentication key of [Round.MemberKey] (67-byte plaintexts, 6

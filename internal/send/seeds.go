@@ -88,6 +88,7 @@ type seeder struct {
 	builder *seal.Builder
 	members atomic.Pointer[seal.Members]
 	limit   *rate.Limiter
+	unpaced bool // no pacing: for benchmarks of the sealing cost
 
 	rounds, sealed, datagrams atomic.Uint64
 }
@@ -176,11 +177,12 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 	defer func() { r.Elapsed = l.now().Sub(start) }()
 	s.rounds.Add(1)
 	dgrams := s.builder.Datagrams(len(ms))
-	// Spread the round over the first half of the interval, no slower
-	// than MinSeedRate; a burst of 20 ms of datagrams.
-	pace := max(MinSeedRate, float64(dgrams)/(s.cfg.Interval.Seconds()/2))
+	pace := seedPace(dgrams, s.cfg.Interval)
 	s.limit.SetLimit(rate.Limit(pace))
-	s.limit.SetBurst(max(1, int(pace/50)))
+	s.limit.SetBurst(max(1, int(pace/50))) // 20 ms of datagrams
+	if s.unpaced {
+		s.limit.SetLimit(rate.Inf)
+	}
 	per := s.builder.PerDatagram()
 	for i := 0; i < len(ms); i += SeedBatch * per {
 		batch := ms[i:min(len(ms), i+SeedBatch*per)]
@@ -224,6 +226,13 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 		l.seq.release()
 	}
 	return r
+}
+
+// seedPace returns the pace of a round of n datagrams, in datagrams per
+// second: spread over the first half of the interval, and no slower than
+// MinSeedRate.
+func seedPace(n int, interval time.Duration) float64 {
+	return max(MinSeedRate, float64(n)/(interval.Seconds()/2))
 }
 
 // sequence hands out the (e, n) of a Loop's datagrams, frames and seed

@@ -69,8 +69,9 @@ type Config struct {
 	// Seeds, if not nil, makes the Loop also send sealed per-host seeds
 	// (docs/protocol.md §9): a round at the start of Run and then every
 	// Seeds.Interval, numbered from the frames' sequence and paced apart
-	// from them. The seeds' entropy comes from Input too (each round reads
-	// seal.EntropyPerRound bytes, mixed with crypto/rand).
+	// from them. The seeds' entropy comes from Input too: each batch of up
+	// to SeedBatch datagrams reads seal.EntropyPerRound bytes, mixed with
+	// crypto/rand into the batch's own HKDF key.
 	Seeds *Seeds
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
