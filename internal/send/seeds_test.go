@@ -46,6 +46,26 @@ func (r *endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// sizes records the sizes of the reads from r.
+type sizes struct {
+	mu   sync.Mutex
+	r    *endless
+	seen map[int]bool
+}
+
+func (s *sizes) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen[len(p)] = true
+	return s.r.Read(p)
+}
+
+func (s *sizes) saw(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[n]
+}
+
 // hostKeys returns n host keys made from fixed private keys, and a
 // member of each with validity v.
 func hostKeys(t testing.TB, n int, first byte, v sign.Validity) ([]*seal.HostKey, []seal.Member) {
@@ -175,7 +195,8 @@ func TestSeedRound(t *testing.T) {
 	later, notYet := hostKeys(t, 1, 3, sign.Validity{NotBefore: time.Now().Add(24 * time.Hour)})
 	c := new(lockedConn)
 	var rounds []send.SeedRound
-	l, err := send.New(send.Config{Input: bytes.NewReader(input(4096)), Conn: c, Framer: send.NewSigned(s), Source: "x", Size: 64,
+	in := &sizes{r: new(endless), seen: map[int]bool{}}
+	l, err := send.New(send.Config{Input: in, Conn: c, Framer: send.NewSigned(s), Source: "x", Size: 16, Count: 63,
 		Seeds: &send.Seeds{Signer: s, Members: members(t, append(append(ms, old...), notYet...)...), Interval: time.Hour,
 			Observe: func(r send.SeedRound) { rounds = append(rounds, r) }}})
 	if err != nil {
@@ -185,16 +206,18 @@ func TestSeedRound(t *testing.T) {
 		t.Fatalf("Run: got %v, want nil", err)
 	}
 	if len(rounds) != 1 {
-		t.Fatalf("got %d rounds, want 1 (the input ended before the next)", len(rounds))
+		t.Fatalf("got %d rounds, want 1 (the count was reached before the next)", len(rounds))
 	}
 	r := rounds[0]
 	if r.Round != 0 || r.Members != 20 || r.Skipped != 2 || r.Sealed != 20 || r.Datagrams != 3 || r.SendErrors != 0 || r.Err != nil {
 		t.Errorf("got round %+v, want round 0 of 20 members, 2 skipped, 20 sealed in 3 datagrams", r)
 	}
-	// The round read seal.EntropyPerRound bytes of the input: 63 frames
-	// of 64 bytes are left of 4096.
+	// The frames read 16 bytes at a time, the round EntropyPerRound.
+	if !in.saw(seal.EntropyPerRound) {
+		t.Errorf("no read of %d bytes from the input: the seeds did not draw on it", seal.EntropyPerRound)
+	}
 	st := l.Stats()
-	if st.Frames != (4096-seal.EntropyPerRound)/64 || st.SeedRounds != 1 || st.SeedMembers != 20 || st.SeedDatagrams != 3 {
+	if st.Frames != 63 || st.SeedRounds != 1 || st.SeedMembers != 20 || st.SeedDatagrams != 3 {
 		t.Errorf("got stats %+v, want 63 frames, 1 round, 20 members, 3 seed datagrams", st)
 	}
 	ds := parse(t, s, c.all())
