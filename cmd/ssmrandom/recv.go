@@ -354,14 +354,24 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 	return func() { close(done); <-stopped }
 }
 
-// dropped logs a datagram the pipeline did not forward: at debug level
-// each one, at warn level the first of each reason, and at error level
-// (and in the metrics) each new health-test failure.
+// dropped logs a datagram the pipeline did not forward, or whose frame
+// changed its producer's health: at debug level each one, at warn level
+// the first of each reason, at error level a producer that turns
+// unhealthy and at info level one that recovers; each health-test
+// failure is counted in the metrics and the summaries, not logged.
 func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
-	if v.HealthFailed() { // once per failure, not per frame refused on probation
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
-			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+	if v.HealthFailed() {
 		r.metrics.HealthFailure(v.KeyID)
+	}
+	switch v.Health {
+	case receive.BecameUnhealthy:
+		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
+			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+	case receive.Recovered:
+		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
+	}
+	if v.Reason == receive.None {
+		return
 	}
 	first := !r.warned[v.Reason]
 	if !first && r.log.GetLevel() > zerolog.DebugLevel {
@@ -369,7 +379,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	}
 	why := v.Why()
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
-	if first && v.Reason != receive.SampledOut {
+	if first && v.Reason != receive.SampledOut && v.Reason != receive.Unhealthy {
 		r.warned[v.Reason] = true
 		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")

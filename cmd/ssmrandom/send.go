@@ -276,14 +276,24 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.signer != nil {
 		cfg.Expires = mode.signer.Valid().NotAfter
 	}
-	var sendErrors uint64
+	// A failing send is logged when it starts failing and when it works
+	// again; the errors in between are counted in the summaries and the
+	// metrics, not logged one by one.
+	var failing bool
+	var lost uint64
 	cfg.Observe = func(ev send.Event) {
 		if ev.Err != nil {
 			m.SendError()
-			if sendErrors++; sendErrors == 1 || sendErrors%1000 == 0 {
-				log.Warn().Err(ev.Err).Uint64("send_errors", sendErrors).Msg("send failed; frame lost")
+			lost++
+			if !failing {
+				failing, lost = true, 1
+				log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
 			}
 			return
+		}
+		if failing {
+			failing = false
+			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", plural(lost, "frame"))
 		}
 		m.Sent(ev.Bytes)
 		log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")

@@ -214,6 +214,10 @@ type producer struct {
 
 	frames, forwarded, bytes atomic.Uint64
 	last                     atomic.Int64 // Unix nanoseconds of the last verified frame
+	// unhealthy is set from a failed health test until the producer
+	// recovers; failures counts failed tests, not frames on probation.
+	unhealthy atomic.Bool
+	failures  atomic.Uint64
 }
 
 // New returns a Pipeline.
@@ -285,6 +289,10 @@ type ProducerStats struct {
 	Forwarded uint64        // frames written to the output
 	Bytes     uint64        // entropy bytes written to the output
 	LastFrame time.Time     // when the last verified frame was checked; zero if none
+	Unhealthy bool          // the producer failed a health test and has not recovered
+	// HealthFailures counts the producer's frames that failed a health
+	// test, not those refused on probation after a failure.
+	HealthFailures uint64
 }
 
 // Producers returns the counters of each key in the keyring in use and of
@@ -296,7 +304,8 @@ func (p *Pipeline) Producers() []ProducerStats {
 	for kid, c := range t.producers {
 		k, trusted := t.ring.Lookup(kid)
 		s := ProducerStats{KeyID: kid, File: k.File, Valid: k.Valid, Trusted: trusted,
-			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load()}
+			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load(),
+			Unhealthy: c.unhealthy.Load(), HealthFailures: c.failures.Load()}
 		if !trusted && s.Frames == 0 {
 			continue
 		}
@@ -524,7 +533,16 @@ func (p *Pipeline) admit(w *work) {
 		}
 		if err := w.prod.health.Check(w.frame.Data); err != nil {
 			v.Reason, v.Err = Unhealthy, err
+			if v.HealthFailed() {
+				w.prod.failures.Add(1)
+			}
+			if !w.prod.unhealthy.Swap(true) {
+				v.Health = BecameUnhealthy
+			}
 			return
+		}
+		if w.prod.unhealthy.Swap(false) {
+			v.Health = Recovered
 		}
 	}
 	if p.cfg.Sample != nil {
@@ -532,7 +550,7 @@ func (p *Pipeline) admit(w *work) {
 		open := p.cfg.Sample.Open(p.now())
 		p.mu.Unlock()
 		if !open {
-			*v = Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts}
+			*v = Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts, Health: v.Health}
 		}
 	}
 }
