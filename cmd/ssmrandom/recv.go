@@ -42,6 +42,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "batch", Value: receive.MaxBatch, Usage: fmt.Sprintf("when frames queue up, verify up to `N` signatures at once (1 to %d; 1: one by one)", receive.MaxBatch)},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
+		&cli.DurationFlag{Name: "silence", Value: defaultSilence, Usage: "raise an alarm when no producer sent a verified frame, or the output took nothing, for `DURATION` (0: never)"},
 	}
 	flags = append(flags, netFlags()...)
 	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
@@ -125,14 +126,19 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
+	src := metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign}
+	if opts.silence > 0 {
+		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
+	}
+	m.SetSource(src)
 	defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
 	defer stop() // ends the reloader and the metrics server, before their waits
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
-	r := &recvLoop{log: log, conn: conn, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned, warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned,
+		silence: opts.silence, warned: map[receive.Reason]bool{}}
 	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
 }
 
@@ -172,8 +178,13 @@ type recvOptions struct {
 	group       netip.AddrPort
 	ifi         *net.Interface
 	maxDatagram int
+	silence     time.Duration  // --silence; 0: no alarms
 	cfg         receive.Config // all but Trust, Output and ObserveVerify
 }
+
+// defaultSilence is --silence's default: two of --stats-interval's
+// default summaries without a frame.
+const defaultSilence = 2 * time.Minute
 
 // recvFlags reads and checks recv's flags, but --trust's keys and the
 // output, which are loaded and opened later.
@@ -209,6 +220,9 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	}
 	if c.Duration("max-skew") < 0 {
 		return nil, usagef("--max-skew takes a duration such as 5s, or 0", "bad --max-skew %s", c.Duration("max-skew"))
+	}
+	if o.silence = c.Duration("silence"); o.silence < 0 {
+		return nil, usagef("--silence takes a duration such as 2m, or 0 for no alarm", "bad --silence %s", o.silence)
 	}
 	o.cfg = receive.Config{MaxDatagram: o.maxDatagram, MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
 		Limit: c.Uint64("count"), AllowUnsigned: c.Bool("allow-unsigned")}
@@ -296,9 +310,12 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 type recvLoop struct {
 	log      zerolog.Logger
 	conn     *mcast.Receiver
+	pipe     *receive.Pipeline
 	sums     *receive.Summaries
 	metrics  *metrics.Recv // nil if off
 	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
+	silence  time.Duration // --silence; 0: no alarms
+	alarms   receive.Alarms
 
 	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
 }
@@ -331,27 +348,65 @@ func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive
 	return err
 }
 
-// summaries logs a summary every interval until the returned function
-// is called, which waits for the last one; an interval of 0 logs none.
+// summaries logs a summary every interval, and the alarms as they are
+// raised and cleared, until the returned function is called, which waits
+// for the last one; an interval of 0 logs no summary.
 func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
-	if interval <= 0 {
+	if interval <= 0 && r.silence <= 0 {
 		return func() {}
 	}
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(interval)
-		defer t.Stop()
+		var sums, alarms <-chan time.Time
+		if interval > 0 {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			sums = t.C
+		}
+		if r.silence > 0 {
+			// Check the alarms ten times per --silence, at most once
+			// every 100 ms and at least every 10 s.
+			t := time.NewTicker(min(max(r.silence/10, 100*time.Millisecond), 10*time.Second))
+			defer t.Stop()
+			alarms = t.C
+		}
 		for {
 			select {
-			case <-t.C:
+			case <-sums:
+				r.checkAlarms()
 				r.summary(zerolog.InfoLevel, "summary")
+			case <-alarms:
+				r.checkAlarms()
 			case <-done:
 				return
 			}
 		}
 	}()
 	return func() { close(done); <-stopped }
+}
+
+// checkAlarms logs each alarm once when it is raised, and when it is
+// cleared; the summaries repeat the raised ones.
+func (r *recvLoop) checkAlarms() {
+	if r.silence <= 0 {
+		return
+	}
+	a := r.pipe.Alarms(r.silence)
+	was := r.alarms
+	r.alarms = a
+	switch {
+	case a.Silent && !was.Silent:
+		r.log.Warn().Str("silence", r.silence.String()).Msgf("silence: no verified frame from any producer for %s", r.silence)
+	case !a.Silent && was.Silent:
+		r.log.Info().Msg("silence is over: verified frames arrive again")
+	}
+	switch {
+	case a.Stuck && !was.Stuck:
+		r.log.Warn().Str("silence", r.silence.String()).Msgf("output stuck: full, and nothing read from it for %s (is its reader, such as rngd, running?)", r.silence)
+	case !a.Stuck && was.Stuck:
+		r.log.Info().Msg("output drained again")
+	}
 }
 
 // dropped logs a datagram the pipeline did not forward, or whose frame
@@ -406,14 +461,29 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		}
 		producers.Dict(d)
 	}
+	if r.alarms.Silent || r.alarms.Stuck {
+		level = zerolog.WarnLevel
+	}
 	ev := r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
 		Uint64("rejected", s.Rejected())
 	if r.unsigned {
 		ev = ev.Uint64("unsigned", s.Unsigned)
 	}
+	msg = fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected())
+	if r.alarms.Silent || r.alarms.Stuck {
+		alarms := zerolog.Arr()
+		if r.alarms.Silent {
+			alarms.Str("silence")
+			msg += "; silence: no verified frame for " + r.silence.String()
+		}
+		if r.alarms.Stuck {
+			alarms.Str("output_stuck")
+			msg += "; output stuck for " + r.silence.String()
+		}
+		ev = ev.Array("alarms", alarms)
+	}
 	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
-		Array("producers", producers).
-		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
+		Array("producers", producers).Msg(msg)
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else

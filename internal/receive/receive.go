@@ -195,6 +195,11 @@ type Pipeline struct {
 	bytes    atomic.Uint64
 	dropped  [numReasons]atomic.Uint64
 	nUnsign  atomic.Uint64 // unsigned frames forwarded
+
+	// Unix nanoseconds: when the Pipeline was made, and of the last
+	// verified (or forwarded unsigned) frame, the last write to the output
+	// and the last frame dropped because the output was full; 0 for none.
+	start, heard, wrote, full atomic.Int64
 }
 
 // trust is a keyring and the state of each of its keys, and of each key
@@ -246,6 +251,7 @@ func New(cfg Config) (*Pipeline, error) {
 		now = time.Now
 	}
 	p := &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram)}
+	p.start.Store(now().UnixNano())
 	p.SetTrust(cfg.Trust)
 	p.cfg.Trust = nil // p.trust holds the keyring in use; a reload must not leave the first one here
 	return p, nil
@@ -473,8 +479,10 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 		}
 		v.Reason, v.Err = OutputFull, err
 		p.dropped[OutputFull].Add(1)
+		p.full.Store(p.now().UnixNano())
 		return *v, nil
 	}
+	p.wrote.Store(p.now().UnixNano())
 	if p.cfg.Sample != nil {
 		p.mu.Lock()
 		p.cfg.Sample.Kept(p.now())
@@ -483,6 +491,7 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 	p.bytes.Add(uint64(len(data)))
 	if w.unsigned {
 		p.nUnsign.Add(1)
+		p.heard.Store(p.now().UnixNano())
 	} else {
 		w.prod.forwarded.Add(1)
 		w.prod.bytes.Add(uint64(len(data)))
@@ -514,7 +523,9 @@ func (p *Pipeline) admit(w *work) {
 		}
 		prod := w.prod
 		prod.frames.Add(1)
-		prod.last.Store(p.now().UnixNano())
+		t := p.now().UnixNano()
+		prod.last.Store(t)
+		p.heard.Store(t)
 		p.mu.Lock()
 		err := p.guard.Check(&prod.filter, v.Facts.Epoch, v.Facts.Seq, v.Facts.Time)
 		if err == nil {
@@ -602,4 +613,42 @@ func (p *Pipeline) Stats() Stats {
 		s.Dropped[i] = p.dropped[i].Load()
 	}
 	return s
+}
+
+// Alarms are the conditions in which a receiver does not do its job,
+// each held for at least the time given to [Pipeline.Alarms].
+type Alarms struct {
+	// Silent: no producer sent a verified frame (or, with
+	// [Config.AllowUnsigned], a forwarded unsigned one) for that long,
+	// or since the Pipeline was made.
+	Silent bool
+	// Stuck: the output was full when last written to, and took nothing
+	// for that long: nobody drains it.
+	Stuck bool
+	// Heard is when the last verified frame was checked, and Wrote when
+	// the output last took a frame; zero if never.
+	Heard, Wrote time.Time
+}
+
+// Any reports whether an alarm is raised.
+func (a Alarms) Any() bool { return a.Silent || a.Stuck }
+
+// Alarms returns the alarms raised now for a time of after: a receiver
+// that heard nothing for after, or whose output took nothing for after
+// while it was full. It is safe to call from any goroutine.
+func (p *Pipeline) Alarms(after time.Duration) Alarms {
+	now := p.now().UnixNano()
+	heard, wrote, full := p.heard.Load(), p.wrote.Load(), p.full.Load()
+	a := Alarms{Heard: unixNano(heard), Wrote: unixNano(wrote)}
+	a.Silent = now-max(heard, p.start.Load()) >= int64(after)
+	a.Stuck = full > wrote && now-max(wrote, p.start.Load()) >= int64(after)
+	return a
+}
+
+// unixNano returns the time of Unix nanoseconds ns, zero for 0.
+func unixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
