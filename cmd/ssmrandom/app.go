@@ -100,7 +100,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	onUsage := func(_ *cli.Context, err error, _ bool) error {
 		return asUsage(err, "see 'ssmrandom help' or 'ssmrandom COMMAND --help'")
 	}
-	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
+	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), statusCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
 	for _, c := range cmds {
 		c.OnUsageError = onUsage
 	}

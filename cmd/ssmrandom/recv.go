@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
@@ -47,7 +48,7 @@ func recvCommand(e *env) *cli.Command {
 	flags = append(flags, netFlags()...)
 	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
-	flags = append(flags, metricsFlag())
+	flags = append(flags, metricsFlag(), controlFlag("recv"))
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
 		Name:      "recv",
@@ -135,11 +136,33 @@ func runRecv(c *cli.Context, e *env) error {
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
-	defer stop() // ends the reloader and the metrics server, before their waits
+	sums := receive.NewSummaries(pipe)
+	waitControl, err := serveControl(ctx, c, "recv", log, recvStatus(pipe, sums, out, opts.silence, c.Int("credit")))
+	if err != nil {
+		return err
+	}
+	defer waitControl()
+	defer stop() // ends the reloader and the servers, before their waits
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned,
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: sums, metrics: m, unsigned: opts.cfg.AllowUnsigned,
 		silence: opts.silence, warned: map[receive.Reason]bool{}}
 	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
+}
+
+// recvStatus returns what recv answers ssmrandom status.
+func recvStatus(pipe *receive.Pipeline, sums *receive.Summaries, out sink.Sink, silence time.Duration, credit int) func() control.Status {
+	r := control.Recv{Silence: silence, Output: out.String(), Credit: credit}
+	if p, ok := out.(interface{ Pending() (int, error) }); ok {
+		r.Pending = p.Pending
+	}
+	return func() control.Status {
+		r := r
+		r.Last, r.Now = sums.Last(), receive.Summary{Total: pipe.Stats(), Producers: pipe.Producers()}
+		if silence > 0 {
+			r.Alarms = pipe.Alarms(silence)
+		}
+		return control.RecvStatus(r, time.Now())
+	}
 }
 
 // recvSignals catches signals from the start: SIGINT or SIGTERM while
@@ -316,6 +339,7 @@ type recvLoop struct {
 	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
 	silence  time.Duration // --silence; 0: no alarms
 	alarms   receive.Alarms
+	foreign  uint64 // datagrams from foreign sources at the last summary
 
 	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
 }
@@ -441,49 +465,97 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	}
 }
 
-// summary logs the counters; at info level it is raised to warn when
-// datagrams were dropped since the last summary.
+// summary logs what happened in the interval since the last summary
+// ("summary") or, at the end ("stopped"), since the start, leaving out
+// the counters that are 0. At info level it is raised to warn for
+// rejects, but not for output_full alone (rngd 5 reads only when the
+// kernel asks, so a full FIFO is its steady state), and for an alarm.
 func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	s := r.sums.Next()
+	st, foreign := s.Stats, r.conn.Foreign()
+	if msg == "stopped" {
+		st = s.Total
+	} else {
+		foreign, r.foreign = foreign-r.foreign, foreign
+	}
 	dropped := zerolog.Dict()
 	for _, reason := range receive.Reasons() {
-		dropped.Uint64(reason.String(), s.Dropped[reason])
+		if n := st.Dropped[reason]; n > 0 {
+			dropped.Uint64(reason.String(), n)
+		}
 	}
-	if level == zerolog.InfoLevel && s.NewRejects > 0 {
+	if level == zerolog.InfoLevel && (s.NewRejects > s.Dropped[receive.OutputFull] || r.alarms.Any()) {
 		level = zerolog.WarnLevel
+	}
+	ev := r.log.WithLevel(level)
+	if msg != "stopped" {
+		ev = ev.Float64("interval_s", s.End.Sub(s.Start).Round(time.Millisecond).Seconds())
+	}
+	ev = ev.Uint64("datagrams", st.Datagrams).Uint64("frames", st.Frames).Uint64("bytes", st.Bytes)
+	if n := st.Rejected(); n > 0 {
+		ev = ev.Uint64("rejected", n).Dict("dropped", dropped)
+	} else if st.Dropped[receive.SampledOut] > 0 {
+		ev = ev.Dict("dropped", dropped)
+	}
+	if st.Unsigned > 0 {
+		ev = ev.Uint64("unsigned", st.Unsigned)
+	}
+	if foreign > 0 {
+		ev = ev.Uint64("foreign_source", foreign)
 	}
 	producers := zerolog.Arr()
 	for _, p := range s.Producers {
-		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted).Uint64("verified", p.Frames).
-			Uint64("forwarded", p.Forwarded).Uint64("bytes", p.Bytes)
+		if msg == "stopped" {
+			p = r.totals(p)
+		}
+		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted)
+		if p.Unhealthy {
+			d = d.Bool("unhealthy", true)
+		}
+		for _, c := range []struct {
+			name string
+			n    uint64
+		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}} {
+			if c.n > 0 {
+				d = d.Uint64(c.name, c.n)
+			}
+		}
 		if !p.LastFrame.IsZero() {
 			d = d.Float64("last_frame_age_s", time.Since(p.LastFrame).Round(time.Millisecond).Seconds())
 		}
 		producers.Dict(d)
 	}
-	if r.alarms.Silent || r.alarms.Stuck {
-		level = zerolog.WarnLevel
+	if len(s.Producers) > 0 {
+		ev = ev.Array("producers", producers)
 	}
-	ev := r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
-		Uint64("rejected", s.Rejected())
-	if r.unsigned {
-		ev = ev.Uint64("unsigned", s.Unsigned)
+	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
+	if msg != "stopped" {
+		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
+			plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
 	}
-	msg = fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected())
-	if r.alarms.Silent || r.alarms.Stuck {
+	if r.alarms.Any() {
 		alarms := zerolog.Arr()
 		if r.alarms.Silent {
 			alarms.Str("silence")
-			msg += "; silence: no verified frame for " + r.silence.String()
+			text += "; silence: no verified frame for " + r.silence.String()
 		}
 		if r.alarms.Stuck {
 			alarms.Str("output_stuck")
-			msg += "; output stuck for " + r.silence.String()
+			text += "; output stuck for " + r.silence.String()
 		}
 		ev = ev.Array("alarms", alarms)
 	}
-	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
-		Array("producers", producers).Msg(msg)
+	ev.Msg(text)
+}
+
+// totals returns the counters of producer p since the start.
+func (r *recvLoop) totals(p receive.ProducerStats) receive.ProducerStats {
+	for _, t := range r.pipe.Producers() {
+		if t.KeyID == p.KeyID {
+			return t
+		}
+	}
+	return p
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else

@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
@@ -60,7 +63,7 @@ func sendCommand(e *env) *cli.Command {
 // senderFlags adds the flags send and rawsend share to flags.
 func senderFlags(flags []cli.Flag) []cli.Flag {
 	flags = append(flags, netFlags()...)
-	flags = append(flags, metricsFlag())
+	flags = append(flags, metricsFlag(), controlFlag("send"))
 	flags = append(flags, daemonFlags()...)
 	return append(flags, logFlags()...)
 }
@@ -84,7 +87,7 @@ type sendMode struct {
 	signer      *sign.Signer // signed frames only
 	maxSize     int          // the largest -s/--size
 	defaultSize int          // where the search for a size that fits starts
-	noun        string       // what the summary counts
+	noun        string       // what the summary counts, singular
 	warning     string       // logged at the start, if not ""
 	start       func(*zerolog.Event) *zerolog.Event
 }
@@ -113,7 +116,7 @@ func signedMode(c *cli.Context) (*sendMode, error) {
 			"key %s of %s is valid %s, not now: every receiver would drop its frames", signer.KeyID(), c.String("key"), v)
 	}
 	return &sendMode{
-		framer: send.NewSigned(signer), source: source, signer: signer, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frames",
+		framer: send.NewSigned(signer), source: source, signer: signer, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frame",
 		start: func(ev *zerolog.Event) *zerolog.Event { return ev.Str("kid", signer.KeyID()) },
 	}, nil
 }
@@ -129,7 +132,7 @@ func unsignedMode(c *cli.Context) (*sendMode, error) {
 		return nil, usagef("leave out -k/--key, or --unsigned to sign with it", "--unsigned frames are not signed, and a key was given")
 	}
 	return &sendMode{
-		framer: send.V1{}, source: source, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frames", warning: unsignedWarning,
+		framer: send.V1{}, source: source, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frame", warning: unsignedWarning,
 		start: func(ev *zerolog.Event) *zerolog.Event { return ev.Str("format", "v1.0 unsigned").Str("source", source) },
 	}, nil
 }
@@ -279,20 +282,21 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	// A failing send is logged when it starts failing and when it works
 	// again; the errors in between are counted in the summaries and the
 	// metrics, not logged one by one.
-	var failing bool
+	var failing atomic.Bool // read by status queries
 	var lost uint64
 	cfg.Observe = func(ev send.Event) {
 		if ev.Err != nil {
 			m.SendError()
 			lost++
-			if !failing {
-				failing, lost = true, 1
+			if !failing.Load() {
+				failing.Store(true)
+				lost = 1
 				log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
 			}
 			return
 		}
-		if failing {
-			failing = false
+		if failing.Load() {
+			failing.Store(false)
 			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", plural(lost, "frame"))
 		}
 		m.Sent(ev.Bytes)
@@ -302,7 +306,22 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if err != nil {
 		return err
 	}
-	defer logSummaries(ctx, log, loop, c.Duration("stats-interval"))()
+	iv := &sendIntervals{loop: loop}
+	var kid string
+	if mode.signer != nil {
+		kid = mode.signer.KeyID()
+	}
+	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
+		start, end := iv.last()
+		return control.SendStatus(kid, start, end, loop.Stats(), failing.Load())
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer waitControl()
+	defer cancel() // ends the control server, before its wait
+	defer iv.log(ctx, log, c.Duration("stats-interval"))()
 	err = loop.Run(ctx)
 	switch {
 	case errors.Is(err, send.ErrRead):
@@ -313,13 +332,28 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	}
 	s := loop.Stats()
 	log.Info().Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).
-		Msgf("sent %d %s, %d bytes, %d send errors", s.Frames, mode.noun, s.Bytes, s.SendErrors)
+		Msgf("sent %s, %s, %s", plural(s.Frames, mode.noun), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
 	return err
 }
 
-// logSummaries logs loop's counters every interval (never if it is 0)
-// until the returned function is called.
-func logSummaries(ctx context.Context, log zerolog.Logger, loop *send.Loop, interval time.Duration) (stop func()) {
+// sendIntervals logs a sender's summaries, and keeps its counters at the
+// start and end of the last interval for status queries.
+type sendIntervals struct {
+	loop       *send.Loop
+	mu         sync.Mutex
+	start, end send.Stats
+}
+
+// last returns the counters at the start and end of the last interval.
+func (iv *sendIntervals) last() (start, end send.Stats) {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	return iv.start, iv.end
+}
+
+// log logs what the loop did in each interval (never if it is 0) until
+// the returned function is called.
+func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		return func() {}
 	}
@@ -334,8 +368,18 @@ func logSummaries(ctx context.Context, log zerolog.Logger, loop *send.Loop, inte
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				s := loop.Stats()
-				log.Info().Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg("summary")
+				s := iv.loop.Stats()
+				iv.mu.Lock()
+				iv.start, iv.end = iv.end, s
+				d := send.Stats{Frames: s.Frames - iv.start.Frames, Bytes: s.Bytes - iv.start.Bytes, SendErrors: s.SendErrors - iv.start.SendErrors}
+				iv.mu.Unlock()
+				ev := log.Info().Uint64("frames", d.Frames).Uint64("bytes", d.Bytes)
+				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", plural(d.Frames, "frame"), plural(d.Bytes, "byte"), interval)
+				if d.SendErrors > 0 {
+					ev = log.Warn().Uint64("frames", d.Frames).Uint64("bytes", d.Bytes).Uint64("send_errors", d.SendErrors)
+					msg += ", " + plural(d.SendErrors, "frame") + " lost to send errors"
+				}
+				ev.Msg(msg)
 			}
 		}
 	}()

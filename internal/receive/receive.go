@@ -223,6 +223,9 @@ type producer struct {
 	// recovers; failures counts failed tests, not frames on probation.
 	unhealthy atomic.Bool
 	failures  atomic.Uint64
+	// dropped counts the key's verified frames that were not forwarded,
+	// by reason.
+	dropped [numReasons]atomic.Uint64
 }
 
 // New returns a Pipeline.
@@ -299,6 +302,11 @@ type ProducerStats struct {
 	// HealthFailures counts the producer's frames that failed a health
 	// test, not those refused on probation after a failure.
 	HealthFailures uint64
+	// Dropped counts the key's verified frames that were not forwarded,
+	// by reason ([Replay], [Unhealthy], [OutputFull], [SampledOut] and
+	// such): a datagram that only names the key is not counted here,
+	// since anyone can send one.
+	Dropped [numReasons]uint64
 }
 
 // Producers returns the counters of each key in the keyring in use and of
@@ -312,6 +320,9 @@ func (p *Pipeline) Producers() []ProducerStats {
 		s := ProducerStats{KeyID: kid, File: k.File, Valid: k.Valid, Trusted: trusted,
 			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load(),
 			Unhealthy: c.unhealthy.Load(), HealthFailures: c.failures.Load()}
+		for i := range c.dropped {
+			s.Dropped[i] = c.dropped[i].Load()
+		}
 		if !trusted && s.Frames == 0 {
 			continue
 		}
@@ -467,6 +478,9 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 	}
 	if v.Reason != None {
 		p.dropped[v.Reason].Add(1)
+		if v.KeyID != "" && !w.unsigned {
+			w.prod.dropped[v.Reason].Add(1)
+		}
 		return *v, nil
 	}
 	if p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {
@@ -479,6 +493,9 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 		}
 		v.Reason, v.Err = OutputFull, err
 		p.dropped[OutputFull].Add(1)
+		if !w.unsigned {
+			w.prod.dropped[OutputFull].Add(1)
+		}
 		p.full.Store(p.now().UnixNano())
 		return *v, nil
 	}
