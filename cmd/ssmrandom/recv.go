@@ -268,7 +268,7 @@ func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
 	for _, w := range trustWarnings(warnings) {
-		log.Warn().Msg(w)
+		log.Warn().Msg(plainText(w))
 	}
 	for _, k := range ring.Keys() {
 		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
@@ -444,7 +444,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	}
 	switch v.Health {
 	case receive.BecameUnhealthy:
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
+		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
 			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
 	case receive.Recovered:
 		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
@@ -460,7 +460,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut && v.Reason != receive.Unhealthy {
 		r.warned[v.Reason] = true
-		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
+		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
 	}
 }
