@@ -460,7 +460,13 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
 	if first && v.Reason != receive.SampledOut && v.Reason != receive.Unhealthy {
 		r.warned[v.Reason] = true
-		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
+		level := zerolog.WarnLevel
+		if v.Reason == receive.OutputFull {
+			// rngd 5 reads only when the kernel asks: a full FIFO is its
+			// steady state, and the --silence alarm says when it is stuck.
+			level = zerolog.InfoLevel
+		}
+		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
 	}
 }
@@ -472,9 +478,9 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 // kernel asks, so a full FIFO is its steady state), and for an alarm.
 func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	s := r.sums.Next()
-	st, foreign := s.Stats, r.conn.Foreign()
+	st, foreign, prods := s.Stats, r.conn.Foreign(), s.Producers
 	if msg == "stopped" {
-		st = s.Total
+		st, prods = s.Total, r.pipe.Producers()
 	} else {
 		foreign, r.foreign = foreign-r.foreign, foreign
 	}
@@ -504,10 +510,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		ev = ev.Uint64("foreign_source", foreign)
 	}
 	producers := zerolog.Arr()
-	for _, p := range s.Producers {
-		if msg == "stopped" {
-			p = r.totals(p)
-		}
+	for _, p := range prods {
 		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted)
 		if p.Unhealthy {
 			d = d.Bool("unhealthy", true)
@@ -525,7 +528,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		}
 		producers.Dict(d)
 	}
-	if len(s.Producers) > 0 {
+	if len(prods) > 0 {
 		ev = ev.Array("producers", producers)
 	}
 	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
@@ -546,16 +549,6 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		ev = ev.Array("alarms", alarms)
 	}
 	ev.Msg(text)
-}
-
-// totals returns the counters of producer p since the start.
-func (r *recvLoop) totals(p receive.ProducerStats) receive.ProducerStats {
-	for _, t := range r.pipe.Producers() {
-		if t.KeyID == p.KeyID {
-			return t
-		}
-	}
-	return p
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else
