@@ -105,9 +105,10 @@ func checkCovers(t *testing.T, steps []walkStep) {
 	// dropped.
 	for _, s := range steps {
 		if s.cmd == "wait" && !slices.ContainsFunc(s.want, func(l string) bool {
-			return strings.Contains(l, " forwarded, 0 datagrams dropped ") && strings.Contains(l, " rejected=0")
+			// Zero counters are left out of a summary: no rejected=.
+			return strings.Contains(l, " forwarded, 0 datagrams dropped ") && !strings.Contains(l, " rejected=")
 		}) {
-			t.Errorf("%s: the document shows no summary of the receiver with 0 datagrams dropped, rejected=0", s)
+			t.Errorf("%s: the document shows no summary of the receiver with 0 datagrams dropped and no rejected=", s)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	msg := strings.TrimSpace(err.Error())
+	msg := strings.TrimSpace(plainError(err))
 	fmt.Fprintf(stderr, "ssmrandom: error: %s\n", oneLine(msg))
 	var ce *cliError
 	if errors.As(err, &ce) {
@@ -97,10 +97,8 @@ type env struct {
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
-	onUsage := func(_ *cli.Context, err error, _ bool) error {
-		return asUsage(err, "see 'ssmrandom help' or 'ssmrandom COMMAND --help'")
-	}
-	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), seedCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
+	onUsage := func(c *cli.Context, err error, _ bool) error { return flagUsageError(c, err) }
+	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), seedCommand(e), statusCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
 	for _, c := range cmds {
 		c.OnUsageError = onUsage
 	}
@@ -120,7 +118,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
 		Action:          noCommand,
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, seed, keys and inspect\n", name)
+			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, seed, status, keys and inspect\n", name)
 			cli.OsExiter(exitUsage)
 		},
 	}

@@ -118,7 +118,7 @@ func runKeys(c *cli.Context, e *env) error {
 	}
 	switch {
 	case len(skipped) > 0:
-		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", plural(len(skipped), "file"), path),
+		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", plural(uint64(len(skipped)), "file"), path),
 			"fix or remove what was skipped")
 	case ring.Len() == 0:
 		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)

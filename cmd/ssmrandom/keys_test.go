@@ -171,12 +171,12 @@ func TestKeysMetricsErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"server error", metricsServer(t, http.StatusInternalServerError, textFormat, "oops"), 1, `metrics: GET http://127\.0\.0\.1:\d+/metrics: 500 Internal Server Error`},
+		{"server error", metricsServer(t, http.StatusInternalServerError, textFormat, "oops"), 1, `GET http://127\.0\.0\.1:\d+/metrics: 500 Internal Server Error`},
 		{"not found", metricsServer(t, http.StatusOK, textFormat, "") + "x", 1, `404 Not Found`},
-		{"html", metricsServer(t, http.StatusOK, "text/html", "<html><body>hello</body></html>\n"), 1, `metrics: http://\S+: text format parsing error in line 1`},
+		{"html", metricsServer(t, http.StatusOK, "text/html", "<html><body>hello</body></html>\n"), 1, `http://\S+: text format parsing error in line 1`},
 		{"not a time", metricsServer(t, http.StatusOK, textFormat, nan), 1, `ssmrandom_recv_last_frame_timestamp_seconds\{kid="` + kids[0] + `"\} is NaN; not a Unix time`},
 		{"a kid that is no key id", metricsServer(t, http.StatusOK, textFormat, escape), 1, `has a kid label "\\x1b\[2J" that is not a key id`},
-		{"nobody listening", closedURL, 1, `metrics: Get "http://127\.0\.0\.1:\d+/metrics": dial tcp 127\.0\.0\.1:\d+: connect: connection refused`},
+		{"nobody listening", closedURL, 1, `Get "http://127\.0\.0\.1:\d+/metrics": dial tcp 127\.0\.0\.1:\d+: connect: connection refused`},
 		{"not a URL", "127.0.0.1:9641/metrics", 2, `bad --metrics URL "127\.0\.0\.1:9641/metrics"`},
 		{"not http", "ftp://127.0.0.1/metrics", 2, `bad --metrics URL`},
 	} {

@@ -220,13 +220,19 @@ func cmdResend(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Fatalf("resend: %s did not reach %d bytes within 10s", args[2], size)
 }
 
-// cmdHTTPGet fetches URL, retrying for up to 10 s until it answers 200,
-// and puts the body on the script's stdout.
+// cmdHTTPGet fetches URL, retrying for up to 10 s until it answers 200
+// (or CODE), and puts the body on the script's stdout.
 //
-//	httpget URL
+//	httpget [-status CODE] URL
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	want := http.StatusOK
+	if len(args) == 3 && args[0] == "-status" {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		want, args = n, args[2:]
+	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: httpget URL")
+		ts.Fatalf("usage: httpget [-status CODE] URL")
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	var last error
@@ -238,11 +244,11 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err == nil && resp.StatusCode == http.StatusOK {
+		if err == nil && resp.StatusCode == want {
 			ts.Stdout().Write(body)
 			return
 		}
-		last = fmt.Errorf("status %s, %v", resp.Status, err)
+		last = fmt.Errorf("status %s, want %d, %v", resp.Status, want, err)
 	}
 	ts.Fatalf("httpget %s: %v", args[0], last)
 }

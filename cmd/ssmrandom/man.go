@@ -45,11 +45,13 @@ var manDocs = []struct{ file, what string }{
 var manSections = []struct{ title, body string }{
 	{"EXIT STATUS", `
 :: 0
-Success. For inspect: the datagram verifies; for keys: every trust file loaded; for seed: the host's seed was taken and written.
+Success. For inspect: the datagram verifies; for keys: every trust file loaded; for seed: the host's seed was taken and written; for status: the daemon asked is healthy.
 :: 1
-A failure at run time: the command started and then failed (a socket error, an output that stopped taking bytes, a producer name that does not resolve yet), or inspect's datagram does not verify, or keys skipped a trust file, or seed's --timeout passed (or a signal came) before it had its seeds. A supervisor may retry; the systemd units restart after 5 s.
+A failure at run time: the command started and then failed (a socket error, an output that stopped taking bytes, a producer name that does not resolve yet), or inspect's datagram does not verify, or keys skipped a trust file, or seed's --timeout passed (or a signal came) before it had its seeds, or status found the daemon degraded (silence, an output nobody drains, an unhealthy producer, failing sends) or could not ask it. A supervisor may retry; the systemd units restart after 5 s.
 :: 2
 A usage or configuration error: bad flags or arguments, a key or trust file that cannot be used, an output that cannot be opened, a configuration that cannot work. Nothing was sent or written, and a restart cannot fix it: the units stop there (RestartPreventExitStatus=2). ssmrandom with no command exits with status 2 too.
+:: 3
+status only: no recv or send answers on the control socket (--control): none runs, or it runs without a socket.
 ..
 Errors are one line on stderr, "ssmrandom: error: ...", often followed by "ssmrandom: hint: ..." naming the flag to change.`},
 	{"SIGNALS", `
@@ -68,6 +70,9 @@ The sender's key pair, made by ssmrandom keygen -o /etc/ssmrandom/producer. The 
 The receivers' trusted producer keys (recv --trust), one JWK file each.
 :: /run/ssmrandom/rnd-pipe
 The FIFO recv writes verified bytes to by default (recv -o), for rngd.
+:: /run/ssmrandom/recv.sock
+:: /run/ssmrandom/send.sock
+The control sockets that ssmrandom status asks (recv and send --control), mode 0600, made when /run/ssmrandom exists.
 :: /lib/systemd/system/ssmrandom-*.service
 The units: send, recv (FIFO for rngd) and recv-kernel (-o kernel). None is enabled on install.
 :: /lib/udev/rules.d/60-ssmrandom-hwrng.rules
@@ -90,6 +95,10 @@ $ ssmrandom seed --trust /etc/ssmrandom/trust --host-key /etc/ssmrandom/host.jwk
 ..
 List the trusted keys, their validity and when each last sent a verified frame:
 $ ssmrandom keys --trust /etc/ssmrandom/trust --metrics http://127.0.0.1:9641/metrics
+..
+Ask the running receiver how it is doing, and check it from a script (exit status 0 healthy, 1 degraded, 3 not running):
+$ ssmrandom status
+$ ssmrandom status --json send
 ..
 Say what a captured datagram is and whether it verifies:
 $ ssmrandom inspect --trust /etc/ssmrandom/trust datagram.bin

@@ -85,7 +85,7 @@ func runKeysMembers(c *cli.Context, e *env) error {
 	switch {
 	case len(skipped) > 0:
 		return withHint(fmt.Errorf("%s of --members %s did not load (listed as skipped): send refuses to start with it, and a running send passes it over when it reloads its members",
-			plural(len(skipped), "file"), path), "fix or remove what was skipped")
+			plural(uint64(len(skipped)), "file"), path), "fix or remove what was skipped")
 	case set.Len() == 0:
 		return fmt.Errorf("no X25519 host key in %s; send --members would refuse to start", path)
 	}
@@ -115,14 +115,6 @@ func printMembers(w io.Writer, rep *membersReport) error {
 		}
 	}
 	return nil
-}
-
-// plural is "1 file" or "n files".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // membersReloader loads --members again for a running send and hands the

@@ -34,7 +34,7 @@ func rawsendCommand(e *env) *cli.Command {
 // rawMode is rawsend's: the input's bytes as they are.
 func rawMode(*cli.Context) (*sendMode, error) {
 	return &sendMode{
-		framer: send.Raw{}, maxSize: maxMaxDatagram, defaultSize: rawDefaultSize, noun: "datagrams", warning: rawWarning,
+		framer: send.Raw{}, maxSize: maxMaxDatagram, defaultSize: rawDefaultSize, noun: "datagram", warning: rawWarning,
 		start: func(ev *zerolog.Event) *zerolog.Event { return ev.Str("format", "raw") },
 	}, nil
 }

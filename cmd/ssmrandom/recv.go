@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
@@ -42,11 +43,12 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "batch", Value: receive.MaxBatch, Usage: fmt.Sprintf("when frames queue up, verify up to `N` signatures at once (1 to %d; 1: one by one)", receive.MaxBatch)},
 		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
+		&cli.DurationFlag{Name: "silence", Value: defaultSilence, Usage: "raise an alarm when no producer sent a verified frame, or the output took nothing, for `DURATION` (0: never)"},
 	}
 	flags = append(flags, netFlags()...)
 	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
-	flags = append(flags, metricsFlag())
+	flags = append(flags, metricsFlag(), controlFlag("recv"))
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
 		Name:      "recv",
@@ -126,15 +128,42 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
+	src := metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign}
+	if opts.silence > 0 {
+		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
+	}
+	m.SetSource(src)
 	defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
-	defer stop() // ends the reloader and the metrics server, before their waits
+	sums := receive.NewSummaries(pipe)
+	waitControl, err := serveControl(ctx, c, "recv", log, recvStatus(pipe, sums, out, opts.silence, c.Int("credit")))
+	if err != nil {
+		return err
+	}
+	defer waitControl()
+	defer stop() // ends the reloader and the servers, before their waits
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
-	r := &recvLoop{log: log, conn: conn, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned, warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: sums, metrics: m, unsigned: opts.cfg.AllowUnsigned,
+		silence: opts.silence, warned: map[receive.Reason]bool{}}
 	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
+}
+
+// recvStatus returns what recv answers ssmrandom status.
+func recvStatus(pipe *receive.Pipeline, sums *receive.Summaries, out sink.Sink, silence time.Duration, credit int) func() control.Status {
+	r := control.Recv{Silence: silence, Output: out.String(), Credit: credit}
+	if p, ok := out.(interface{ Pending() (int, error) }); ok {
+		r.Pending = p.Pending
+	}
+	return func() control.Status {
+		r := r
+		r.Last, r.Now = sums.Last(), receive.Summary{Total: pipe.Stats(), Producers: pipe.Producers()}
+		if silence > 0 {
+			r.Alarms = pipe.Alarms(silence)
+		}
+		return control.RecvStatus(r, time.Now())
+	}
 }
 
 // recvSignals catches signals from the start: SIGINT or SIGTERM while
@@ -173,8 +202,13 @@ type recvOptions struct {
 	group       netip.AddrPort
 	ifi         *net.Interface
 	maxDatagram int
+	silence     time.Duration  // --silence; 0: no alarms
 	cfg         receive.Config // all but Trust, Output and ObserveVerify
 }
+
+// defaultSilence is --silence's default: two of --stats-interval's
+// default summaries without a frame.
+const defaultSilence = 2 * time.Minute
 
 // recvFlags reads and checks recv's flags, but --trust's keys and the
 // output, which are loaded and opened later.
@@ -211,6 +245,9 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	if c.Duration("max-skew") < 0 {
 		return nil, usagef("--max-skew takes a duration such as 5s, or 0", "bad --max-skew %s", c.Duration("max-skew"))
 	}
+	if o.silence = c.Duration("silence"); o.silence < 0 {
+		return nil, usagef("--silence takes a duration such as 2m, or 0 for no alarm", "bad --silence %s", o.silence)
+	}
 	o.cfg = receive.Config{MaxDatagram: o.maxDatagram, MaxAge: c.Duration("max-age"), MaxSkew: c.Duration("max-skew"),
 		Limit: c.Uint64("count"), AllowUnsigned: c.Bool("allow-unsigned")}
 	if o.cfg.Sample, err = samplerFlags(c); err != nil {
@@ -232,7 +269,7 @@ func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
 	for _, w := range trustWarnings(warnings) {
-		log.Warn().Msg(w)
+		log.Warn().Msg(plainText(w))
 	}
 	for _, k := range ring.Keys() {
 		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
@@ -297,9 +334,13 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 type recvLoop struct {
 	log      zerolog.Logger
 	conn     *mcast.Receiver
+	pipe     *receive.Pipeline
 	sums     *receive.Summaries
 	metrics  *metrics.Recv // nil if off
 	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
+	silence  time.Duration // --silence; 0: no alarms
+	alarms   receive.Alarms
+	foreign  uint64 // datagrams from foreign sources at the last summary
 
 	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
 }
@@ -332,21 +373,36 @@ func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive
 	return err
 }
 
-// summaries logs a summary every interval until the returned function
-// is called, which waits for the last one; an interval of 0 logs none.
+// summaries logs a summary every interval, and the alarms as they are
+// raised and cleared, until the returned function is called, which waits
+// for the last one; an interval of 0 logs no summary.
 func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
-	if interval <= 0 {
+	if interval <= 0 && r.silence <= 0 {
 		return func() {}
 	}
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(interval)
-		defer t.Stop()
+		var sums, alarms <-chan time.Time
+		if interval > 0 {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			sums = t.C
+		}
+		if r.silence > 0 {
+			// Check the alarms ten times per --silence, at most once
+			// every 100 ms and at least every 10 s.
+			t := time.NewTicker(min(max(r.silence/10, 100*time.Millisecond), 10*time.Second))
+			defer t.Stop()
+			alarms = t.C
+		}
 		for {
 			select {
-			case <-t.C:
+			case <-sums:
+				r.checkAlarms()
 				r.summary(zerolog.InfoLevel, "summary")
+			case <-alarms:
+				r.checkAlarms()
 			case <-done:
 				return
 			}
@@ -355,14 +411,47 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 	return func() { close(done); <-stopped }
 }
 
-// dropped logs a datagram the pipeline did not forward: at debug level
-// each one, at warn level the first of each reason, and at error level
-// (and in the metrics) each new health-test failure.
+// checkAlarms logs each alarm once when it is raised, and when it is
+// cleared; the summaries repeat the raised ones.
+func (r *recvLoop) checkAlarms() {
+	if r.silence <= 0 {
+		return
+	}
+	a := r.pipe.Alarms(r.silence)
+	was := r.alarms
+	r.alarms = a
+	switch {
+	case a.Silent && !was.Silent:
+		r.log.Warn().Str("silence", r.silence.String()).Msgf("silence: no verified frame from any producer for %s", r.silence)
+	case !a.Silent && was.Silent:
+		r.log.Info().Msg("silence is over: verified frames arrive again")
+	}
+	switch {
+	case a.Stuck && !was.Stuck:
+		r.log.Warn().Str("silence", r.silence.String()).Msgf("output stuck: full, and nothing read from it for %s (is its reader, such as rngd, running?)", r.silence)
+	case !a.Stuck && was.Stuck:
+		r.log.Info().Msg("output drained again")
+	}
+}
+
+// dropped logs a datagram the pipeline did not forward, or whose frame
+// changed its producer's health: at debug level each one, at warn level
+// the first of each reason, at error level a producer that turns
+// unhealthy and at info level one that recovers; each health-test
+// failure is counted in the metrics and the summaries, not logged.
 func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
-	if v.HealthFailed() { // once per failure, not per frame refused on probation
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).AnErr("why", v.Err).
-			Msg("a producer's bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+	if v.HealthFailed() {
 		r.metrics.HealthFailure(v.KeyID)
+	}
+	switch v.Health {
+	case receive.BecameUnhealthy:
+		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
+			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+	case receive.Recovered:
+		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
+	}
+	if v.Reason == receive.None {
+		return
 	}
 	first := !r.warned[v.Reason]
 	if !first && r.log.GetLevel() > zerolog.DebugLevel {
@@ -370,41 +459,97 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	}
 	why := v.Why()
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
-	if first && v.Reason != receive.SampledOut && v.Reason != receive.Seed { // by choice, or not for recv
+	if first && v.Reason != receive.SampledOut && v.Reason != receive.Seed && v.Reason != receive.Unhealthy { // by choice, not for recv, or logged as a state change
 		r.warned[v.Reason] = true
-		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
+		level := zerolog.WarnLevel
+		if v.Reason == receive.OutputFull {
+			// rngd 5 reads only when the kernel asks: a full FIFO is its
+			// steady state, and the --silence alarm says when it is stuck.
+			level = zerolog.InfoLevel
+		}
+		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
 	}
 }
 
-// summary logs the counters; at info level it is raised to warn when
-// datagrams were dropped since the last summary.
+// summary logs what happened in the interval since the last summary
+// ("summary") or, at the end ("stopped"), since the start, leaving out
+// the counters that are 0. At info level it is raised to warn for
+// rejects, but not for output_full alone (rngd 5 reads only when the
+// kernel asks, so a full FIFO is its steady state), and for an alarm.
 func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	s := r.sums.Next()
+	st, foreign, prods := s.Stats, r.conn.Foreign(), s.Producers
+	if msg == "stopped" {
+		st, prods = s.Total, r.pipe.Producers()
+	} else {
+		foreign, r.foreign = foreign-r.foreign, foreign
+	}
 	dropped := zerolog.Dict()
 	for _, reason := range receive.Reasons() {
-		dropped.Uint64(reason.String(), s.Dropped[reason])
+		if n := st.Dropped[reason]; n > 0 {
+			dropped.Uint64(reason.String(), n)
+		}
 	}
-	if level == zerolog.InfoLevel && s.NewRejects > 0 {
+	if level == zerolog.InfoLevel && (s.NewRejects > s.Dropped[receive.OutputFull] || r.alarms.Any()) {
 		level = zerolog.WarnLevel
 	}
+	ev := r.log.WithLevel(level)
+	if msg != "stopped" {
+		ev = ev.Float64("interval_s", s.End.Sub(s.Start).Round(time.Millisecond).Seconds())
+	}
+	ev = ev.Uint64("datagrams", st.Datagrams).Uint64("frames", st.Frames).Uint64("bytes", st.Bytes)
+	if n := st.Rejected(); n > 0 {
+		ev = ev.Uint64("rejected", n).Dict("dropped", dropped)
+	} else if st.Dropped[receive.SampledOut] > 0 {
+		ev = ev.Dict("dropped", dropped)
+	}
+	if st.Unsigned > 0 {
+		ev = ev.Uint64("unsigned", st.Unsigned)
+	}
+	if foreign > 0 {
+		ev = ev.Uint64("foreign_source", foreign)
+	}
 	producers := zerolog.Arr()
-	for _, p := range s.Producers {
-		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted).Uint64("verified", p.Frames).
-			Uint64("forwarded", p.Forwarded).Uint64("bytes", p.Bytes)
+	for _, p := range prods {
+		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted)
+		if p.Unhealthy {
+			d = d.Bool("unhealthy", true)
+		}
+		for _, c := range []struct {
+			name string
+			n    uint64
+		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}} {
+			if c.n > 0 {
+				d = d.Uint64(c.name, c.n)
+			}
+		}
 		if !p.LastFrame.IsZero() {
 			d = d.Float64("last_frame_age_s", time.Since(p.LastFrame).Round(time.Millisecond).Seconds())
 		}
 		producers.Dict(d)
 	}
-	ev := r.log.WithLevel(level).Uint64("datagrams", s.Datagrams).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).
-		Uint64("rejected", s.Rejected())
-	if r.unsigned {
-		ev = ev.Uint64("unsigned", s.Unsigned)
+	if len(prods) > 0 {
+		ev = ev.Array("producers", producers)
 	}
-	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
-		Array("producers", producers).
-		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
+	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
+	if msg != "stopped" {
+		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
+			plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
+	}
+	if r.alarms.Any() {
+		alarms := zerolog.Arr()
+		if r.alarms.Silent {
+			alarms.Str("silence")
+			text += "; silence: no verified frame for " + r.silence.String()
+		}
+		if r.alarms.Stuck {
+			alarms.Str("output_stuck")
+			text += "; output stuck for " + r.silence.String()
+		}
+		ev = ev.Array("alarms", alarms)
+	}
+	ev.Msg(text)
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else

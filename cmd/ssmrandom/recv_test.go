@@ -13,23 +13,36 @@ import (
 	"github.com/nordunet/ssmrandom/internal/receive"
 )
 
-// TestDroppedHealthFailures: every new health-test failure is logged at
-// error level, not only the first of the run; frames refused on probation
-// after one are not.
+// TestDroppedHealthFailures checks that a producer's health is logged
+// when it changes, not per frame (issue 14, item 3): an error when it
+// turns unhealthy, an info line when it recovers, nothing for the failures
+// and the frames refused on probation in between.
 func TestDroppedHealthFailures(t *testing.T) {
 	var logs bytes.Buffer
 	r := &recvLoop{log: zerolog.New(&logs).Level(zerolog.InfoLevel), warned: map[receive.Reason]bool{}}
 	src := netip.MustParseAddr("192.0.2.1")
 	failure := errors.New("health: repetition count test failed")
 	for _, v := range []receive.Verdict{
-		{Reason: receive.Unhealthy, KeyID: "a", Err: failure},
+		{Reason: receive.Unhealthy, KeyID: "a", Err: failure, Health: receive.BecameUnhealthy},
 		{Reason: receive.Unhealthy, KeyID: "a", Err: health.ErrFailed},
-		{Reason: receive.Unhealthy, KeyID: "b", Err: failure},
+		{Reason: receive.Unhealthy, KeyID: "b", Err: failure, Health: receive.BecameUnhealthy},
 		{Reason: receive.Unhealthy, KeyID: "a", Err: failure},
+		{Reason: receive.Unhealthy, KeyID: "a", Err: failure},
+		{Reason: receive.None, KeyID: "a", Health: receive.Recovered},
 	} {
 		r.dropped(nil, src, v)
 	}
-	if got := strings.Count(logs.String(), "failed a health test"); got != 3 {
-		t.Errorf("got %d health-failure lines, want 3 (one per new failure):\n%s", got, logs.String())
+	out := logs.String()
+	if got := strings.Count(out, "producer unhealthy"); got != 2 {
+		t.Errorf("got %d unhealthy lines, want 2 (one per producer):\n%s", got, out)
+	}
+	if got := strings.Count(out, "producer healthy again"); got != 1 {
+		t.Errorf("got %d recovery lines, want 1:\n%s", got, out)
+	}
+	if got := strings.Count(out, "\n"); got != 3 {
+		t.Errorf("got %d lines, want 3:\n%s", got, out)
+	}
+	if strings.Contains(out, `"why":"health: `) {
+		t.Errorf("a package prefix in a log line:\n%s", out)
 	}
 }

@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
@@ -68,7 +71,7 @@ func sendCommand(e *env) *cli.Command {
 // senderFlags adds the flags send and rawsend share to flags.
 func senderFlags(flags []cli.Flag) []cli.Flag {
 	flags = append(flags, netFlags()...)
-	flags = append(flags, metricsFlag())
+	flags = append(flags, metricsFlag(), controlFlag("send"))
 	flags = append(flags, daemonFlags()...)
 	return append(flags, logFlags()...)
 }
@@ -92,7 +95,7 @@ type sendMode struct {
 	signer      *sign.Signer // signed frames only
 	maxSize     int          // the largest -s/--size
 	defaultSize int          // where the search for a size that fits starts
-	noun        string       // what the summary counts
+	noun        string       // what the summary counts, singular
 	warning     string       // logged at the start, if not ""
 	start       func(*zerolog.Event) *zerolog.Event
 	seeds       *seedSetup // send --members only
@@ -122,7 +125,7 @@ func signedMode(c *cli.Context) (*sendMode, error) {
 			"key %s of %s is valid %s, not now: every receiver would drop its frames", signer.KeyID(), c.String("key"), v)
 	}
 	return &sendMode{
-		framer: send.NewSigned(signer), source: source, signer: signer, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frames",
+		framer: send.NewSigned(signer), source: source, signer: signer, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frame",
 		start: func(ev *zerolog.Event) *zerolog.Event { return ev.Str("kid", signer.KeyID()) },
 	}, nil
 }
@@ -138,7 +141,7 @@ func unsignedMode(c *cli.Context) (*sendMode, error) {
 		return nil, usagef("leave out -k/--key, or --unsigned to sign with it", "--unsigned frames are not signed, and a key was given")
 	}
 	return &sendMode{
-		framer: send.V1{}, source: source, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frames", warning: unsignedWarning,
+		framer: send.V1{}, source: source, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frame", warning: unsignedWarning,
 		start: func(ev *zerolog.Event) *zerolog.Event { return ev.Str("format", "v1.0 unsigned").Str("source", source) },
 	}, nil
 }
@@ -288,14 +291,25 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.signer != nil {
 		cfg.Expires = mode.signer.Valid().NotAfter
 	}
-	var sendErrors uint64
+	// A failing send is logged when it starts failing and when it works
+	// again; the errors in between are counted in the summaries and the
+	// metrics, not logged one by one.
+	var failing atomic.Bool // read by status queries
+	var lost uint64
 	cfg.Observe = func(ev send.Event) {
 		if ev.Err != nil {
 			m.SendError()
-			if sendErrors++; sendErrors == 1 || sendErrors%1000 == 0 {
-				log.Warn().Err(ev.Err).Uint64("send_errors", sendErrors).Msg("send failed; frame lost")
+			lost++
+			if !failing.Load() {
+				failing.Store(true)
+				lost = 1
+				log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
 			}
 			return
+		}
+		if failing.Load() {
+			failing.Store(false)
+			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", plural(lost, "frame"))
 		}
 		m.Sent(ev.Bytes)
 		log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
@@ -310,7 +324,22 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.seeds != nil {
 		defer mode.seeds.start(ctx, log, loop)()
 	}
-	defer logSummaries(ctx, log, loop, c.Duration("stats-interval"))()
+	iv := &sendIntervals{loop: loop}
+	var kid string
+	if mode.signer != nil {
+		kid = mode.signer.KeyID()
+	}
+	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
+		start, end := iv.last()
+		return control.SendStatus(kid, start, end, loop.Stats(), failing.Load())
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer waitControl()
+	defer cancel() // ends the control server, before its wait
+	defer iv.log(ctx, log, c.Duration("stats-interval"))()
 	err = loop.Run(ctx)
 	switch {
 	case errors.Is(err, send.ErrRead):
@@ -320,20 +349,32 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 			mode.signer.KeyID(), mode.signer.Valid().NotAfter.UTC().Format(time.RFC3339))
 	}
 	s := loop.Stats()
-	if mode.seeds == nil {
-		log.Info().Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).
-			Msgf("sent %d %s, %d bytes, %d send errors", s.Frames, mode.noun, s.Bytes, s.SendErrors)
-		return err
+	msg := fmt.Sprintf("sent %s, %s, %s", plural(s.Frames, mode.noun), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
+	if s.SeedRounds > 0 {
+		msg += fmt.Sprintf("; %s in %s in %s", plural(s.SeedMembers, "seed"), plural(s.SeedDatagrams, "seed datagram"), plural(s.SeedRounds, "seed round"))
 	}
-	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).
-		Msgf("sent %d %s, %d bytes, %d seeds in %d seed datagrams in %d seed rounds, %d send errors",
-			s.Frames, mode.noun, s.Bytes, s.SeedMembers, s.SeedDatagrams, s.SeedRounds, s.SendErrors)
+	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg(msg)
 	return err
 }
 
-// logSummaries logs loop's counters every interval (never if it is 0)
-// until the returned function is called.
-func logSummaries(ctx context.Context, log zerolog.Logger, loop *send.Loop, interval time.Duration) (stop func()) {
+// sendIntervals logs a sender's summaries, and keeps its counters at the
+// start and end of the last interval for status queries.
+type sendIntervals struct {
+	loop       *send.Loop
+	mu         sync.Mutex
+	start, end send.Stats
+}
+
+// last returns the counters at the start and end of the last interval.
+func (iv *sendIntervals) last() (start, end send.Stats) {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	return iv.start, iv.end
+}
+
+// log logs what the loop did in each interval (never if it is 0) until
+// the returned function is called.
+func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		return func() {}
 	}
@@ -348,8 +389,19 @@ func logSummaries(ctx context.Context, log zerolog.Logger, loop *send.Loop, inte
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				s := loop.Stats()
-				seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg("summary")
+				s := iv.loop.Stats()
+				iv.mu.Lock()
+				iv.start, iv.end = iv.end, s
+				d := send.Stats{Frames: s.Frames - iv.start.Frames, Bytes: s.Bytes - iv.start.Bytes, SendErrors: s.SendErrors - iv.start.SendErrors,
+					SeedRounds: s.SeedRounds - iv.start.SeedRounds, SeedMembers: s.SeedMembers - iv.start.SeedMembers, SeedDatagrams: s.SeedDatagrams - iv.start.SeedDatagrams}
+				iv.mu.Unlock()
+				ev := seedFields(log.Info(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes)
+				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", plural(d.Frames, "frame"), plural(d.Bytes, "byte"), interval)
+				if d.SendErrors > 0 {
+					ev = seedFields(log.Warn(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes).Uint64("send_errors", d.SendErrors)
+					msg += ", " + plural(d.SendErrors, "frame") + " lost to send errors"
+				}
+				ev.Msg(msg)
 			}
 		}
 	}()

@@ -50,6 +50,8 @@
 package metrics
 
 import (
+	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -105,6 +107,10 @@ type Source struct {
 	// joined were skipped: the mcast receiver's Foreign. Nil leaves out
 	// ssmrandom_recv_foreign_source_datagrams_total.
 	Foreign func() uint64
+	// Alarms returns the alarms raised now: [receive.Pipeline.Alarms] for
+	// the time the caller chose. Nil leaves out ssmrandom_recv_alarm, and
+	// [Recv.Health] reports no alarm.
+	Alarms func() receive.Alarms
 }
 
 // Recv is the receiver's metrics. Make one with [NewRecv] and give it
@@ -228,6 +234,44 @@ func (r *Recv) TrustReloaded(skipped int, err error) {
 	r.skipped.Set(float64(skipped))
 }
 
+// Health returns nil while the receiver does its job, and otherwise an
+// error that says which alarm of its [Source] is raised: what the health
+// endpoint ([Handler]) answers. A nil *Recv, or one whose Source has no
+// Alarms, is healthy.
+func (r *Recv) Health() error {
+	if r == nil {
+		return nil
+	}
+	src := r.src.Load()
+	if src.Alarms == nil {
+		return nil
+	}
+	a := src.Alarms()
+	var errs []error
+	if a.Silent {
+		errs = append(errs, fmt.Errorf("silence: no verified frame from any producer since %s", since(a.Heard)))
+	}
+	if a.Stuck {
+		errs = append(errs, fmt.Errorf("output stuck: the output is full and took nothing since %s", since(a.Wrote)))
+	}
+	return errors.Join(errs...)
+}
+
+// since formats t for [Recv.Health]; zero is "the start".
+func since(t time.Time) string {
+	if t.IsZero() {
+		return "the start"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // recvCollector reads the receiver's snapshot metrics at scrape time.
 type recvCollector struct{ r *Recv }
 
@@ -257,13 +301,15 @@ var (
 		"Health test failures of a producer key's verified bytes, one per failure (not per frame refused on probation).", []string{"kid"}, nil)
 	descSinkErrors = prometheus.NewDesc(recvSinkErrorsName,
 		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
+	descAlarm = prometheus.NewDesc(recvAlarmName,
+		"1 while the alarm is raised, else 0: silence (no verified frame from any producer for recv's --silence) or output_stuck (the output full and taking nothing for that long).", []string{"alarm"}, nil)
 	descUnsigned = prometheus.NewDesc(recvUnsignedName,
 		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned, descAlarm} {
 		ch <- d
 	}
 }
@@ -283,6 +329,11 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, descSinkErrors, prometheus.CounterValue, float64(c.r.sinkErrors.Load()), "error")
 	if src.Foreign != nil {
 		send(ch, descForeign, prometheus.CounterValue, float64(src.Foreign()))
+	}
+	if src.Alarms != nil {
+		a := src.Alarms()
+		send(ch, descAlarm, prometheus.GaugeValue, boolFloat(a.Silent), "silence")
+		send(ch, descAlarm, prometheus.GaugeValue, boolFloat(a.Stuck), "output_stuck")
 	}
 
 	var producers []receive.ProducerStats

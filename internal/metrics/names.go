@@ -24,6 +24,7 @@ const (
 	recvVerifyName       = "ssmrandom_recv_verify_duration_seconds"
 	recvTrustSkippedName = "ssmrandom_recv_trust_skipped_files"
 	recvTrustReloadsName = "ssmrandom_recv_trust_reloads_total"
+	recvAlarmName        = "ssmrandom_recv_alarm"
 
 	sendFramesName     = "ssmrandom_send_frames_total"
 	sendBytesName      = "ssmrandom_send_bytes_total"

@@ -137,7 +137,12 @@ func (s *Server) Close() error {
 
 // Handler returns the HTTP handler [Server.Serve] uses: the metrics of g
 // in the Prometheus text format (gzipped if the client asks) at /metrics,
-// and a small HTML index linking to them at /. Other paths are 404.
+// the health endpoint at /healthz (and /readyz, the same), and a small
+// HTML index linking to them at /. Other paths are 404.
+//
+// The health endpoint answers 200 and "ok" while g, if it has a method
+// Health (as [Recv.Health]), returns nil, and otherwise 503 and the
+// error's text, one alarm a line.
 func Handler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
@@ -145,6 +150,21 @@ func Handler(g prometheus.Gatherer) http.Handler {
 		MaxRequestsInFlight: MaxScrapes,
 		Timeout:             ScrapeTimeout,
 	}))
+	healthz := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		if h, ok := g.(interface{ Health() error }); ok {
+			if err := h.Health(); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, err.Error()+"\n")
+				return
+			}
+		}
+		io.WriteString(w, "ok\n")
+	}
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", healthz)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -157,5 +177,6 @@ func Handler(g prometheus.Gatherer) http.Handler {
 // proxy that serves the daemon under a path.
 const index = `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>ssmrandom</title></head>
-<body><h1>ssmrandom</h1><p><a href="metrics">Metrics</a> (Prometheus text format)</p></body></html>
+<body><h1>ssmrandom</h1><p><a href="metrics">Metrics</a> (Prometheus text format)</p>
+<p><a href="healthz">Health</a> (200 ok, or 503 and the alarms raised)</p></body></html>
 `

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/receive"
 )
 
 // TestListenErrors checks that a bad or busy address fails Listen at once.
@@ -117,4 +119,44 @@ func TestCloseBeforeServe(t *testing.T) {
 		t.Fatalf("Listen(%s) after Close: got error %v, want nil", srv.Addr(), err)
 	}
 	again.Close()
+}
+
+// TestHealthz checks the health endpoint of issue 14, item 11: 200 while
+// no alarm is raised (and for a sender, which has none), 503 and the
+// alarm while one is, at /healthz and /readyz alike, and the alarm gauge.
+func TestHealthz(t *testing.T) {
+	var mu sync.Mutex
+	var alarms receive.Alarms
+	m := metrics.NewRecv(metrics.RecvConfig{})
+	m.SetSource(metrics.Source{Alarms: func() receive.Alarms { mu.Lock(); defer mu.Unlock(); return alarms }})
+	base := serve(t, m)
+	send := serve(t, metrics.NewSend(""))
+	for _, st := range []struct {
+		name   string
+		alarms receive.Alarms
+		status int
+		body   string
+		gauge  string
+	}{
+		{"healthy", receive.Alarms{}, http.StatusOK, "ok\n", `ssmrandom_recv_alarm{alarm="silence"} 0`},
+		{"silent", receive.Alarms{Silent: true}, http.StatusServiceUnavailable, "silence: no verified frame from any producer since the start\n", `ssmrandom_recv_alarm{alarm="silence"} 1`},
+		{"stuck", receive.Alarms{Stuck: true, Wrote: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, http.StatusServiceUnavailable,
+			"output stuck: the output is full and took nothing since 2026-01-02T03:04:05Z\n", `ssmrandom_recv_alarm{alarm="output_stuck"} 1`},
+	} {
+		mu.Lock()
+		alarms = st.alarms
+		mu.Unlock()
+		for _, path := range []string{"/healthz", "/readyz"} {
+			status, _, body := get(t, base+path)
+			if status != st.status || string(body) != st.body {
+				t.Errorf("%s: GET %s: got %d %q, want %d %q", st.name, path, status, body, st.status, st.body)
+			}
+		}
+		if _, _, body := get(t, base+"/metrics"); !strings.Contains(string(body), st.gauge+"\n") {
+			t.Errorf("%s: metrics: no line %q", st.name, st.gauge)
+		}
+	}
+	if status, _, body := get(t, send+"/healthz"); status != http.StatusOK || string(body) != "ok\n" {
+		t.Errorf("send: GET /healthz: got %d %q, want 200 \"ok\\n\"", status, body)
+	}
 }

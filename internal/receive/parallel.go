@@ -65,7 +65,8 @@ const MaxBatch = 64
 // and the goroutine that finishes them. T is the type of a tag the
 // caller gives each datagram (its source address, say); observe, if not
 // nil, is called by the finishing goroutine for every datagram not
-// forwarded, with the datagram (valid only during the call), its tag and
+// forwarded, and for a forwarded one that changed its producer's health
+// ([Verdict.Health]), with the datagram (valid only during the call), its tag and
 // the verdict: it is for logs, and must be quick.
 func NewParallel[T any](p *Pipeline, opts Options, observe func(datagram []byte, tag T, v Verdict)) *Parallel[T] {
 	workers := max(opts.Workers, 1)
@@ -205,7 +206,7 @@ func (q *Parallel[T]) finisher() {
 				q.err.Store(&err)
 				close(q.done)
 			}
-			if v.Reason != None && err == nil && q.observe != nil {
+			if (v.Reason != None || v.Health != HealthSame) && err == nil && q.observe != nil {
 				q.observe(s.buf, s.tag, v)
 			}
 		}

@@ -198,6 +198,11 @@ type Pipeline struct {
 	bytes    atomic.Uint64
 	dropped  [numReasons]atomic.Uint64
 	nUnsign  atomic.Uint64 // unsigned frames forwarded
+
+	// Unix nanoseconds: when the Pipeline was made, and of the last
+	// verified (or forwarded unsigned) frame, the last write to the output
+	// and the last frame dropped because the output was full; 0 for none.
+	start, heard, wrote, full atomic.Int64
 }
 
 // trust is a keyring and the state of each of its keys, and of each key
@@ -217,6 +222,13 @@ type producer struct {
 
 	frames, forwarded, bytes atomic.Uint64
 	last                     atomic.Int64 // Unix nanoseconds of the last verified frame
+	// unhealthy is set from a failed health test until the producer
+	// recovers; failures counts failed tests, not frames on probation.
+	unhealthy atomic.Bool
+	failures  atomic.Uint64
+	// dropped counts the key's verified frames that were not forwarded,
+	// by reason.
+	dropped [numReasons]atomic.Uint64
 }
 
 // New returns a Pipeline.
@@ -245,6 +257,7 @@ func New(cfg Config) (*Pipeline, error) {
 		now = time.Now
 	}
 	p := &Pipeline{cfg: cfg, now: now, guard: guard, work: newWork(cfg.MaxDatagram)}
+	p.start.Store(now().UnixNano())
 	p.SetTrust(cfg.Trust)
 	p.cfg.Trust = nil // p.trust holds the keyring in use; a reload must not leave the first one here
 	return p, nil
@@ -288,6 +301,15 @@ type ProducerStats struct {
 	Forwarded uint64        // frames written to the output
 	Bytes     uint64        // entropy bytes written to the output
 	LastFrame time.Time     // when the last verified frame was checked; zero if none
+	Unhealthy bool          // the producer failed a health test and has not recovered
+	// HealthFailures counts the producer's frames that failed a health
+	// test, not those refused on probation after a failure.
+	HealthFailures uint64
+	// Dropped counts the key's verified frames that were not forwarded,
+	// by reason ([Replay], [Unhealthy], [OutputFull], [SampledOut] and
+	// such): a datagram that only names the key is not counted here,
+	// since anyone can send one.
+	Dropped [numReasons]uint64
 }
 
 // Producers returns the counters of each key in the keyring in use and of
@@ -299,7 +321,11 @@ func (p *Pipeline) Producers() []ProducerStats {
 	for kid, c := range t.producers {
 		k, trusted := t.ring.Lookup(kid)
 		s := ProducerStats{KeyID: kid, File: k.File, Valid: k.Valid, Trusted: trusted,
-			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load()}
+			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load(),
+			Unhealthy: c.unhealthy.Load(), HealthFailures: c.failures.Load()}
+		for i := range c.dropped {
+			s.Dropped[i] = c.dropped[i].Load()
+		}
 		if !trusted && s.Frames == 0 {
 			continue
 		}
@@ -459,6 +485,9 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 	}
 	if v.Reason != None {
 		p.dropped[v.Reason].Add(1)
+		if v.KeyID != "" && !w.unsigned {
+			w.prod.dropped[v.Reason].Add(1)
+		}
 		return *v, nil
 	}
 	if p.cfg.Limit > 0 && p.frames.Load() >= p.cfg.Limit {
@@ -471,8 +500,13 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 		}
 		v.Reason, v.Err = OutputFull, err
 		p.dropped[OutputFull].Add(1)
+		if !w.unsigned {
+			w.prod.dropped[OutputFull].Add(1)
+		}
+		p.full.Store(p.now().UnixNano())
 		return *v, nil
 	}
+	p.wrote.Store(p.now().UnixNano())
 	if p.cfg.Sample != nil {
 		p.mu.Lock()
 		p.cfg.Sample.Kept(p.now())
@@ -481,6 +515,7 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 	p.bytes.Add(uint64(len(data)))
 	if w.unsigned {
 		p.nUnsign.Add(1)
+		p.heard.Store(p.now().UnixNano())
 	} else {
 		w.prod.forwarded.Add(1)
 		w.prod.bytes.Add(uint64(len(data)))
@@ -512,7 +547,9 @@ func (p *Pipeline) admit(w *work) {
 		}
 		prod := w.prod
 		prod.frames.Add(1)
-		prod.last.Store(p.now().UnixNano())
+		t := p.now().UnixNano()
+		prod.last.Store(t)
+		p.heard.Store(t)
 		p.mu.Lock()
 		err := p.guard.Check(&prod.filter, v.Facts.Epoch, v.Facts.Seq, v.Facts.Time)
 		if err == nil {
@@ -531,7 +568,16 @@ func (p *Pipeline) admit(w *work) {
 		}
 		if err := w.prod.health.Check(w.frame.Data); err != nil {
 			v.Reason, v.Err = Unhealthy, err
+			if v.HealthFailed() {
+				w.prod.failures.Add(1)
+			}
+			if !w.prod.unhealthy.Swap(true) {
+				v.Health = BecameUnhealthy
+			}
 			return
+		}
+		if w.prod.unhealthy.Swap(false) {
+			v.Health = Recovered
 		}
 	}
 	if p.cfg.Sample != nil {
@@ -539,7 +585,7 @@ func (p *Pipeline) admit(w *work) {
 		open := p.cfg.Sample.Open(p.now())
 		p.mu.Unlock()
 		if !open {
-			*v = Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts}
+			*v = Verdict{Reason: SampledOut, KeyID: v.KeyID, Facts: v.Facts, Health: v.Health}
 		}
 	}
 }
@@ -595,4 +641,42 @@ func (p *Pipeline) Stats() Stats {
 		s.Dropped[i] = p.dropped[i].Load()
 	}
 	return s
+}
+
+// Alarms are the conditions in which a receiver does not do its job,
+// each held for at least the time given to [Pipeline.Alarms].
+type Alarms struct {
+	// Silent: no producer sent a verified frame (or, with
+	// [Config.AllowUnsigned], a forwarded unsigned one) for that long,
+	// or since the Pipeline was made.
+	Silent bool
+	// Stuck: the output was full when last written to, and took nothing
+	// for that long: nobody drains it.
+	Stuck bool
+	// Heard is when the last verified frame was checked, and Wrote when
+	// the output last took a frame; zero if never.
+	Heard, Wrote time.Time
+}
+
+// Any reports whether an alarm is raised.
+func (a Alarms) Any() bool { return a.Silent || a.Stuck }
+
+// Alarms returns the alarms raised now for a time of after: a receiver
+// that heard nothing for after, or whose output took nothing for after
+// while it was full. It is safe to call from any goroutine.
+func (p *Pipeline) Alarms(after time.Duration) Alarms {
+	now := p.now().UnixNano()
+	heard, wrote, full := p.heard.Load(), p.wrote.Load(), p.full.Load()
+	a := Alarms{Heard: unixNano(heard), Wrote: unixNano(wrote)}
+	a.Silent = now-max(heard, p.start.Load()) >= int64(after)
+	a.Stuck = full > wrote && now-max(wrote, p.start.Load()) >= int64(after)
+	return a
+}
+
+// unixNano returns the time of Unix nanoseconds ns, zero for 0.
+func unixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }

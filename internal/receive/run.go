@@ -22,7 +22,8 @@ type Loop[T any] struct {
 	Stop func()
 	// BufSize is the length of Read's buffer.
 	BufSize int
-	// Observe, if not nil, is told of every datagram not forwarded, as in
+	// Observe, if not nil, is told of every datagram not forwarded, and of
+	// a forwarded one that changed its producer's health, as in
 	// [NewParallel].
 	Observe func(datagram []byte, tag T, v Verdict)
 	// Options are the workers' ([NewParallel]).

@@ -1,13 +1,27 @@
 package receive
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
-// Summary is a snapshot of a [Pipeline]'s counters for a periodic report.
+// Summary is what a [Pipeline] did in one interval, for a periodic report
+// or a status query: the counters since the previous Summary of the same
+// [Summaries], and the totals since the Pipeline was made.
 type Summary struct {
+	// Stats are the counters of the interval.
 	Stats
+	// Total are the counters since the Pipeline was made.
+	Total Stats
+	// Producers are the per-key counters of the interval (Frames,
+	// Forwarded, Bytes, Dropped, HealthFailures); the other fields are as
+	// [Pipeline.Producers] reports them at the end of the interval.
 	Producers []ProducerStats
+	// Start and End are the interval: End is when the Summary was made,
+	// Start when the previous one was (or when [NewSummaries] was called).
+	Start, End time.Time
 	// NewRejects is how many datagrams were rejected ([Stats.Rejected])
-	// since the previous Summary of the same [Summaries].
+	// in the interval: Stats.Rejected().
 	NewRejects uint64
 }
 
@@ -16,20 +30,59 @@ type Summary struct {
 type Summaries struct {
 	p    *Pipeline
 	mu   sync.Mutex
-	last Stats // at the previous summary
+	last Summary                  // the previous Summary
+	prev map[string]ProducerStats // each key's totals at the previous Summary
 }
 
-// NewSummaries returns the Summaries of p, counting from zero.
-func NewSummaries(p *Pipeline) *Summaries { return &Summaries{p: p} }
+// NewSummaries returns the Summaries of p, whose first interval starts
+// now.
+func NewSummaries(p *Pipeline) *Summaries {
+	return &Summaries{p: p, last: Summary{End: p.now()}, prev: map[string]ProducerStats{}}
+}
 
-// Next returns the counters now, and what changed since the last call.
+// Next returns what happened since the last call (or [NewSummaries]),
+// and starts the next interval.
 func (s *Summaries) Next() Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sum := Summary{Stats: s.p.Stats(), Producers: s.p.Producers()}
-	if r, last := sum.Rejected(), s.last.Rejected(); r > last {
-		sum.NewRejects = r - last
+	total := s.p.Stats()
+	sum := Summary{Stats: total.Sub(s.last.Total), Total: total, Start: s.last.End, End: s.p.now()}
+	sum.NewRejects = sum.Rejected()
+	next := make(map[string]ProducerStats)
+	for _, ps := range s.p.Producers() {
+		next[ps.KeyID] = ps
+		sum.Producers = append(sum.Producers, ps.sub(s.prev[ps.KeyID]))
 	}
-	s.last = sum.Stats
+	s.last, s.prev = sum, next
 	return sum
+}
+
+// Last returns the Summary that the last call of Next returned: the last
+// complete interval. Before the first call, it is empty but for End.
+func (s *Summaries) Last() Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// Sub returns the counters of s less those of an earlier snapshot t.
+func (s Stats) Sub(t Stats) Stats {
+	d := Stats{Datagrams: s.Datagrams - t.Datagrams, Frames: s.Frames - t.Frames, Bytes: s.Bytes - t.Bytes, Unsigned: s.Unsigned - t.Unsigned}
+	for i := range s.Dropped {
+		d.Dropped[i] = s.Dropped[i] - t.Dropped[i]
+	}
+	return d
+}
+
+// sub returns the counters of s less those of an earlier snapshot t of
+// the same key.
+func (s ProducerStats) sub(t ProducerStats) ProducerStats {
+	s.Frames -= t.Frames
+	s.Forwarded -= t.Forwarded
+	s.Bytes -= t.Bytes
+	s.HealthFailures -= t.HealthFailures
+	for i := range s.Dropped {
+		s.Dropped[i] -= t.Dropped[i]
+	}
+	return s
 }

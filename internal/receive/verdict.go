@@ -18,6 +18,9 @@ type Verdict struct {
 	KeyID  string // the signing key, once the signature has been verified
 	Err    error  // for a drop, the check that failed: a sentinel or a parse error
 	Facts  Facts  // what the datagram says of itself, as far as it was read
+	// Health says whether this frame changed its producer's health state:
+	// the one event per failure and per recovery to log.
+	Health HealthChange
 
 	detail  detail       // how Why words it
 	refusal sign.Refusal // sign's words, for a datagram sign refused
@@ -91,6 +94,17 @@ func (v Verdict) Why() error {
 	}
 	return v.Err
 }
+
+// HealthChange is a change of a producer's health state that a verified
+// frame caused; its zero value, [HealthSame], is no change.
+type HealthChange uint8
+
+// The health changes.
+const (
+	HealthSame      HealthChange = iota // no change
+	BecameUnhealthy                     // the frame failed a test, and the producer was healthy
+	Recovered                           // the frame ended the producer's probation: it is forwarded again
+)
 
 // HealthFailed reports whether v is a new failure of a producer's health
 // tests, the one event of a failure to report (log it, count it): an

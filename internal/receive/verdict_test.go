@@ -134,7 +134,22 @@ func TestRunSummaries(t *testing.T) {
 	if s.Frames != 2 || s.NewRejects != 1 || len(s.Producers) != 2 {
 		t.Errorf("first summary: got %d frames, %d new rejects, %d producers; want 2, 1, 2", s.Frames, s.NewRejects, len(s.Producers))
 	}
-	if s = sums.Next(); s.NewRejects != 0 || s.Rejected() != 1 {
-		t.Errorf("second summary: got %d new rejects of %d; want 0 of 1", s.NewRejects, s.Rejected())
+	// The second interval saw nothing: every counter of it is 0, the
+	// totals stay, and so does when each producer was last heard.
+	s = sums.Next()
+	if s.NewRejects != 0 || s.Rejected() != 0 || s.Frames != 0 || s.Total.Rejected() != 1 || s.Total.Frames != 2 {
+		t.Errorf("second summary: got %d frames and %d rejects (%d new) of %d and %d; want 0 and 0 (0) of 2 and 1",
+			s.Frames, s.Rejected(), s.NewRejects, s.Total.Frames, s.Total.Rejected())
+	}
+	for _, ps := range s.Producers {
+		if ps.Frames != 0 || ps.Forwarded != 0 || ps.Bytes != 0 {
+			t.Errorf("second summary: producer %s: got %d frames, %d forwarded, %d bytes; want 0", ps.KeyID, ps.Frames, ps.Forwarded, ps.Bytes)
+		}
+		if ps.KeyID == k.trusted.KeyID() && ps.LastFrame.IsZero() {
+			t.Errorf("second summary: producer %s: no last frame, want the one of the first interval", ps.KeyID)
+		}
+	}
+	if last := sums.Last(); last.End != s.End || last.Total != s.Total {
+		t.Errorf("Last: got the interval ending %v, want the one ending %v", last.End, s.End)
 	}
 }

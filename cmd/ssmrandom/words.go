@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// plural returns n and noun, with an s unless n is 1: "1 frame",
+// "2 frames".
+func plural(n uint64, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// roundDuration rounds d for a reader: to the second from a second on
+// ("1m0s"), else to the millisecond ("300ms").
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// pkgPrefix matches the prefix of an internal package in an error's
+// text, at its start or after a colon: "sign: trust: ".
+var pkgPrefix = regexp.MustCompile(`(^|: |\()(?:sign|trust|mcast|sink|receive|send|frame|replay|health|sample|metrics|control|pidfile|seal|seedwire|describe): `)
+
+// plainError returns err's text for an operator: without the prefixes of
+// the internal packages it passed through, and a file error as "PATH:
+// cause" rather than Go's "stat PATH: cause".
+func plainError(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	}
+	return plainText(msg)
+}
+
+// plainText returns msg without the prefixes of internal packages.
+func plainText(msg string) string {
+	for {
+		t := pkgPrefix.ReplaceAllString(msg, "$1")
+		if t == msg {
+			return msg
+		}
+		msg = t
+	}
+}
+
+var (
+	badFlagValue = regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): (.*)$`)
+	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
+)
+
+// flagUsageError words a flag parsing error of urfave/cli for an
+// operator: the flag as users type it (--max-age, -o), and for a duration
+// flag given a bare number, what it wants.
+func flagUsageError(c *cli.Context, err error) error {
+	hint := "see 'ssmrandom help' or 'ssmrandom COMMAND --help'"
+	if c != nil && c.Command != nil && c.Command.Name != "" && (c.App == nil || c.Command.Name != c.App.Name) {
+		hint = "see 'ssmrandom " + c.Command.Name + " --help'"
+	}
+	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		name := flagName(m[2])
+		switch flagKind(c, m[2]) {
+		case "duration":
+			return usagef(name+" takes a duration with a unit, such as 30s, 5m or 1h", "bad %s %q: want a duration such as 30s", name, m[1])
+		case "integer":
+			return usagef(hint, "bad %s %q: want a whole number", name, m[1])
+		case "number":
+			return usagef(hint, "bad %s %q: want a number", name, m[1])
+		}
+		return usagef(hint, "bad %s %q: %s", name, m[1], m[3])
+	}
+	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
+		return usagef(hint, "unknown flag %s", flagName(m[1]))
+	}
+	return asUsage(err, hint)
+}
+
+// flagName returns a flag's name as users type it: -o, --max-age.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// flagKind says what the flag name of c's command takes: "duration",
+// "integer", "number" or "" for anything else.
+func flagKind(c *cli.Context, name string) string {
+	if c == nil || c.Command == nil {
+		return ""
+	}
+	for _, f := range c.Command.Flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.DurationFlag:
+			return "duration"
+		case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+			return "integer"
+		case *cli.Float64Flag:
+			return "number"
+		}
+		return ""
+	}
+	return ""
+}
