@@ -13,8 +13,10 @@ import (
 )
 
 // inputRead is the most bytes an [input] with health tests reads from
-// its source at a time.
-const inputRead = 16 << 10
+// its source at a time: one FIPS block, so that a failure drops little
+// more than the failing block (the rest of a failing read is dropped
+// untested) and a probation after it little more than a block.
+const inputRead = health.BlockSize
 
 // input is the one place the frames and the seed rounds read the source
 // through: it serialises their reads and, with a health monitor, runs the
@@ -61,7 +63,7 @@ func newInput(r io.Reader, cfg *health.Config, limit *rate.Limiter, change func(
 		if in.mon, err = health.New(*cfg); err != nil {
 			return nil, err
 		}
-		in.buf = make([]byte, health.BlockSize+inputRead)
+		in.buf = make([]byte, health.BlockSize-1+inputRead) // held back, and one read
 	}
 	return in, nil
 }
@@ -96,7 +98,7 @@ func (in *input) Read(p []byte) (int, error) {
 func (in *input) fill() {
 	held := copy(in.buf, in.buf[in.rel:in.end])
 	in.off, in.rel, in.end = 0, 0, held
-	want := len(in.buf) - held
+	want := min(inputRead, len(in.buf)-held)
 	if in.failing {
 		if err := in.ctx.Err(); err != nil {
 			in.err = err

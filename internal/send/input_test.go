@@ -121,7 +121,7 @@ func TestHealthZeros(t *testing.T) {
 
 // inputReadSlack is how many bytes read from the source before the run
 // ended may be neither dropped nor sent: the last read's.
-const inputReadSlack = health.BlockSize + 16<<10
+const inputReadSlack = 2 * health.BlockSize
 
 // TestHealthRecovers checks that a source that is bad and then good is
 // sent from again once it passes, and that none of its bad bytes, nor any
@@ -135,8 +135,8 @@ func TestHealthRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: got %v, want nil", err)
 	}
-	if len(c.sent) != count || st.Unhealthy || st.HealthFailures != 1 {
-		t.Errorf("got %d frames sent, stats %+v; want %d, healthy, 1 failure", len(c.sent), st, count)
+	if len(c.sent) != count || st.Unhealthy || st.HealthFailures == 0 {
+		t.Errorf("got %d frames sent, stats %+v; want %d, healthy, failures counted", len(c.sent), st, count)
 	}
 	errs := ch.get()
 	if len(errs) != 2 || !errors.Is(errs[0], health.ErrRepetition) || errs[1] != nil {

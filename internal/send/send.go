@@ -3,6 +3,8 @@
 // sequence number, docs/protocol.md §4), frames each with a [Framer] (a
 // signed frame, the original ssmrandom's unsigned frame, or the bare
 // bytes) and hands the datagram to a [Conn], such as an mcast.Sender.
+// With [Config.Health] it first runs the health tests of package health on
+// the source, and sends nothing, neither frames nor seeds, while they fail.
 //
 // The package does no logging and reads no flags: a [Loop] returns its
 // error, counts what it sent in [Stats], and tells the caller of each
