@@ -71,7 +71,7 @@ func sendCommand(e *env) *cli.Command {
 
 // senderFlags adds the flags send and rawsend share to flags.
 func senderFlags(flags []cli.Flag) []cli.Flag {
-	flags = append(flags, &cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: health tests on the input before any of it is sent (off is for experiments only)"})
+	flags = append(flags, &cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: SP 800-90B and FIPS 140-2 health tests on the input before sending (off is for experiments only)"})
 	flags = append(flags, netFlags()...)
 	flags = append(flags, metricsFlag())
 	flags = append(flags, daemonFlags()...)
