@@ -315,7 +315,7 @@ func TestRngdBrokenProducerHealthOn(t *testing.T) {
 
 	// 128 frames of zeros, 64 KiB, about one second.
 	const frames = 128
-	send := startSend(t, ssmrandom, dir, "/dev/zero", group, port, "65536", "--count", strconv.Itoa(frames))
+	send := startSend(t, ssmrandom, dir, "/dev/zero", group, port, "65536", "--health", "off", "--count", strconv.Itoa(frames))
 	send.wait()
 	if send.Err() != nil {
 		t.Fatalf("send: %v\n%s", send.Err(), send.out())
@@ -364,7 +364,7 @@ func TestRngdBrokenProducerHealthOff(t *testing.T) {
 
 	// 256 KiB/s: the 25 failed blocks (62.5 KB) take a quarter second.
 	began := time.Now()
-	send := startSend(t, ssmrandom, dir, "/dev/zero", group, port, "262144")
+	send := startSend(t, ssmrandom, dir, "/dev/zero", group, port, "262144", "--health", "off")
 	rngd.wait()
 	t.Logf("rngd exited %s after the sender started: %v; it printed:\n%s", time.Since(began).Round(time.Millisecond), rngd.Err(), rngd.out())
 	if out := rngd.out(); !strings.Contains(out, "too many FIPS failures") {

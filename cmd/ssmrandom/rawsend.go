@@ -24,7 +24,8 @@ func rawsendCommand(e *env) *cli.Command {
 		Description: "Reads --input in --size chunks and sends each, as it is, as one datagram to the SSM\n" +
 			"group: no framing, no signature. ssmrandom recv drops such datagrams (as malformed); this\n" +
 			"is for receivers of your own that read raw bytes, and for tests. Stops at the end of a\n" +
-			"regular file or stdin, after --count datagrams, or on SIGINT/SIGTERM.\n\n" +
+			"regular file or stdin, after --count datagrams, or on SIGINT/SIGTERM. Health tests\n" +
+			"(--health) check the input first, as for send: while it fails them nothing is sent.\n\n" +
 			maxDatagramHelp + "\n\n" + daemonHelp,
 		Flags:  senderFlags(flags),
 		Action: func(c *cli.Context) error { return runSender(c, e, rawMode) },

@@ -36,7 +36,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
-		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: health tests on each producer's bytes (off is for experiments only)"},
+		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: SP 800-90B and FIPS 140-2 health tests on each producer's bytes (off is for experiments only)"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived", DefaultText: "the number of CPUs"},
@@ -59,8 +59,12 @@ func recvCommand(e *env) *cli.Command {
 			"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
 			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
 			"refuse the bytes of a producer whose source has broken (--health): the SP 800-90B\n" +
-			"repetition count and adaptive proportion tests and a duplicate check; a producer that\n" +
-			"fails is not forwarded until 2048 good bytes in a row pass. A FIFO is held open\n" +
+			"repetition count and adaptive proportion tests, the repetition count test on the\n" +
+			"differences between bytes, a duplicate check, and rngd's FIPS 140-2 tests (monobit,\n" +
+			"poker, runs, long run, continuous) on 2500-byte blocks. A producer that fails is not\n" +
+			"forwarded until 2048 good bytes in a row pass, after a FIPS failure at least one whole\n" +
+			"passing block. About one good block in 1,270 fails FIPS by chance: ~0.1% of frames\n" +
+			"refused (docs/research.md). A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
 			"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
 			"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
@@ -446,7 +450,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	switch v.Health {
 	case receive.BecameUnhealthy:
 		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
-			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass")
+			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after a FIPS 140-2 failure, at least one whole passing 2500-byte block)")
 	case receive.Recovered:
 		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/send"
@@ -53,6 +55,8 @@ func sendCommand(e *env) *cli.Command {
 		Description: "Reads --input in --size chunks, signs each as a JWS (EdDSA) with --key and sends it to\n" +
 			"the SSM group. Stops at the end of a regular file or stdin, after --count frames, or on\n" +
 			"SIGINT/SIGTERM, and logs a summary. A failed send is logged and counted, not fatal.\n" +
+			"Health tests (--health, as recv runs them) check the input before any of it is signed or\n" +
+			"sealed; while it fails them nothing is sent, neither frames nor seeds (docs/security.md).\n" +
 			"With --unsigned it sends the original ssmrandom's unsigned frames, byte for byte as it\n" +
 			"did, for receivers not yet moved over; ssmrandom recv takes them only with --allow-unsigned.\n" +
 			"Nothing stops a forger of unsigned frames.\n\n" +
@@ -70,6 +74,7 @@ func sendCommand(e *env) *cli.Command {
 
 // senderFlags adds the flags send and rawsend share to flags.
 func senderFlags(flags []cli.Flag) []cli.Flag {
+	flags = append(flags, &cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: SP 800-90B and FIPS 140-2 health tests on the input before sending (off is for experiments only)"})
 	flags = append(flags, netFlags()...)
 	flags = append(flags, metricsFlag(), controlFlag("send"))
 	flags = append(flags, daemonFlags()...)
@@ -169,6 +174,7 @@ type sendConfig struct {
 	ifi         *net.Interface
 	ttl, size   int
 	maxDatagram int
+	health      *health.Config // nil: --health off
 }
 
 // runSender is send and rawsend: chooseMode says what goes in each
@@ -221,11 +227,14 @@ func runSender(c *cli.Context, e *env, chooseMode func(*cli.Context) (*sendMode,
 	if mode.warning != "" {
 		log.Warn().Msg(mode.warning)
 	}
+	if cfg.health == nil {
+		log.Warn().Msg("health tests are OFF (--health off): the input is sent as it is, even if its source has broken")
+	}
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 		defer stop() // ends the metrics server, before its wait
 	}
-	return runLoop(ctx, c, log, m, mode, send.Config{Input: in, Conn: conn, Size: cfg.size})
+	return runLoop(ctx, c, log, m, mode, send.Config{Input: in, Conn: conn, Size: cfg.size, Health: cfg.health})
 }
 
 // readSendFlags reads and checks the flags of send and rawsend.
@@ -243,6 +252,13 @@ func readSendFlags(c *cli.Context, chooseMode func(*cli.Context) (*sendMode, err
 	}
 	if cfg.maxDatagram, err = maxDatagramValue(c); err != nil {
 		return cfg, nil, err
+	}
+	switch c.String("health") {
+	case "on":
+		cfg.health = &health.Config{}
+	case "off":
+	default:
+		return cfg, nil, usagef("--health takes on or off", "bad --health %q", c.String("health"))
 	}
 	mode, err := chooseMode(c)
 	if err != nil {
@@ -317,9 +333,23 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.seeds != nil {
 		cfg.Seeds = mode.seeds.config(log, m)
 	}
+	cfg.HealthChange = func(err error) {
+		if err != nil {
+			log.Error().Str("input", c.String("input")).
+				Msgf("input failed health tests: %s; sending nothing until it passes again", strings.TrimPrefix(err.Error(), "health: "))
+			return
+		}
+		log.Info().Str("input", c.String("input")).Msg("input passes health tests again")
+	}
 	loop, err := send.New(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.Health != nil {
+		m.WatchInput(func() metrics.InputHealth {
+			s := loop.Stats()
+			return metrics.InputHealth{Failures: s.HealthFailures, Dropped: s.HealthDropped, Unhealthy: s.Unhealthy}
+		})
 	}
 	if mode.seeds != nil {
 		defer mode.seeds.start(ctx, log, loop)()
@@ -408,8 +438,12 @@ func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval t
 	return func() { cancel(); <-done }
 }
 
-// seedFields adds the seed counts of s to ev, if there are seed rounds.
+// seedFields adds the seed counts of s to ev, if there are seed rounds,
+// and the health counts, if the input failed a health test.
 func seedFields(ev *zerolog.Event, s send.Stats) *zerolog.Event {
+	if s.HealthFailures > 0 {
+		ev = ev.Uint64("health_failures", s.HealthFailures).Uint64("health_dropped", s.HealthDropped).Bool("input_healthy", !s.Unhealthy)
+	}
 	if s.SeedRounds == 0 {
 		return ev
 	}

@@ -491,7 +491,14 @@ func TestSendScrape(t *testing.T) {
 	m.Sent(100)
 	m.SendError()
 	m.ReadError()
+	if got := scrape(t, serve(t, m)).value(t, gauge, "ssmrandom_send_input_healthy"); got != 1 {
+		t.Errorf("ssmrandom_send_input_healthy before WatchInput: got %v, want 1", got)
+	}
+	m.WatchInput(func() metrics.InputHealth { return metrics.InputHealth{Failures: 2, Dropped: 5000, Unhealthy: true} })
 	f := scrape(t, serve(t, m))
+	if got := f.value(t, gauge, "ssmrandom_send_input_healthy"); got != 0 {
+		t.Errorf("ssmrandom_send_input_healthy: got %v, want 0", got)
+	}
 	for _, c := range []struct {
 		name string
 		want float64
@@ -500,6 +507,8 @@ func TestSendScrape(t *testing.T) {
 		{"ssmrandom_send_bytes_total", 3*512 + 100},
 		{"ssmrandom_send_errors_total", 1},
 		{"ssmrandom_send_read_errors_total", 1},
+		{"ssmrandom_send_health_failures_total", 2},
+		{"ssmrandom_send_health_dropped_bytes_total", 5000},
 	} {
 		if got := f.value(t, counter, c.name); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
@@ -531,6 +540,7 @@ func TestNil(t *testing.T) {
 	s.Sent(1)
 	s.SendError()
 	s.ReadError()
+	s.WatchInput(func() metrics.InputHealth { return metrics.InputHealth{} })
 	if mfs, err := s.Gather(); len(mfs) != 0 || err != nil {
 		t.Errorf("nil Send: Gather got %d families and error %v, want none and nil", len(mfs), err)
 	}

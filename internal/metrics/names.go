@@ -31,6 +31,10 @@ const (
 	sendErrorsName     = "ssmrandom_send_errors_total"
 	sendReadErrorsName = "ssmrandom_send_read_errors_total"
 
+	sendHealthFailuresName = "ssmrandom_send_health_failures_total"
+	sendHealthDroppedName  = "ssmrandom_send_health_dropped_bytes_total"
+	sendInputHealthyName   = "ssmrandom_send_input_healthy"
+
 	sendSeedRoundsName    = "ssmrandom_send_seed_rounds_total"
 	sendSeedMembersName   = "ssmrandom_send_seed_members_total"
 	sendSeedDatagramsName = "ssmrandom_send_seed_datagrams_total"

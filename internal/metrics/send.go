@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -18,6 +20,16 @@ type Send struct {
 	readErrors prometheus.Counter
 
 	seedRounds, seedMembers, seedDatagrams prometheus.Counter
+
+	input atomic.Pointer[func() InputHealth] // nil: no health tests
+}
+
+// InputHealth is what the health tests of the sender's input have found
+// so far (send.Stats has the same counts).
+type InputHealth struct {
+	Failures  uint64 // reads of the input that failed a test
+	Dropped   uint64 // input bytes dropped for it
+	Unhealthy bool   // whether the input is failing now
 }
 
 // NewSend returns the sender's metrics, all zero. version is the
@@ -36,7 +48,28 @@ func NewSend(version string) *Send {
 	s.seedRounds = counter(sendSeedRoundsName, "Seed rounds begun (send --members).")
 	s.seedMembers = counter(sendSeedMembersName, "Members' sealed seeds in the seed datagrams sent.")
 	s.seedDatagrams = counter(sendSeedDatagramsName, "Seed datagrams signed and sent.")
-	s.reg = newRegistry(version, s.frames, s.bytes, s.sendErrors, s.readErrors, s.seedRounds, s.seedMembers, s.seedDatagrams)
+	input := func() InputHealth {
+		if f := s.input.Load(); f != nil {
+			return (*f)()
+		}
+		return InputHealth{}
+	}
+	failures := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: sendHealthFailuresName,
+		Help: "Reads of the entropy input that failed a health test (send --health on); nothing is sent until the input passes again."},
+		func() float64 { return float64(input().Failures) })
+	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: sendHealthDroppedName,
+		Help: "Entropy input bytes dropped by the health tests: those of failing reads and of their FIPS blocks, and those read on probation."},
+		func() float64 { return float64(input().Dropped) })
+	healthy := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: sendInputHealthyName,
+		Help: "1 while the entropy input passes the health tests (or they are off), 0 from a failure until it passes again."},
+		func() float64 {
+			if input().Unhealthy {
+				return 0
+			}
+			return 1
+		})
+	s.reg = newRegistry(version, s.frames, s.bytes, s.sendErrors, s.readErrors, s.seedRounds, s.seedMembers, s.seedDatagrams,
+		failures, dropped, healthy)
 	return s
 }
 
@@ -63,6 +96,14 @@ func (s *Send) SeedRound(members, datagrams, lost int) {
 		s.seedMembers.Add(float64(members))
 		s.seedDatagrams.Add(float64(datagrams))
 		s.sendErrors.Add(float64(lost))
+	}
+}
+
+// WatchInput makes the input health metrics read stats, which must be
+// safe to call from any goroutine, at each scrape.
+func (s *Send) WatchInput(stats func() InputHealth) {
+	if s != nil {
+		s.input.Store(&stats)
 	}
 }
 

@@ -312,15 +312,3 @@ func (s *sequence) release() {
 		close(s.wake)
 	}
 }
-
-// lockedReader lets the frames and the seed rounds read one input.
-type lockedReader struct {
-	mu sync.Mutex
-	r  io.Reader
-}
-
-func (r *lockedReader) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.r.Read(p)
-}

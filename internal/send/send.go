@@ -3,6 +3,8 @@
 // sequence number, docs/protocol.md §4), frames each with a [Framer] (a
 // signed frame, the original ssmrandom's unsigned frame, or the bare
 // bytes) and hands the datagram to a [Conn], such as an mcast.Sender.
+// With [Config.Health] it first runs the health tests of package health on
+// the source, and sends nothing, neither frames nor seeds, while they fail.
 //
 // The package does no logging and reads no flags: a [Loop] returns its
 // error, counts what it sent in [Stats], and tells the caller of each
@@ -20,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/health"
 )
 
 var (
@@ -73,6 +76,21 @@ type Config struct {
 	// to SeedBatch datagrams reads seal.EntropyPerRound bytes, mixed with
 	// crypto/rand into the batch's own HKDF key.
 	Seeds *Seeds
+	// Health, if not nil, runs the health tests of package health, as
+	// this configures them, on every byte of Input before the frames or
+	// the seed rounds use any of it: bytes are held back until the FIPS
+	// 140-2 block that covers them has passed, and a read that fails a
+	// test drops every byte held back and itself. While the input fails,
+	// nothing is sent, neither frames nor seeds, and the input is read on
+	// (no faster than Rate) until it passes again (see Recovery in the
+	// package doc of health). At the end of Input the bytes held back, a
+	// last block too short for the FIPS tests, are sent: they passed the
+	// other tests. nil means no health tests.
+	Health *health.Config
+	// HealthChange, if not nil, is called when Input starts failing the
+	// health tests, with the first failure, and with nil when it passes
+	// again; from the goroutine reading Input, which waits for it.
+	HealthChange func(err error)
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -96,6 +114,13 @@ type Stats struct {
 	SeedRounds    uint64 // seed rounds begun
 	SeedMembers   uint64 // members' entries in seed datagrams sent
 	SeedDatagrams uint64 // seed datagrams sent
+
+	// With [Config.Health]: reads of the input that failed a health test
+	// (not those refused on probation after one), the input bytes dropped
+	// for it, and whether the input is failing now (from its first failure
+	// until it passes again).
+	HealthFailures, HealthDropped uint64
+	Unhealthy                     bool
 }
 
 // Loop sends entropy until its source ends, its count is reached, its
@@ -110,6 +135,7 @@ type Loop struct {
 	dgram []byte        // the datagram being sent, reused; only Run uses it
 	seq   sequence      // the (e, n) of frames and seed datagrams
 	seeds *seeder       // nil: no seeds
+	in    *input        // nil: Input read as it is
 
 	frames, bytes, sendErrors atomic.Uint64
 }
@@ -134,11 +160,20 @@ func New(cfg Config) (*Loop, error) {
 		l.limit = rate.NewLimiter(rate.Limit(cfg.Rate), max(cfg.Size, cfg.Rate/50))
 	}
 	l.seq.epoch = uint64(l.now().UnixMilli())
-	if cfg.Seeds != nil {
-		in := &lockedReader{r: cfg.Input}
-		l.cfg.Input = in
+	if cfg.Seeds != nil || cfg.Health != nil {
+		var limit *rate.Limiter
+		if cfg.Rate > 0 {
+			limit = rate.NewLimiter(rate.Limit(cfg.Rate), max(cfg.Size, cfg.Rate/50))
+		}
 		var err error
-		if l.seeds, err = newSeeder(*cfg.Seeds, in); err != nil {
+		if l.in, err = newInput(cfg.Input, cfg.Health, limit, cfg.HealthChange); err != nil {
+			return nil, fmt.Errorf("send: %w", err)
+		}
+		l.cfg.Input = l.in
+	}
+	if cfg.Seeds != nil {
+		var err error
+		if l.seeds, err = newSeeder(*cfg.Seeds, l.in); err != nil {
 			return nil, err
 		}
 	}
@@ -150,6 +185,9 @@ func (l *Loop) Stats() Stats {
 	s := Stats{Frames: l.frames.Load(), Bytes: l.bytes.Load(), SendErrors: l.sendErrors.Load()}
 	if l.seeds != nil {
 		s.SeedRounds, s.SeedMembers, s.SeedDatagrams = l.seeds.rounds.Load(), l.seeds.sealed.Load(), l.seeds.datagrams.Load()
+	}
+	if l.in != nil {
+		s.HealthFailures, s.HealthDropped, s.Unhealthy = l.in.failures.Load(), l.in.dropped.Load(), l.in.unhealthy.Load()
 	}
 	return s
 }
@@ -172,6 +210,11 @@ type chunk struct {
 func (l *Loop) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the reader
+	if l.in != nil {
+		l.in.mu.Lock()
+		l.in.ctx = ctx // ends a read waiting for a failing input
+		l.in.mu.Unlock()
+	}
 	if l.seeds != nil {
 		finish, done := make(chan struct{}), make(chan struct{})
 		go func() {
@@ -215,6 +258,9 @@ func (l *Loop) runFrames(ctx context.Context) error {
 			return nil
 		}
 		if ch.err != nil {
+			if ctx.Err() != nil {
+				return nil // the read was cut short by the end of the run
+			}
 			return fmt.Errorf("send: %w: %w", ErrRead, ch.err)
 		}
 	}
