@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/mcast"
@@ -104,6 +105,33 @@ func maxDatagramValue(c *cli.Context) (int, error) {
 			"bad --max-datagram %d", n)
 	}
 	return n, nil
+}
+
+// keepJoined announces conn's memberships again when its interface comes
+// up, changes addresses or is created again (mcast.Receiver.KeepJoined),
+// and logs it; the returned function stops that.
+func keepJoined(conn *mcast.Receiver, log zerolog.Logger) (stop func()) {
+	stop, err := conn.KeepJoined(func(rj mcast.Rejoin) {
+		ev, msg := log.Info(), "announced the memberships again"
+		switch {
+		case rj.Err != nil:
+			ev, msg = log.Warn().AnErr("why", rj.Err), "could not join again; trying again at the next change"
+		case rj.Event == mcast.LinkGone:
+			ev, msg = log.Warn(), "the interface was deleted; joining again when it is back"
+		case rj.Event == mcast.LinkNew:
+			msg = "joined again on the interface created anew"
+		}
+		name := rj.Interface
+		if name == "" {
+			name = ifiName(nil)
+		}
+		ev.Str("interface", name).Stringer("change", rj.Event).Msg(msg)
+	})
+	if err != nil {
+		log.Warn().AnErr("why", err).Msg("not watching the network interfaces: after a link comes up, the switch may hear the memberships only at its next query")
+		return func() {}
+	}
+	return stop
 }
 
 // ifiName names ifi for logs.

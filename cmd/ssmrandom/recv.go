@@ -114,6 +114,7 @@ func runRecv(c *cli.Context, e *env) error {
 		return err // nil for SIGINT or SIGTERM
 	}
 	defer conn.Close()
+	defer keepJoined(conn, log)()
 	// The output is opened last, so a command that fails to start leaves
 	// no FIFO or file behind.
 	out, err := openOutput(c)
