@@ -30,10 +30,10 @@ import (
 
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required unless --allow-unsigned)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
-		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
+		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread (-s as the original's recv; send's -s is --size)"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
 		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: health tests on each producer's bytes (off is for experiments only)"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
@@ -127,7 +127,9 @@ func runRecv(c *cli.Context, e *env) error {
 		return err
 	}
 	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
-	defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
+	if c.String("trust") != "" {
+		defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
+	}
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
@@ -179,7 +181,7 @@ type recvOptions struct {
 // recvFlags reads and checks recv's flags, but --trust's keys and the
 // output, which are loaded and opened later.
 func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
-	if !c.IsSet("trust") || c.String("trust") == "" {
+	if c.String("trust") == "" && !c.Bool("allow-unsigned") {
 		return nil, usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
 	}
 	if len(hosts) == 0 {
@@ -219,14 +221,19 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	if o.cfg.Health, err = healthFlag(c); err != nil {
 		return nil, err
 	}
-	if o.ifi, err = interfaceFlag(c); err != nil {
+	if o.ifi, _, err = interfaceFlag(c); err != nil {
 		return nil, err
 	}
 	return &o, nil
 }
 
-// loadTrust loads the keys of --trust, and logs them.
+// loadTrust loads the keys of --trust, and logs them. No path (only with
+// --allow-unsigned) is no key.
 func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
+	if path == "" {
+		log.Warn().Msg("no --trust: no producer key is trusted, so only unsigned frames are forwarded and signed ones dropped (unknown_key)")
+		return sign.NewKeyring()
+	}
 	ring, warnings, err := sign.LoadTrust(path)
 	if err != nil {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
