@@ -105,6 +105,20 @@ func runRecv(c *cli.Context, e *env) error {
 	if srv != nil {
 		defer srv.Close()
 	}
+	// The output is opened and checked first, so a bad -o is one error
+	// line and nothing else; a FIFO made here goes again if recv fails
+	// to start.
+	out, made, err := openOutput(c)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	receiving := false
+	defer func() {
+		if made && !receiving {
+			os.Remove(c.String("output"))
+		}
+	}()
 	ring, err := loadTrust(c.String("trust"), log)
 	if err != nil {
 		return err
@@ -115,13 +129,6 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	defer conn.Close()
 	defer keepJoined(conn, log)()
-	// The output is opened last, so a command that fails to start leaves
-	// no FIFO or file behind.
-	out, err := openOutput(c)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
 	pipe, err := newPipeline(c, opts, ring, out, m, log)
 	if err != nil {
 		return err
@@ -134,6 +141,7 @@ func runRecv(c *cli.Context, e *env) error {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
 	defer stop() // ends the reloader and the metrics server, before their waits
+	receiving = true
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
 	r := &recvLoop{log: log, conn: conn, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned, warned: map[receive.Reason]bool{}}
 	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
@@ -264,6 +272,10 @@ func joinProducers(ctx context.Context, hosts []string, group netip.AddrPort, if
 		return nil, asUsage(err, "producers are host names or addresses of the group's family")
 	}
 	conn, err := mcast.JoinSSM(group, ifi, sources)
+	if errors.Is(err, mcast.ErrNotUnicast) {
+		// A configuration error: restarting cannot fix it (exit 2).
+		return nil, asUsage(err, "producers are the unicast addresses (or names) the producers send from")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -415,20 +427,23 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else
-// a path or - for stdout.
-func openOutput(c *cli.Context) (sink.Sink, error) {
-	if c.String("output") == "kernel" {
+// a path or - for stdout. made reports whether it made the path (a FIFO).
+func openOutput(c *cli.Context) (out sink.Sink, made bool, err error) {
+	path := c.String("output")
+	if path == "kernel" {
 		out, err := sink.OpenKernel(c.Int("credit"))
 		if errors.Is(err, fs.ErrPermission) {
-			return nil, withHint(err, "run recv as root, or give its service CAP_SYS_ADMIN (AmbientCapabilities=CAP_SYS_ADMIN)")
+			// A configuration error: restarting cannot fix it (exit 2).
+			return nil, false, asUsage(err, "run recv as root, or give its service CAP_SYS_ADMIN (AmbientCapabilities=CAP_SYS_ADMIN)")
 		}
-		return out, err
+		return out, false, err
 	}
-	out, err := sink.Open(c.String("output"))
+	_, statErr := os.Lstat(path)
+	out, err = sink.Open(path)
 	if err != nil {
-		return nil, asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, - for stdout, or kernel")
+		return nil, false, asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, - for stdout, or kernel")
 	}
-	return out, nil
+	return out, path != "-" && errors.Is(statErr, fs.ErrNotExist), nil
 }
 
 // samplerFlags reads --sample and --sample-interval; nil means keep all.

@@ -50,7 +50,7 @@ type ssmJoiner interface {
 //
 // The group must be SSM ([ErrNotSSM] otherwise) with a nonzero port; there
 // must be at least one source ([ErrNoSources]), each a unicast address of
-// the group's family ([ErrFamily]). Duplicate sources are joined once. The
+// the group's family ([ErrFamily]) and unicast ([ErrNotUnicast]). Duplicate sources are joined once. The
 // kernel limits the sources per group and socket (Linux: sysctl
 // net.ipv4.igmp_max_msf, 10 by default, and net.ipv6.mld_max_msf, 64).
 func JoinSSM(group netip.AddrPort, ifi *net.Interface, sources []netip.Addr) (*Receiver, error) {
@@ -68,7 +68,7 @@ func JoinSSM(group netip.AddrPort, ifi *net.Interface, sources []netip.Addr) (*R
 		case s.Is4() != group.Addr().Is4() || s.Is4In6():
 			return nil, fmt.Errorf("mcast: join %s: source %s: %w", group.Addr(), s, ErrFamily)
 		case s.IsUnspecified() || s.IsMulticast():
-			return nil, fmt.Errorf("mcast: join %s: source %s: not a unicast address", group.Addr(), s)
+			return nil, fmt.Errorf("mcast: join %s: source %s: %w", group.Addr(), s, ErrNotUnicast)
 		}
 		s = s.WithZone("")
 		if !slices.Contains(srcs, s) {
