@@ -3,7 +3,9 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -60,9 +62,16 @@ func keygenCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
+				// A configuration error: restarting cannot fix it (exit 2).
+				return usagef(validityHint, "--not-after %s is already past: receivers would refuse every frame of the key", rfc3339(valid.NotAfter))
+			}
 			if dir := filepath.Dir(prefix); dir != "." {
-				if err := os.MkdirAll(dir, 0o700); err != nil {
-					return fmt.Errorf("keygen: %w", err)
+				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+					if err := os.MkdirAll(dir, 0o700); err != nil {
+						return fmt.Errorf("keygen: %w", err)
+					}
+					fmt.Fprintf(e.stderr, "ssmrandom: made the folder %s (mode 0700)\n", dir)
 				}
 			}
 			write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
@@ -70,6 +79,10 @@ func keygenCommand(e *env) *cli.Command {
 				write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
 			}
 			kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
+			if errors.Is(err, fs.ErrExist) {
+				// Exit 2: a restart cannot fix it.
+				return asUsage(err, "choose another -o/--output prefix, or replace the files with --force")
+			}
 			if err != nil {
 				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
 			}
@@ -77,8 +90,6 @@ func keygenCommand(e *env) *cli.Command {
 			switch keyState(valid, now) {
 			case stateValid:
 				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", validityText(valid))
-			case stateExpired:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: expired already, %s\n", validityText(valid), refusal)
 			default:
 				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", validityText(valid), refusal)
 			}

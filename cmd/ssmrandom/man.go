@@ -49,7 +49,7 @@ Success. For inspect: the datagram verifies; for keys: every trust file loaded; 
 :: 1
 A failure at run time: the command started and then failed (a socket error, an output that stopped taking bytes, a producer name that does not resolve yet), or inspect's datagram does not verify, or keys skipped a trust file, or seed's --timeout passed (or a signal came) before it had its seeds, or status found the daemon degraded (silence, an output nobody drains, an unhealthy producer, failing sends) or could not ask it. A supervisor may retry; the systemd units restart after 5 s.
 :: 2
-A usage or configuration error: bad flags or arguments, a key or trust file that cannot be used, an output that cannot be opened, a configuration that cannot work. Nothing was sent or written, and a restart cannot fix it: the units stop there (RestartPreventExitStatus=2). ssmrandom with no command exits with status 2 too.
+A usage or configuration error: bad flags or arguments, a key or trust file that cannot be used, an output that cannot be opened (its folder missing, or -o kernel without CAP_SYS_ADMIN), a producer that is not a unicast address, a key file keygen would overwrite, a keygen --not-after already past, a configuration that cannot work. Nothing was sent or written, and a restart cannot fix it: the units stop there (RestartPreventExitStatus=2). ssmrandom with no command exits with status 2 too.
 :: 3
 status only: no recv or send answers on the control socket (--control): none runs, or it runs without a socket.
 ..

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/mcast"
@@ -55,7 +56,7 @@ func netFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Value: defaultGroup, Usage: "SSM `GROUP`: IPv4 in 232.0.0.0/8, or IPv6 in ff3x::/32 such as " + defaultGroup6},
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: defaultPort, Usage: "UDP `PORT`"},
-		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses", DefaultText: "chosen by routing; also 0.0.0.0"},
+		&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "interface `NAME` or one of its addresses (send sends from that address)", DefaultText: "chosen by routing; also 0.0.0.0"},
 	}
 }
 
@@ -81,19 +82,22 @@ func groupFlag(c *cli.Context) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(addr, uint16(port)), nil
 }
 
-// interfaceFlag reads -i/--interface.
-func interfaceFlag(c *cli.Context) (*net.Interface, error) {
+// interfaceFlag reads -i/--interface: the interface, and the address if
+// -i named one (send sends from it, as the original's -i was the address
+// to bind to).
+func interfaceFlag(c *cli.Context) (*net.Interface, netip.Addr, error) {
 	spec := c.String("interface")
-	if a, err := netip.ParseAddr(spec); err == nil && a.IsUnspecified() {
+	a, err := netip.ParseAddr(spec)
+	if err == nil && a.IsUnspecified() {
 		// The original ssmrandom's default, 0.0.0.0 (INADDR_ANY), which
 		// lets the kernel choose, as no -i does.
-		spec = ""
+		spec, a = "", netip.Addr{}
 	}
 	ifi, err := mcast.ResolveInterface(spec)
 	if err != nil {
-		return nil, asUsage(err, "-i/--interface takes an interface name (see 'ip link') or one of its addresses")
+		return nil, netip.Addr{}, asUsage(err, "-i/--interface takes an interface name (see 'ip link') or one of its addresses")
 	}
-	return ifi, nil
+	return ifi, a.Unmap(), nil
 }
 
 // maxDatagramValue reads --max-datagram.
@@ -104,6 +108,33 @@ func maxDatagramValue(c *cli.Context) (int, error) {
 			"bad --max-datagram %d", n)
 	}
 	return n, nil
+}
+
+// keepJoined announces conn's memberships again when its interface comes
+// up, changes addresses or is created again (mcast.Receiver.KeepJoined),
+// and logs it; the returned function stops that.
+func keepJoined(conn *mcast.Receiver, log zerolog.Logger) (stop func()) {
+	stop, err := conn.KeepJoined(func(rj mcast.Rejoin) {
+		ev, msg := log.Info(), "announced the memberships again"
+		switch {
+		case rj.Err != nil:
+			ev, msg = log.Warn().AnErr("why", rj.Err), "could not join again; trying again at the next change"
+		case rj.Event == mcast.LinkGone:
+			ev, msg = log.Warn(), "the interface was deleted; joining again when it is back"
+		case rj.Event == mcast.LinkNew:
+			msg = "joined again on the interface created anew"
+		}
+		name := rj.Interface
+		if name == "" {
+			name = ifiName(nil)
+		}
+		ev.Str("interface", name).Stringer("change", rj.Event).Msg(msg)
+	})
+	if err != nil {
+		log.Warn().AnErr("why", err).Msg("not watching the network interfaces: after a link comes up, the switch may hear the memberships only at its next query")
+		return func() {}
+	}
+	return stop
 }
 
 // ifiName names ifi for logs.

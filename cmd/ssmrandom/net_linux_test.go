@@ -11,17 +11,18 @@ import (
 
 // TestInterfaceUnspecified checks that -i 0.0.0.0, the original
 // ssmrandom's default, and :: leave the choice to routing, as no -i does,
-// and that -i takes an address of an interface, as the original's did.
+// and that -i takes an address of an interface, as the original's did,
+// and keeps that address (send sends from it).
 func TestInterfaceUnspecified(t *testing.T) {
 	for _, spec := range []string{"", "0.0.0.0", "::", "127.0.0.1", "lo"} {
-		var got string
+		var got, from string
 		app := &cli.App{
 			Flags:     netFlags(),
 			Writer:    io.Discard,
 			ErrWriter: io.Discard,
 			Action: func(c *cli.Context) error {
-				ifi, err := interfaceFlag(c)
-				got = ifiName(ifi)
+				ifi, addr, err := interfaceFlag(c)
+				got, from = ifiName(ifi), addr.String()
 				return err
 			},
 		}
@@ -35,6 +36,13 @@ func TestInterfaceUnspecified(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("-i %q: got interface %s, want %s", spec, got, want)
+		}
+		wantFrom := "invalid IP"
+		if spec == "127.0.0.1" {
+			wantFrom = spec
+		}
+		if from != wantFrom {
+			t.Errorf("-i %q: got address %s, want %s", spec, from, wantFrom)
 		}
 	}
 }

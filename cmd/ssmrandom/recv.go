@@ -31,10 +31,10 @@ import (
 
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required unless --allow-unsigned)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
-		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
+		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread (-s as the original's recv; send's -s is --size)"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "exit after writing `N` frames", DefaultText: "run until SIGINT/SIGTERM"},
 		&cli.StringFlag{Name: "health", Value: "on", Usage: "`MODE` on or off: SP 800-90B and FIPS 140-2 health tests on each producer's bytes (off is for experiments only)"},
 		&cli.Float64Flag{Name: "sample", Value: 1, Usage: "keep each frame with probability `P` (0 < P <= 1), decided before its signature is checked"},
@@ -112,6 +112,20 @@ func runRecv(c *cli.Context, e *env) error {
 	if srv != nil {
 		defer srv.Close()
 	}
+	// The output is opened and checked first, so a bad -o is one error
+	// line and nothing else; a FIFO made here goes again if recv fails
+	// to start.
+	out, made, err := openOutput(c)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	receiving := false
+	defer func() {
+		if made && !receiving {
+			os.Remove(c.String("output"))
+		}
+	}()
 	ring, err := loadTrust(c.String("trust"), log)
 	if err != nil {
 		return err
@@ -121,13 +135,7 @@ func runRecv(c *cli.Context, e *env) error {
 		return err // nil for SIGINT or SIGTERM
 	}
 	defer conn.Close()
-	// The output is opened last, so a command that fails to start leaves
-	// no FIFO or file behind.
-	out, err := openOutput(c)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
+	defer keepJoined(conn, log)()
 	pipe, err := newPipeline(c, opts, ring, out, m, log)
 	if err != nil {
 		return err
@@ -137,7 +145,9 @@ func runRecv(c *cli.Context, e *env) error {
 		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
 	}
 	m.SetSource(src)
-	defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
+	if c.String("trust") != "" {
+		defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
+	}
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
@@ -148,6 +158,7 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	defer waitControl()
 	defer stop() // ends the reloader and the servers, before their waits
+	receiving = true
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
 	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: sums, metrics: m, unsigned: opts.cfg.AllowUnsigned,
 		silence: opts.silence, warned: map[receive.Reason]bool{}}
@@ -217,7 +228,7 @@ const defaultSilence = 2 * time.Minute
 // recvFlags reads and checks recv's flags, but --trust's keys and the
 // output, which are loaded and opened later.
 func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
-	if !c.IsSet("trust") || c.String("trust") == "" {
+	if c.String("trust") == "" && !c.Bool("allow-unsigned") {
 		return nil, usagef("name the producers' public keys with --trust, e.g. --trust keys/", "recv forwards only signed frames, and no --trust was given")
 	}
 	if len(hosts) == 0 {
@@ -260,14 +271,19 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	if o.cfg.Health, err = healthFlag(c); err != nil {
 		return nil, err
 	}
-	if o.ifi, err = interfaceFlag(c); err != nil {
+	if o.ifi, _, err = interfaceFlag(c); err != nil {
 		return nil, err
 	}
 	return &o, nil
 }
 
-// loadTrust loads the keys of --trust, and logs them.
+// loadTrust loads the keys of --trust, and logs them. No path (only with
+// --allow-unsigned) is no key.
 func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
+	if path == "" {
+		log.Warn().Msg("no --trust: no producer key is trusted, so only unsigned frames are forwarded and signed ones dropped (unknown_key)")
+		return sign.NewKeyring()
+	}
 	ring, warnings, err := sign.LoadTrust(path)
 	if err != nil {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
@@ -298,6 +314,10 @@ func joinProducers(ctx context.Context, hosts []string, group netip.AddrPort, if
 		return nil, asUsage(err, "producers are host names or addresses of the group's family")
 	}
 	conn, err := mcast.JoinSSM(group, ifi, sources)
+	if errors.Is(err, mcast.ErrNotUnicast) {
+		// A configuration error: restarting cannot fix it (exit 2).
+		return nil, asUsage(err, "producers are the unicast addresses (or names) the producers send from")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -557,20 +577,23 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else
-// a path or - for stdout.
-func openOutput(c *cli.Context) (sink.Sink, error) {
-	if c.String("output") == "kernel" {
+// a path or - for stdout. made reports whether it made the path (a FIFO).
+func openOutput(c *cli.Context) (out sink.Sink, made bool, err error) {
+	path := c.String("output")
+	if path == "kernel" {
 		out, err := sink.OpenKernel(c.Int("credit"))
 		if errors.Is(err, fs.ErrPermission) {
-			return nil, withHint(err, "run recv as root, or give its service CAP_SYS_ADMIN (AmbientCapabilities=CAP_SYS_ADMIN)")
+			// A configuration error: restarting cannot fix it (exit 2).
+			return nil, false, asUsage(err, "run recv as root, or give its service CAP_SYS_ADMIN (AmbientCapabilities=CAP_SYS_ADMIN)")
 		}
-		return out, err
+		return out, false, err
 	}
-	out, err := sink.Open(c.String("output"))
+	_, statErr := os.Lstat(path)
+	out, err = sink.Open(path)
 	if err != nil {
-		return nil, asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, - for stdout, or kernel")
+		return nil, false, asUsage(err, "-o/--output takes a FIFO, a regular file, a path to make a FIFO at, - for stdout, or kernel")
 	}
-	return out, nil
+	return out, path != "-" && errors.Is(statErr, fs.ErrNotExist), nil
 }
 
 // samplerFlags reads --sample and --sample-interval; nil means keep all.

@@ -74,7 +74,7 @@ func runSeed(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	ifi, err := interfaceFlag(c)
+	ifi, _, err := interfaceFlag(c)
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,7 @@ func runSeed(c *cli.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
+	defer keepJoined(conn, log)()
 	log.Info().Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
 	start := time.Now()
 	wait, cancel := context.WithTimeout(ctx, c.Duration("timeout"))

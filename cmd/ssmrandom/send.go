@@ -40,7 +40,7 @@ func sendCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Value: "keys/producer.jwk", Usage: "private key `FILE` (JWK, mode 0600) to sign with"},
 		inputFlag(), ttlFlag(),
-		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame", DefaultText: "the largest power of two that fits --max-datagram"},
+		&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "entropy `BYTES` per frame (recv's -s is --max-datagram)", DefaultText: "the largest power of two that fits --max-datagram"},
 		maxDatagramFlag(),
 		&cli.StringFlag{Name: "source", Usage: "source `NAME` in every frame", DefaultText: "this host's name; with --unsigned, the --input path"},
 		rateFlag(),
@@ -172,6 +172,7 @@ func sourceFlag(c *cli.Context, fallback func() (string, error), what string) (s
 type sendConfig struct {
 	group       netip.AddrPort
 	ifi         *net.Interface
+	from        netip.Addr // -i's address, or none
 	ttl, size   int
 	maxDatagram int
 	health      *health.Config // nil: --health off
@@ -216,7 +217,7 @@ func runSender(c *cli.Context, e *env, chooseMode func(*cli.Context) (*sendMode,
 		defer srv.Close()
 		m = metrics.NewSend(version)
 	}
-	conn, err := mcast.Dial(cfg.group, cfg.ifi, cfg.ttl)
+	conn, err := mcast.DialFrom(cfg.group, cfg.ifi, cfg.from, cfg.ttl)
 	if err != nil {
 		return err
 	}
@@ -264,7 +265,7 @@ func readSendFlags(c *cli.Context, chooseMode func(*cli.Context) (*sendMode, err
 	if err != nil {
 		return cfg, nil, err
 	}
-	if cfg.ifi, err = interfaceFlag(c); err != nil {
+	if cfg.ifi, cfg.from, err = interfaceFlag(c); err != nil {
 		return cfg, nil, err
 	}
 	if cfg.size, err = sizeFlag(c, mode, cfg.maxDatagram); err != nil {

@@ -27,6 +27,11 @@
 // On other systems the receiver's socket is bound to the wildcard address
 // and truncation goes undetected.
 //
+// [Receiver.KeepJoined] watches the interfaces with a netlink route socket
+// (RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR) and joins again
+// when the receiver's interface comes up, changes addresses, or is created
+// again; elsewhere it returns an error wrapping [ErrLinkWatch].
+//
 // # Loopback
 //
 // IPv4 SSM works on the loopback interface without privileges and without

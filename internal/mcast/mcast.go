@@ -22,6 +22,10 @@ var (
 	// differs from the group's.
 	ErrFamily = errors.New("address family differs from the group's")
 
+	// ErrNotUnicast reports a source address that is not a unicast
+	// address (unspecified or multicast): no producer sends from it.
+	ErrNotUnicast = errors.New("not a unicast address")
+
 	// ErrNoSources reports a join, or a resolution, without any source.
 	ErrNoSources = errors.New("no source addresses")
 

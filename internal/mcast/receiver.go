@@ -22,17 +22,22 @@ type Receiver struct {
 	conn    *net.UDPConn
 	ssm     ssmJoiner
 	group   netip.AddrPort
-	ifi     *net.Interface
+	ifname  string       // the interface given to JoinSSM, "" for routing
 	sources []netip.Addr // joined, zone-less, no duplicates
 	foreign atomic.Uint64
 	close   sync.Once
 	err     error // from the first Close
+
+	mu     sync.Mutex     // guards ifi, closed and the memberships
+	ifi    *net.Interface // where the memberships are
+	closed bool
 }
 
 // ssmJoiner is what ipv4.PacketConn and ipv6.PacketConn have in common.
 type ssmJoiner interface {
 	JoinSourceSpecificGroup(ifi *net.Interface, group, source net.Addr) error
 	LeaveSourceSpecificGroup(ifi *net.Interface, group, source net.Addr) error
+	LeaveGroup(ifi *net.Interface, group net.Addr) error
 }
 
 // JoinSSM returns a [Receiver] for group: a UDP socket bound to the group
@@ -45,7 +50,7 @@ type ssmJoiner interface {
 //
 // The group must be SSM ([ErrNotSSM] otherwise) with a nonzero port; there
 // must be at least one source ([ErrNoSources]), each a unicast address of
-// the group's family ([ErrFamily]). Duplicate sources are joined once. The
+// the group's family ([ErrFamily]) and unicast ([ErrNotUnicast]). Duplicate sources are joined once. The
 // kernel limits the sources per group and socket (Linux: sysctl
 // net.ipv4.igmp_max_msf, 10 by default, and net.ipv6.mld_max_msf, 64).
 func JoinSSM(group netip.AddrPort, ifi *net.Interface, sources []netip.Addr) (*Receiver, error) {
@@ -63,7 +68,7 @@ func JoinSSM(group netip.AddrPort, ifi *net.Interface, sources []netip.Addr) (*R
 		case s.Is4() != group.Addr().Is4() || s.Is4In6():
 			return nil, fmt.Errorf("mcast: join %s: source %s: %w", group.Addr(), s, ErrFamily)
 		case s.IsUnspecified() || s.IsMulticast():
-			return nil, fmt.Errorf("mcast: join %s: source %s: not a unicast address", group.Addr(), s)
+			return nil, fmt.Errorf("mcast: join %s: source %s: %w", group.Addr(), s, ErrNotUnicast)
 		}
 		s = s.WithZone("")
 		if !slices.Contains(srcs, s) {
@@ -76,6 +81,9 @@ func JoinSSM(group netip.AddrPort, ifi *net.Interface, sources []netip.Addr) (*R
 		return nil, fmt.Errorf("mcast: join %s: %w", group, err)
 	}
 	r := &Receiver{conn: conn, group: group, ifi: ifi, sources: srcs}
+	if ifi != nil {
+		r.ifname = ifi.Name
+	}
 	if group.Addr().Is4() {
 		r.ssm = ipv4.NewPacketConn(conn)
 	} else {
@@ -145,6 +153,9 @@ func (r *Receiver) Foreign() uint64 {
 // return. Calls after the first return the first's result.
 func (r *Receiver) Close() error {
 	r.close.Do(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.closed = true
 		// Closing the socket drops its memberships anyway; leaving first
 		// just says so explicitly, so its errors (say, the interface has
 		// gone) do not matter.

@@ -27,10 +27,22 @@ type Sender struct {
 // The source address, which receivers must join, is for IPv4 ifi's first
 // IPv4 address (127.0.0.1 for lo), for IPv6 the one the kernel selects among
 // ifi's addresses (RFC 6724), and for a nil ifi the one routing picks;
-// [Sender.LocalAddr] tells it.
+// [Sender.LocalAddr] tells it. [DialFrom] sends from a given address.
 func Dial(group netip.AddrPort, ifi *net.Interface, ttl int) (*Sender, error) {
+	return DialFrom(group, ifi, netip.Addr{}, ttl)
+}
+
+// DialFrom is [Dial] with the source address source, which must be an
+// address of this host of the group's family ([ErrFamily] otherwise): a
+// host with a service address beside its main one sends from the service
+// address, which is the one receivers join. The zero Addr means what Dial
+// does.
+func DialFrom(group netip.AddrPort, ifi *net.Interface, source netip.Addr, ttl int) (*Sender, error) {
 	if err := checkGroup(group); err != nil {
 		return nil, err
+	}
+	if source.IsValid() && !sameFamily(source, group.Addr()) {
+		return nil, fmt.Errorf("mcast: dial %s from %s: %w", group, source, ErrFamily)
 	}
 	if ttl < 0 || ttl > 255 {
 		return nil, fmt.Errorf("mcast: ttl %d, want 0 to 255", ttl)
@@ -43,6 +55,13 @@ func Dial(group netip.AddrPort, ifi *net.Interface, ttl int) (*Sender, error) {
 	// The interface must be set before connect, which picks the route and
 	// so the source address; [dialControl] does that where it can.
 	d := net.Dialer{Control: dialControl(v6, ifi), LocalAddr: sourceFor(v6, ifi)}
+	if source.IsValid() {
+		a := source.Unmap()
+		if ifi != nil && a.Is6() && a.IsLinkLocalUnicast() {
+			a = a.WithZone(ifi.Name)
+		}
+		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0))
+	}
 	raddr := udpAddr(group, ifi)
 	c, err := d.DialContext(context.Background(), network, raddr.String())
 	if err != nil {

@@ -3,6 +3,7 @@
 package mcast
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"syscall"
@@ -27,3 +28,14 @@ func listenGroup(group netip.AddrPort, ifi *net.Interface) (*net.UDPConn, error)
 	}
 	return net.ListenUDP(network, udpAddr(group, ifi))
 }
+
+// linkWatch is not available here.
+type linkWatch struct{}
+
+func openLinkWatch() (*linkWatch, error) {
+	return nil, errors.New("netlink is Linux only")
+}
+
+func (*linkWatch) read() ([]linkChange, error) { return nil, errors.ErrUnsupported }
+
+func (*linkWatch) close() {}

@@ -115,7 +115,8 @@ func (s Stats) Rejected() uint64 {
 // Config configures a [Pipeline].
 type Config struct {
 	// Trust holds the keys whose frames are forwarded. Required, with at
-	// least one key; [Pipeline.SetTrust] replaces it.
+	// least one key unless AllowUnsigned (then only unsigned frames are
+	// forwarded until a key is added); [Pipeline.SetTrust] replaces it.
 	Trust *sign.Keyring
 	// Output receives the entropy bytes of each forwarded frame in one
 	// Write. A Write error that has a method Full returning true (such as
@@ -233,7 +234,7 @@ type producer struct {
 
 // New returns a Pipeline.
 func New(cfg Config) (*Pipeline, error) {
-	if cfg.Trust == nil || cfg.Trust.Len() == 0 {
+	if cfg.Trust == nil || cfg.Trust.Len() == 0 && !cfg.AllowUnsigned {
 		return nil, errors.New("receive: no trusted key")
 	}
 	if cfg.Output == nil {

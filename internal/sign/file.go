@@ -31,7 +31,8 @@ var ErrPermissions = errors.New("sign: private key is readable by group or other
 // paths. Each file is written under a temporary name created with mode
 // 0600 and O_EXCL, then moved into place, so the private key is never
 // readable by others and no half-written file is left behind. Without
-// force, WriteKeyPair writes nothing if either file exists.
+// force, WriteKeyPair writes nothing if either file exists, and returns
+// an error matching [fs.ErrExist].
 func WriteKeyPair(prefix string, priv ed25519.PrivateKey, valid Validity, force bool) (privPath, pubPath string, err error) {
 	privPath, pubPath = prefix+PrivateSuffix, prefix+PublicSuffix
 	if len(priv) != ed25519.PrivateKeySize {
@@ -48,7 +49,7 @@ func WriteKeyPair(prefix string, priv ed25519.PrivateKey, valid Validity, force 
 	if !force {
 		for _, p := range []string{privPath, pubPath} {
 			if _, err := os.Lstat(p); err == nil {
-				return "", "", fmt.Errorf("sign: %s exists; not overwriting it", p)
+				return "", "", existsError(p)
 			}
 		}
 	}
@@ -94,12 +95,22 @@ func writeFile(path string, b []byte, mode os.FileMode, replace bool) (err error
 	}
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("sign: %s exists; not overwriting it", path)
+			return existsError(path)
 		}
 		return fmt.Errorf("sign: write %s: %w", path, err)
 	}
 	return nil
 }
+
+// existsError is the error of a key file that exists and is not to be
+// overwritten; it matches [fs.ErrExist] with errors.Is.
+type existsError string
+
+func (e existsError) Error() string {
+	return fmt.Sprintf("sign: %s exists; not overwriting it", string(e))
+}
+
+func (existsError) Is(target error) bool { return target == fs.ErrExist }
 
 // readKeyFile reads a key file of at most [MaxKeyFile] bytes.
 func readKeyFile(path string) ([]byte, os.FileInfo, error) {

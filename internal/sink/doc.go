@@ -21,9 +21,9 @@
 //     at once and writes nothing: the caller drops the frame and counts it.
 //     Writes of at most [PipeBuf] bytes are all-or-nothing; larger writes are
 //     refused.
-//   - A path that does not exist becomes a FIFO: the parent directory is
-//     created if missing (mode 0755) and the FIFO is created with mode 0600,
-//     then opened as above.
+//   - A path that does not exist becomes a FIFO with mode 0600, opened as
+//     above. Its folder must exist; only [RuntimeDir] is made if missing
+//     (mode 0755).
 //   - An existing character device, such as /dev/null, is opened write-only
 //     and written with blocking writes; what a slow or absent reader means
 //     is up to the device. This is handy for benchmarks.

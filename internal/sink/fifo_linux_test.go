@@ -84,7 +84,12 @@ func openSink(t *testing.T, path string) sink.Sink {
 
 func TestOpenCreatesFIFO(t *testing.T) {
 	t.Parallel()
+	// The folder exists: Open makes none but RuntimeDir
+	// (TestOpenMissingFolder).
 	dir := filepath.Join(t.TempDir(), "run", "ssmrandom")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "rnd-pipe")
 	s := openSink(t, path)
 

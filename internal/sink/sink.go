@@ -29,8 +29,13 @@ func (fullError) Full() bool { return true }
 // FIFO are atomic.
 const PipeBuf = 4096
 
+// RuntimeDir is the runtime folder of the service (systemd's
+// RuntimeDirectory=), which holds [DefaultFIFO]. [Open] makes it if it is
+// missing, and no other folder.
+const RuntimeDir = "/run/ssmrandom"
+
 // DefaultFIFO is the path of the FIFO that rngd reads by default.
-const DefaultFIFO = "/run/ssmrandom/rnd-pipe"
+const DefaultFIFO = RuntimeDir + "/rnd-pipe"
 
 // Sink is an output for verified entropy bytes. The Sinks that [Open] and
 // [OpenKernel] return are safe for concurrent use: concurrent Writes to a
@@ -70,8 +75,10 @@ type Kernel interface {
 // documentation: "-" is standard output, an existing regular file is
 // appended to, an existing FIFO is opened non-blocking, an existing
 // character device is written with blocking writes, and a path that does
-// not exist is created as a FIFO with mode 0600 (its parent directory with
-// mode 0755). Open never blocks waiting for a reader.
+// not exist is created as a FIFO with mode 0600. Its folder must exist,
+// unless it is [RuntimeDir], which is made with mode 0755: a missing folder
+// elsewhere is an error matching [fs.ErrNotExist] (a typo in a path must
+// not become a tree of folders). Open never blocks waiting for a reader.
 func Open(path string) (Sink, error) {
 	if path == "-" {
 		return &stdoutSink{f: os.Stdout}, nil
@@ -91,10 +98,16 @@ func Open(path string) (Sink, error) {
 
 // create makes a FIFO at path, which did not exist, and opens it.
 func create(path string) (Sink, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("sink: open %q: %w", path, err)
+	dir := filepath.Dir(path)
+	if filepath.Clean(dir) == RuntimeDir {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sink: open %q: %w", path, err)
+		}
 	}
 	err := mkfifo(path, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sink: open %q: no folder %s: %w", path, dir, fs.ErrNotExist)
+	}
 	if errors.Is(err, fs.ErrExist) {
 		// Someone else created path after our Stat: open what is there.
 		fi, err := os.Stat(path)

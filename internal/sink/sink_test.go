@@ -255,3 +255,22 @@ func TestWriteNewFile(t *testing.T) {
 		t.Error("missing folder: got nil error")
 	}
 }
+
+// TestOpenMissingFolder: a path in a folder that does not exist is an
+// error matching fs.ErrNotExist, and no folder is made (only RuntimeDir
+// would be).
+func TestOpenMissingFolder(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "no", "such", "rnd-pipe")
+	s, err := sink.Open(path)
+	if err == nil {
+		s.Close()
+		t.Fatalf("Open(%q): got no error, want one matching fs.ErrNotExist", path)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open(%q): got %v, want an error matching fs.ErrNotExist", path, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open made the folder %s/no (stat: %v), want none made", dir, err)
+	}
+}
