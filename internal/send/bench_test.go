@@ -38,7 +38,7 @@ func cpuTime() int64 {
 // which divided by --seed-interval is its share of a core.
 func BenchmarkSeedRound(b *testing.B) {
 	s := signer(b)
-	for _, n := range []int{10, 1000, 10000} {
+	for _, n := range []int{10, 1000, 10000, 100000} {
 		ms := make([]seal.Member, n)
 		for i := range ms {
 			k, err := seal.GenerateHostKey()
