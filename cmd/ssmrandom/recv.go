@@ -443,7 +443,7 @@ func samplerFlags(c *cli.Context) (receive.Sampler, error) {
 	}
 	s, err := sample.New(cfg)
 	if err != nil {
-		return nil, asUsage(err, "--sample takes a probability P with 0 < P <= 1")
+		return nil, asUsage(err, "--sample takes a probability P with 5.5e-20 <= P <= 1")
 	}
 	return s, nil
 }

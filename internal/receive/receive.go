@@ -17,6 +17,7 @@
 package receive
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -156,8 +157,11 @@ type Config struct {
 
 // Sampler decides which frames to keep (package sample's Sampler).
 type Sampler interface {
-	// Keep reports whether to keep a frame that arrives at now.
-	Keep(now time.Time) bool
+	// Keep reports whether to keep a frame that arrives at now; id is the
+	// frame's identity ([FrameID]), and every copy of a frame must get
+	// the same answer (while the sampler is open), so that replaying the
+	// frames not kept cannot get more of them kept.
+	Keep(now time.Time, id []byte) bool
 	// Open reports whether a frame may be kept at now at all; it is asked
 	// again before a verified frame is written, since frames verified at
 	// once by parallel workers were all chosen before any was kept.
@@ -336,11 +340,25 @@ type work struct {
 	// unsigned says that frame is an unsigned version 1.0 frame, which
 	// has no signature to verify (Config.AllowUnsigned).
 	unsigned bool
+	id       []byte // the frame's identity, for the sampler
+}
+
+// frameID returns, in w's buffer, the identity of the signed frame
+// (kid, e, n) that a [Sampler] decides on: kid, a zero byte, then e and n
+// as 8 bytes each, big-endian. Every copy of a frame, and nothing else,
+// has it. (An unsigned version 1.0 frame, which has no (e, n), is
+// identified by [UnsignedID], a zero byte and its entropy bytes.)
+func (w *work) frameID(kid string, epoch, seq uint64) []byte {
+	w.id = append(append(w.id[:0], kid...), 0)
+	w.id = binary.BigEndian.AppendUint64(w.id, epoch)
+	w.id = binary.BigEndian.AppendUint64(w.id, seq)
+	return w.id
 }
 
 func newWork(maxDatagram int) work {
 	return work{
 		head:    make([]byte, 0, frame.MaxHead+3),
+		id:      make([]byte, 0, 64),
 		payload: make([]byte, 0, maxDatagram),
 		frame:   frame.Frame{Data: make([]byte, 0, maxDatagram)},
 	}
@@ -413,7 +431,7 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	}
 	p.mu.Lock()
 	err = p.guard.Check(&w.prod.filter, epoch, seq, ms)
-	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
+	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now(), w.frameID(m.KeyID, epoch, seq))
 	p.mu.Unlock()
 	if err != nil {
 		v.reject(replayReason(err), err, replayed)
