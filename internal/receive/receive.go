@@ -52,6 +52,7 @@ const (
 	BadSignature               // the signature does not verify
 	Unhealthy                  // verified, but the producer's bytes fail the health tests
 	OutputFull                 // verified, but the output would block (a FIFO nobody drains)
+	OutputTooBig               // verified, but more bytes than the output takes in one write (over PIPE_BUF to a FIFO)
 	numReasons
 )
 
@@ -69,6 +70,7 @@ var reasonNames = [numReasons]string{
 	BadSignature: "bad_signature",
 	Unhealthy:    "unhealthy",
 	OutputFull:   "output_full",
+	OutputTooBig: "output_too_big",
 }
 
 // String returns the reason's name as it appears in logs and metrics,
@@ -117,8 +119,9 @@ type Config struct {
 	Trust *sign.Keyring
 	// Output receives the entropy bytes of each forwarded frame in one
 	// Write. A Write error that has a method Full returning true (such as
-	// sink.ErrFull) drops the frame ([OutputFull]); any other error is
-	// returned by [Pipeline.Handle].
+	// sink.ErrFull) drops the frame ([OutputFull]), one that has a method
+	// TooBig returning true (sink.ErrTooBig) drops it as [OutputTooBig];
+	// any other error is returned by [Pipeline.Handle].
 	Output io.Writer
 	// MaxDatagram is the datagram size limit in bytes (recv's
 	// --max-datagram); larger datagrams are dropped before any parsing.
@@ -477,11 +480,16 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 	}
 	data := w.frame.Data
 	if _, err := p.cfg.Output.Write(data); err != nil {
-		if !isFull(err) {
+		switch {
+		case isFull(err):
+			v.Reason = OutputFull
+		case isTooBig(err):
+			v.Reason = OutputTooBig
+		default:
 			return Verdict{}, fmt.Errorf("%w: %w", ErrOutput, err)
 		}
-		v.Reason, v.Err = OutputFull, err
-		p.dropped[OutputFull].Add(1)
+		v.Err = err
+		p.dropped[v.Reason].Add(1)
 		return *v, nil
 	}
 	if p.cfg.Sample != nil {
@@ -559,6 +567,12 @@ func (p *Pipeline) admit(w *work) {
 func isFull(err error) bool {
 	var full interface{ Full() bool }
 	return errors.As(err, &full) && full.Full()
+}
+
+// isTooBig reports whether err is an output's "too big" ([Config.Output]).
+func isTooBig(err error) bool {
+	var big interface{ TooBig() bool }
+	return errors.As(err, &big) && big.TooBig()
 }
 
 var errTooBig = errors.New("receive: datagram over the size limit")

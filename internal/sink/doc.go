@@ -20,7 +20,8 @@
 //     is full, because the reader is slow or absent, Write returns [ErrFull]
 //     at once and writes nothing: the caller drops the frame and counts it.
 //     Writes of at most [PipeBuf] bytes are all-or-nothing; larger writes are
-//     refused.
+//     refused with [ErrTooBig], which the caller also counts and carries on
+//     from. [MaxWrite] says so before Open, for checking a configuration.
 //   - A path that does not exist becomes a FIFO: the parent directory is
 //     created if missing (mode 0755) and the FIFO is created with mode 0600,
 //     then opened as above.
@@ -61,6 +62,6 @@
 // credit raised entropy_avail and could unblock readers of /dev/random.
 //
 // The package never logs and never panics; it returns errors whose text
-// names the output, and [ErrFull] for the one condition a caller is expected
-// to count and carry on from.
+// names the output, and [ErrFull] and [ErrTooBig] for the two conditions a
+// caller is expected to count and carry on from.
 package sink

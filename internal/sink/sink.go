@@ -25,6 +25,38 @@ func (fullError) Error() string { return "sink: output full" }
 // Full reports that the output was full: true.
 func (fullError) Full() bool { return true }
 
+// ErrTooBig is returned by Write when p is more than the output takes in
+// one write: more than [PipeBuf] bytes to a FIFO, which the kernel could
+// write in part. Nothing of p was written: the caller drops the frame and
+// counts it. Besides errors.Is, a caller that does not import sink can
+// tell it by its method TooBig, which returns true (package receive
+// does).
+var ErrTooBig error = tooBigError{}
+
+// tooBigError is the type of [ErrTooBig].
+type tooBigError struct{}
+
+func (tooBigError) Error() string { return "sink: more bytes than the output takes in one write" }
+
+// TooBig reports that the write was too big for the output: true.
+func (tooBigError) TooBig() bool { return true }
+
+// MaxWrite returns the most bytes that the output [Open] makes of path
+// takes in one Write ([ErrTooBig] beyond), or 0 for no limit: [PipeBuf]
+// for an existing FIFO, and for a path that does not exist, where Open
+// makes a FIFO; 0 for anything else. It looks at path as it is now, so
+// that a configuration can be checked before Open creates anything.
+func MaxWrite(path string) int {
+	if path == "-" || path == "" {
+		return 0
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeNamedPipe != 0) {
+		return PipeBuf
+	}
+	return 0
+}
+
 // PipeBuf is POSIX PIPE_BUF on Linux: writes of up to this many bytes to a
 // FIFO are atomic.
 const PipeBuf = 4096
@@ -38,9 +70,9 @@ const DefaultFIFO = "/run/ssmrandom/rnd-pipe"
 // progress.
 type Sink interface {
 	// Write writes all of p or none of it. For a FIFO, a write of at most
-	// PipeBuf bytes is atomic and a larger one is refused. Write returns
-	// an error matching ErrFull (with errors.Is) when the write would
-	// block. A file, device or the kernel pool may report a short write
+	// PipeBuf bytes is atomic and a larger one is refused with an error
+	// matching ErrTooBig. Write returns an error matching ErrFull (with
+	// errors.Is) when the write would block. A file, device or the kernel pool may report a short write
 	// together with an error, for example when the disk is full.
 	Write(p []byte) (int, error)
 
