@@ -10,7 +10,8 @@
 //     syscall.EPIPE.
 //   - An existing regular file is appended to, never truncated. There is no
 //     reader to wait for: the file grows until the disk is full, when Write
-//     returns an error (possibly after a short write).
+//     returns an error and leaves the file as it was: the part of p that a
+//     short write got in is cut off again, so no partial frame remains.
 //   - An existing FIFO is opened read-write and non-blocking. Open never
 //     waits for a reader. Because the sink itself holds a read end, the
 //     kernel never reports a broken pipe when the reader (rngd) exits or
