@@ -245,6 +245,9 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
 		return nil, usagef("--credit takes 0 to 8 bits per byte, with -o kernel", "bad --credit %d for output %q", credit, c.String("output"))
 	}
+	if err := outputFits(c, o.maxDatagram); err != nil {
+		return nil, err
+	}
 	if c.Bool("allow-unsigned") && c.Int("credit") > 0 {
 		return nil, usagef("leave out --credit with --allow-unsigned: anyone may have chosen unsigned bytes", "--credit %d with --allow-unsigned", c.Int("credit"))
 	}
@@ -596,6 +599,23 @@ func openOutput(c *cli.Context) (out sink.Sink, made bool, err error) {
 	return out, path != "-" && errors.Is(statErr, fs.ErrNotExist), nil
 }
 
+// outputFits refuses an output that cannot take, in one write, the largest
+// frame a datagram within --max-datagram can carry: a FIFO takes
+// sink.PipeBuf bytes at once. (Any such frame would be dropped as
+// output_too_big.)
+func outputFits(c *cli.Context, maxDatagram int) error {
+	out, unsigned := c.String("output"), c.Bool("allow-unsigned")
+	if out == "kernel" {
+		return nil
+	}
+	limit, most := sink.MaxWrite(out), receive.MaxData(maxDatagram, unsigned)
+	if limit == 0 || most <= limit {
+		return nil
+	}
+	return usagef(fmt.Sprintf("use -s/--max-datagram %d or less with a FIFO, or write to a file", receive.MaxDatagramFor(limit, unsigned)),
+		"-o/--output %q: a FIFO takes at most %d bytes at once, and a datagram of --max-datagram %d bytes can carry a frame of %d", out, limit, maxDatagram, most)
+}
+
 // samplerFlags reads --sample and --sample-interval; nil means keep all.
 func samplerFlags(c *cli.Context) (receive.Sampler, error) {
 	cfg := sample.Config{P: c.Float64("sample")}
@@ -616,7 +636,7 @@ func samplerFlags(c *cli.Context) (receive.Sampler, error) {
 	}
 	s, err := sample.New(cfg)
 	if err != nil {
-		return nil, asUsage(err, "--sample takes a probability P with 0 < P <= 1")
+		return nil, asUsage(err, "--sample takes a probability P with 5.5e-20 <= P <= 1")
 	}
 	return s, nil
 }

@@ -2,9 +2,11 @@ package receive_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"testing"
 
+	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
@@ -118,6 +120,17 @@ func FuzzHandle(f *testing.F) {
 			want = receive.None
 		case errors.Is(err, sign.ErrMalformed):
 			want = receive.Malformed
+			// §5 reads the payload's first fields (check 6) and judges
+			// freshness (check 8) before it decodes the whole payload
+			// (check 10): a datagram whose payload is malformed further
+			// on, or not canonical, is stale or future first if its
+			// first fields say so.
+			if ms, ok := fuzzHeadTime(datagram); ok && !fuzzFresh(ms, hostileNow) && (v.Reason == receive.Stale || v.Reason == receive.Future) {
+				want = receive.Future
+				if ms < hostileNow {
+					want = receive.Stale
+				}
+			}
 		case errors.Is(err, sign.ErrBadAlg):
 			want = receive.BadAlg
 		case errors.Is(err, sign.ErrUnknownKey):
@@ -144,4 +157,24 @@ func FuzzHandle(f *testing.F) {
 // receiver started at now with the default limits.
 func fuzzFresh(ms, now int64) bool {
 	return ms >= now && ms >= now-replay.DefaultMaxAge.Milliseconds() && ms <= now+replay.DefaultMaxSkew.Milliseconds()
+}
+
+// fuzzHeadTime returns the time of the frame whose first fields (`v` to
+// `t`) open the payload part of datagram, as §5's check 6 reads them:
+// from the first bytes of the payload only, whatever follows them. It
+// reports false if there is no payload part or its first fields do not
+// parse.
+func fuzzHeadTime(datagram []byte) (int64, bool) {
+	parts := bytes.Split(datagram, []byte("."))
+	if len(parts) != 3 {
+		return 0, false
+	}
+	p := parts[1]
+	p = p[:min(len(p), (frame.MaxHead+2)/3*4)]
+	head, err := base64.RawURLEncoding.Strict().DecodeString(string(p))
+	if err != nil {
+		return 0, false
+	}
+	_, _, ms, err := frame.ParseHead(head)
+	return ms, err == nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/sample"
 )
 
 // mixedSequence returns good frames 0..n-1, reordered inside the replay
@@ -161,9 +162,9 @@ func TestParallelOutputError(t *testing.T) {
 // everyOther keeps every other frame; it counts Kept calls.
 type everyOther struct{ n, kept int }
 
-func (s *everyOther) Keep(time.Time) bool { s.n++; return s.n%2 == 1 }
-func (s *everyOther) Kept(time.Time)      { s.kept++ }
-func (s *everyOther) Open(time.Time) bool { return true }
+func (s *everyOther) Keep(time.Time, []byte) bool { s.n++; return s.n%2 == 1 }
+func (s *everyOther) Kept(time.Time)              { s.kept++ }
+func (s *everyOther) Open(time.Time) bool         { return true }
 
 // TestSample shows that sampling happens before the signature check: a
 // forged frame that is not kept is counted as sampled out, not as a bad
@@ -199,6 +200,48 @@ func TestSample(t *testing.T) {
 	}
 	if st := p.Stats(); st.Dropped[receive.SampledOut] != 2 || st.Rejected() != 2 {
 		t.Errorf("Stats: %d sampled out, %d rejected; want 2 and 2 (sampling is not a reject)", st.Dropped[receive.SampledOut], st.Rejected())
+	}
+}
+
+// TestSampleReplay is issue 14's attack on sampling: re-sending every
+// frame 20 times must not get more frames kept than sending it once,
+// since the decision is a function of the frame's identity (kid, e, n)
+// and the sampler's secret key, and a kept frame is then a replay.
+func TestSampleReplay(t *testing.T) {
+	k := newKeys(t)
+	frames := make([][]byte, 200)
+	for i := range frames {
+		frames[i] = signFrame(t, k.trusted, mkframe(uint64(i), now, fmt.Sprintf("frame %d;", i)))
+	}
+	s, err := sample.New(sample.Config{P: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(copies int) (receive.Stats, string) {
+		var out output
+		p, err := receive.New(receive.Config{Trust: k.ring, Output: &out, MaxDatagram: maxDatagram, Now: (&clock{ms: now}).now, Sample: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range frames {
+			for range copies {
+				if _, err := p.Handle(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return p.Stats(), out.buf.String()
+	}
+	once, wantOut := run(1)
+	if once.Frames == 0 || once.Frames == uint64(len(frames)) {
+		t.Fatalf("one copy each: kept %d of %d frames at P = 0.1, want some but not all", once.Frames, len(frames))
+	}
+	twenty, gotOut := run(20)
+	if twenty.Frames != once.Frames || gotOut != wantOut {
+		t.Errorf("20 copies each: kept %d frames (%d bytes), want the %d frames (%d bytes) of one copy each", twenty.Frames, len(gotOut), once.Frames, len(wantOut))
+	}
+	if want := uint64(20*len(frames)) - once.Frames - 19*once.Frames; twenty.Dropped[receive.SampledOut] != want {
+		t.Errorf("20 copies each: %d sampled out, want %d", twenty.Dropped[receive.SampledOut], want)
 	}
 }
 

@@ -17,6 +17,7 @@
 package receive
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,7 @@ const (
 	BadSignature               // the signature does not verify
 	Unhealthy                  // verified, but the producer's bytes fail the health tests
 	OutputFull                 // verified, but the output would block (a FIFO nobody drains)
+	OutputTooBig               // verified, but more bytes than the output takes in one write (over PIPE_BUF to a FIFO)
 	numReasons
 )
 
@@ -71,6 +73,7 @@ var reasonNames = [numReasons]string{
 	BadSignature: "bad_signature",
 	Unhealthy:    "unhealthy",
 	OutputFull:   "output_full",
+	OutputTooBig: "output_too_big",
 }
 
 // String returns the reason's name as it appears in logs and metrics,
@@ -120,8 +123,9 @@ type Config struct {
 	Trust *sign.Keyring
 	// Output receives the entropy bytes of each forwarded frame in one
 	// Write. A Write error that has a method Full returning true (such as
-	// sink.ErrFull) drops the frame ([OutputFull]); any other error is
-	// returned by [Pipeline.Handle].
+	// sink.ErrFull) drops the frame ([OutputFull]), one that has a method
+	// TooBig returning true (sink.ErrTooBig) drops it as [OutputTooBig];
+	// any other error is returned by [Pipeline.Handle].
 	Output io.Writer
 	// MaxDatagram is the datagram size limit in bytes (recv's
 	// --max-datagram); larger datagrams are dropped before any parsing.
@@ -160,8 +164,11 @@ type Config struct {
 
 // Sampler decides which frames to keep (package sample's Sampler).
 type Sampler interface {
-	// Keep reports whether to keep a frame that arrives at now.
-	Keep(now time.Time) bool
+	// Keep reports whether to keep a frame that arrives at now; id is the
+	// frame's identity ([FrameID]), and every copy of a frame must get
+	// the same answer (while the sampler is open), so that replaying the
+	// frames not kept cannot get more of them kept.
+	Keep(now time.Time, id []byte) bool
 	// Open reports whether a frame may be kept at now at all; it is asked
 	// again before a verified frame is written, since frames verified at
 	// once by parallel workers were all chosen before any was kept.
@@ -366,11 +373,25 @@ type work struct {
 	// unsigned says that frame is an unsigned version 1.0 frame, which
 	// has no signature to verify (Config.AllowUnsigned).
 	unsigned bool
+	id       []byte // the frame's identity, for the sampler
+}
+
+// frameID returns, in w's buffer, the identity of the signed frame
+// (kid, e, n) that a [Sampler] decides on: kid, a zero byte, then e and n
+// as 8 bytes each, big-endian. Every copy of a frame, and nothing else,
+// has it. (An unsigned version 1.0 frame, which has no (e, n), is
+// identified by [UnsignedID], a zero byte and its entropy bytes.)
+func (w *work) frameID(kid string, epoch, seq uint64) []byte {
+	w.id = append(append(w.id[:0], kid...), 0)
+	w.id = binary.BigEndian.AppendUint64(w.id, epoch)
+	w.id = binary.BigEndian.AppendUint64(w.id, seq)
+	return w.id
 }
 
 func newWork(maxDatagram int) work {
 	return work{
 		head:    make([]byte, 0, frame.MaxHead+3),
+		id:      make([]byte, 0, 64),
 		payload: make([]byte, 0, maxDatagram),
 		frame:   frame.Frame{Data: make([]byte, 0, maxDatagram)},
 	}
@@ -447,7 +468,7 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	}
 	p.mu.Lock()
 	err = p.guard.Check(&w.prod.filter, epoch, seq, ms)
-	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now())
+	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now(), w.frameID(m.KeyID, epoch, seq))
 	p.mu.Unlock()
 	if err != nil {
 		v.reject(replayReason(err), err, replayed)
@@ -496,15 +517,22 @@ func (p *Pipeline) finish(w *work) (Verdict, error) {
 	}
 	data := w.frame.Data
 	if _, err := p.cfg.Output.Write(data); err != nil {
-		if !isFull(err) {
+		switch {
+		case isFull(err):
+			v.Reason = OutputFull
+		case isTooBig(err):
+			v.Reason = OutputTooBig
+		default:
 			return Verdict{}, fmt.Errorf("%w: %w", ErrOutput, err)
 		}
-		v.Reason, v.Err = OutputFull, err
-		p.dropped[OutputFull].Add(1)
+		v.Err = err
+		p.dropped[v.Reason].Add(1)
 		if !w.unsigned {
-			w.prod.dropped[OutputFull].Add(1)
+			w.prod.dropped[v.Reason].Add(1)
 		}
-		p.full.Store(p.now().UnixNano())
+		if v.Reason == OutputFull {
+			p.full.Store(p.now().UnixNano())
+		}
 		return *v, nil
 	}
 	p.wrote.Store(p.now().UnixNano())
@@ -595,6 +623,12 @@ func (p *Pipeline) admit(w *work) {
 func isFull(err error) bool {
 	var full interface{ Full() bool }
 	return errors.As(err, &full) && full.Full()
+}
+
+// isTooBig reports whether err is an output's "too big" ([Config.Output]).
+func isTooBig(err error) bool {
+	var big interface{ TooBig() bool }
+	return errors.As(err, &big) && big.TooBig()
 }
 
 var errTooBig = errors.New("receive: datagram over the size limit")

@@ -193,6 +193,7 @@ func TestHandle(t *testing.T) {
 	good := mkframe(0, now, "good entropy :-)")
 	goodDatagram := signFrame(t, k.trusted, good)
 	full := fmt.Errorf("sink: fifo %q: %w", "rnd-pipe", sink.ErrFull)
+	tooBig := fmt.Errorf("sink: fifo %q: %w", "rnd-pipe", sink.ErrTooBig)
 
 	tests := []struct {
 		name     string
@@ -236,6 +237,7 @@ func TestHandle(t *testing.T) {
 		// A full output drops the verified frame and counts it; Handle
 		// does not fail.
 		{name: "output full", datagram: goodDatagram, outErr: full, want: receive.OutputFull, wantErr: sink.ErrFull, wantKey: k.trusted.KeyID()},
+		{name: "output too big", datagram: goodDatagram, outErr: tooBig, want: receive.OutputTooBig, wantErr: sink.ErrTooBig, wantKey: k.trusted.KeyID()},
 		{name: "output fails", datagram: goodDatagram, outErr: io.ErrClosedPipe, handleErr: io.ErrClosedPipe},
 	}
 	for _, tt := range tests {
@@ -282,7 +284,7 @@ func TestHandle(t *testing.T) {
 			}
 			// The output is written to only once every check has passed.
 			wantWrites := 0
-			if tt.want == receive.None || tt.want == receive.OutputFull {
+			if tt.want == receive.None || tt.want == receive.OutputFull || tt.want == receive.OutputTooBig {
 				wantWrites = 1
 			}
 			if out.writes != wantWrites {
@@ -321,40 +323,38 @@ func TestHandleSequence(t *testing.T) {
 		name     string
 		datagram []byte
 		ms       int64 // the clock, milliseconds after now
-		full     bool  // whether the output is full
+		outErr   error // the output's error, if it fails
 		want     receive.Reason
 	}{
-		{"frame 0", datagrams[0], 0, false, receive.None},
-		{"garbage", []byte("not a JWS at all"), 0, false, receive.Malformed},
-		{"frame 0 again", datagrams[0], 100, false, receive.Replay},
-		{"frame 0 from a stranger", signFrame(t, k.stranger, frames[0]), 100, false, receive.UnknownKey},
-		{"frame 0 from a retired key", signFrame(t, k.retired, frames[0]), 100, false, receive.KeyNotValid},
-		{"too big", bytes.Repeat([]byte{'A'}, maxDatagram+1), 100, false, receive.TooBig},
-		{"frame 1", datagrams[1], 1000, false, receive.None},
+		{"frame 0", datagrams[0], 0, nil, receive.None},
+		{"garbage", []byte("not a JWS at all"), 0, nil, receive.Malformed},
+		{"frame 0 again", datagrams[0], 100, nil, receive.Replay},
+		{"frame 0 from a stranger", signFrame(t, k.stranger, frames[0]), 100, nil, receive.UnknownKey},
+		{"frame 0 from a retired key", signFrame(t, k.retired, frames[0]), 100, nil, receive.KeyNotValid},
+		{"too big", bytes.Repeat([]byte{'A'}, maxDatagram+1), 100, nil, receive.TooBig},
+		{"frame 1", datagrams[1], 1000, nil, receive.None},
 		// A forgery of frame 2 does not move the window: frame 2 itself
 		// still gets through.
-		{"frame 2 with its data changed", changeData(t, datagrams[2], frames[2]), 2000, false, receive.BadSignature},
-		{"frame 2", datagrams[2], 2000, false, receive.None},
-		{"frame 3 to a full output", datagrams[3], 3000, true, receive.OutputFull},
-		{"IEDP 1.0 payload", signPayload(t, k.trusted, []byte(`{"v":"1.0","s":"x","t":1764000015345,"d":"AA=="}`)), 3000, false, receive.Malformed},
-		{"alg HS256", badAlg(t, k, "HS256", frames[3]), 3000, false, receive.BadAlg},
-		{"a seed datagram", signPayload(t, k.trusted, seedPayload(now+3000)), 3000, false, receive.Seed},
-		{"frame 1 again", datagrams[1], 3000, false, receive.Replay},
+		{"frame 2 with its data changed", changeData(t, datagrams[2], frames[2]), 2000, nil, receive.BadSignature},
+		{"frame 2", datagrams[2], 2000, nil, receive.None},
+		{"frame 3 to a full output", datagrams[3], 3000, sink.ErrFull, receive.OutputFull},
+		{"IEDP 1.0 payload", signPayload(t, k.trusted, []byte(`{"v":"1.0","s":"x","t":1764000015345,"d":"AA=="}`)), 3000, nil, receive.Malformed},
+		{"alg HS256", badAlg(t, k, "HS256", frames[3]), 3000, nil, receive.BadAlg},
+		{"a seed datagram", signPayload(t, k.trusted, seedPayload(now+3000)), 3000, nil, receive.Seed},
+		{"frame 1 again", datagrams[1], 3000, nil, receive.Replay},
 		// Frame 5 before frame 4: reordering within the window is fine.
-		{"frame 5", datagrams[5], 5000, false, receive.None},
-		{"frame 4", datagrams[4], 5100, false, receive.None},
-		{"frame 9 from the future", signFrame(t, k.trusted, mkframe(9, now+5100+replay.DefaultMaxSkew.Milliseconds()+1, "early")), 5100, false, receive.Future},
-		{"frame 4, much later", datagrams[4], 4000 + replay.DefaultMaxAge.Milliseconds() + 1, false, receive.Stale},
+		{"frame 5", datagrams[5], 5000, nil, receive.None},
+		{"frame 4", datagrams[4], 5100, nil, receive.None},
+		{"frame 9 from the future", signFrame(t, k.trusted, mkframe(9, now+5100+replay.DefaultMaxSkew.Milliseconds()+1, "early")), 5100, nil, receive.Future},
+		{"frame 6 to an output that takes less at once", signFrame(t, k.trusted, mkframe(6, now+5100, "big")), 5100, sink.ErrTooBig, receive.OutputTooBig},
+		{"frame 4, much later", datagrams[4], 4000 + replay.DefaultMaxAge.Milliseconds() + 1, nil, receive.Stale},
 	}
 	var want receive.Stats
 	for _, st := range steps {
 		c.mu.Lock()
 		c.ms = now + st.ms
 		c.mu.Unlock()
-		out.err = nil
-		if st.full {
-			out.err = sink.ErrFull
-		}
+		out.err = st.outErr
 		v, err := p.Handle(st.datagram)
 		if err != nil {
 			t.Fatalf("%s: Handle: got error %v, want nil", st.name, err)
@@ -453,6 +453,7 @@ func TestReasonString(t *testing.T) {
 		receive.BadSignature: "bad_signature",
 		receive.Unhealthy:    "unhealthy",
 		receive.OutputFull:   "output_full",
+		receive.OutputTooBig: "output_too_big",
 	}
 	n := len(receive.Stats{}.Dropped) // the number of reasons, Forwarded included
 	if len(want) != n {
@@ -474,7 +475,7 @@ func TestReasons(t *testing.T) {
 	want := []receive.Reason{
 		receive.TooBig, receive.Malformed, receive.BadAlg, receive.UnknownKey, receive.Seed, receive.KeyNotValid, receive.Stale,
 		receive.Future, receive.Replay, receive.SampledOut, receive.BadSignature, receive.Unhealthy,
-		receive.OutputFull,
+		receive.OutputFull, receive.OutputTooBig,
 	}
 	if got := receive.Reasons(); !slices.Equal(got, want) {
 		t.Errorf("Reasons(): got %v, want %v", got, want)

@@ -40,7 +40,8 @@ func (p *Pipeline) precheckUnsigned(w *work, datagram []byte, sample bool) {
 	v.KeyID, v.Facts.Source, v.Facts.DataBytes = UnsignedID, w.frame.Source, len(w.frame.Data)
 	if sample && p.cfg.Sample != nil {
 		p.mu.Lock()
-		keep := p.cfg.Sample.Keep(p.now())
+		w.id = append(append(append(w.id[:0], UnsignedID...), 0), w.frame.Data...)
+		keep := p.cfg.Sample.Keep(p.now(), w.id)
 		p.mu.Unlock()
 		if !keep {
 			v.Reason = SampledOut

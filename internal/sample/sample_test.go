@@ -2,6 +2,7 @@ package sample_test
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"math"
 	"testing"
 	"time"
@@ -24,8 +25,8 @@ func TestProbability(t *testing.T) {
 		}
 		kept := 0
 		now := time.Unix(0, 0)
-		for range n {
-			if s.Keep(now) {
+		for i := range n {
+			if s.Keep(now, id(i)) {
 				kept++
 			}
 		}
@@ -42,8 +43,8 @@ func TestIndependence(t *testing.T) {
 	s, _ := sample.NewSeeded(sample.Config{P: 0.5}, seed)
 	now := time.Unix(0, 0)
 	runs, inRun, total := 0, false, 0
-	for range 100000 {
-		if s.Keep(now) {
+	for i := range 100000 {
+		if s.Keep(now, id(i)) {
 			total++
 			if !inRun {
 				runs++
@@ -65,7 +66,7 @@ func TestInterval(t *testing.T) {
 	last := time.Time{}
 	for i := 0; i < 200000; i++ { // a frame every 10 ms for 2000 s
 		now = now.Add(10 * time.Millisecond)
-		if s.Keep(now) {
+		if s.Keep(now, id(i)) {
 			if !last.IsZero() {
 				gaps = append(gaps, now.Sub(last))
 			}
@@ -87,15 +88,15 @@ func TestInterval(t *testing.T) {
 	// Not kept (the signature failed, say): the interval does not start.
 	s2, _ := sample.NewSeeded(sample.Config{P: 1, MinInterval: time.Second, MaxInterval: time.Second}, seed)
 	for i := range 2 {
-		if !s2.Keep(now) {
+		if !s2.Keep(now, id(i)) {
 			t.Errorf("Keep %d without Kept: got false, want true", i)
 		}
 	}
 	s2.Kept(now)
-	if s2.Keep(now.Add(999 * time.Millisecond)) {
+	if s2.Keep(now.Add(999*time.Millisecond), id(3)) {
 		t.Errorf("Keep inside the interval: got true, want false")
 	}
-	if !s2.Keep(now.Add(time.Second)) {
+	if !s2.Keep(now.Add(time.Second), id(3)) {
 		t.Errorf("Keep at the end of the interval: got false, want true")
 	}
 }
@@ -105,11 +106,76 @@ func TestDeterministic(t *testing.T) {
 	b, _ := sample.NewSeeded(sample.Config{P: 0.3}, seed)
 	now := time.Unix(0, 0)
 	for i := range 1000 {
-		if a.Keep(now) != b.Keep(now) {
+		if a.Keep(now, id(i)) != b.Keep(now, id(i)) {
 			t.Fatalf("decision %d differs for one seed", i)
 		}
 	}
 }
+
+// TestReplaySameAnswer checks that a frame's decision depends on its
+// identity and the key only: asking again about a frame, as each replay
+// of it does, gets the same answer, so 20 copies of every frame keep as
+// many frames as one copy; and another key makes other decisions.
+func TestReplaySameAnswer(t *testing.T) {
+	s, _ := sample.NewSeeded(sample.Config{P: 0.1}, seed)
+	now := time.Unix(0, 0)
+	first := make([]bool, 1000)
+	once := 0
+	for i := range first {
+		if first[i] = s.Keep(now, id(i)); first[i] {
+			once++
+		}
+	}
+	again := 0
+	for range 20 {
+		for i := range first {
+			k := s.Keep(now, id(i))
+			if k != first[i] {
+				t.Fatalf("frame %d: got %v, want %v as at first", i, k, first[i])
+			}
+			if k {
+				again++
+			}
+		}
+	}
+	if again != 20*once {
+		t.Errorf("20 copies of each frame: kept %d, want %d", again, 20*once)
+	}
+	other, _ := sample.NewSeeded(sample.Config{P: 0.1}, [sample.SeedSize]byte{9})
+	differ := 0
+	for i := range first {
+		if other.Keep(now, id(i)) != first[i] {
+			differ++
+		}
+	}
+	// Independent keys at P = 0.1 differ on 18 % of the frames.
+	if differ < 100 {
+		t.Errorf("another key: %d of %d decisions differ, want about 180", differ, len(first))
+	}
+}
+
+// TestMinP checks the smallest probability: below it the threshold would
+// round to 0, which must not mean "keep all" (nor keep nothing silently).
+func TestMinP(t *testing.T) {
+	for _, p := range []float64{1e-20, sample.MinP / 2, math.SmallestNonzeroFloat64} {
+		if _, err := sample.New(sample.Config{P: p}); err == nil {
+			t.Errorf("New(P=%v): got nil error, want one", p)
+		}
+	}
+	s, err := sample.NewSeeded(sample.Config{P: sample.MinP}, seed)
+	if err != nil {
+		t.Fatalf("New(P=MinP): %v", err)
+	}
+	now := time.Unix(0, 0)
+	for i := range 10000 {
+		if s.Keep(now, id(i)) {
+			t.Fatalf("P=2^-64 kept frame %d, want none of 10000", i)
+		}
+	}
+}
+
+// id is the identity of frame i.
+func id(i int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i)) }
 
 func TestConfig(t *testing.T) {
 	for _, cfg := range []sample.Config{{P: 0}, {P: -1}, {P: 1.5}, {P: math.NaN()}, {P: 1, MinInterval: 2, MaxInterval: 1}, {P: 1, MinInterval: -1}} {
@@ -125,9 +191,10 @@ func TestConfig(t *testing.T) {
 func BenchmarkKeep(b *testing.B) {
 	s, _ := sample.NewSeeded(sample.Config{P: 0.5}, seed)
 	now := time.Unix(0, 0)
+	frame := id(7)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Keep(now)
+		s.Keep(now, frame)
 	}
 }
 

@@ -317,6 +317,9 @@ func loadMembersFile(path string) ([]Member, []string, error) {
 	if m, err := members(b); err != nil {
 		return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: %v", ErrKey, err)}
 	} else if raw, ok := m["keys"]; ok {
+		if err := onlyMembers(m, []string{"keys"}); err != nil {
+			return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: a JWK Set: %v", ErrKey, err)}
+		}
 		if err := json.Unmarshal(raw, &set.Keys); err != nil || set.Keys == nil {
 			return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: \"keys\" is not an array of JWKs", ErrKey)}
 		}

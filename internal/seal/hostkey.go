@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -238,6 +239,9 @@ func parseJWK(b []byte) (Member, *HostKey, error) {
 	if _, ok := m["alg"]; ok {
 		return Member{}, nil, fmt.Errorf("%w: has \"alg\"; a host key has none", ErrKey)
 	}
+	if err := onlyMembers(m, jwkMembers); err != nil {
+		return Member{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
 	if _, ok := m["use"]; ok && use != "enc" {
 		return Member{}, nil, fmt.Errorf("%w: use %q; want \"enc\"", ErrKey, use)
 	}
@@ -275,6 +279,26 @@ func parseJWK(b []byte) (Member, *HostKey, error) {
 	return mem, key, nil
 }
 
+// jwkMembers are the members a host JWK may have: those of a producer
+// key but "alg". Names are case-sensitive.
+var jwkMembers = []string{"kty", "crv", "x", "d", "kid", "use", "nbf", "exp"}
+
+// onlyMembers returns an error naming the first member of m, in sorted
+// order, that is not one of allowed, or nil.
+func onlyMembers(m map[string]json.RawMessage, allowed []string) error {
+	var unknown []string
+	for name := range m {
+		if !slices.Contains(allowed, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("unknown member %.32q (member names are case-sensitive)", unknown[0])
+}
+
 // members splits a JSON object into its members, refusing a member given
 // twice; names are compared exactly. Its errors say where the JSON broke
 // but quote none of it: the file may hold a private key.
@@ -296,7 +320,7 @@ func members(b []byte) (map[string]json.RawMessage, error) {
 			return nil, bad()
 		}
 		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("member %q given twice", name)
+			return nil, fmt.Errorf("member %.32q given twice", name)
 		}
 		m[name] = v
 	}

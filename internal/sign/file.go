@@ -255,11 +255,26 @@ func loadTrustFile(path string) ([]Key, []Warning, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// A JWK Set is an object with the one member "keys", spelt so
+	// (docs/protocol.md §7): anything else is read as one JWK, which
+	// refuses a "Keys".
 	var set struct {
-		Keys []json.RawMessage `json:"keys"`
+		Keys []json.RawMessage
 	}
-	if err := json.Unmarshal(b, &set); err != nil {
+	m, err := members(b)
+	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %s: %w: %v", path, ErrKey, err)
+	}
+	if name := misspeltKeys(m); name != "" {
+		return nil, nil, fmt.Errorf("sign: %s: %w: member %q: a JWK Set's is \"keys\" (member names are case-sensitive)", path, ErrKey, name)
+	}
+	if raw, ok := m["keys"]; ok {
+		if err := onlyMembers(m, []string{"keys"}); err != nil {
+			return nil, nil, fmt.Errorf("sign: %s: %w: a JWK Set: %v", path, ErrKey, err)
+		}
+		if err := json.Unmarshal(raw, &set.Keys); err != nil || set.Keys == nil {
+			return nil, nil, fmt.Errorf("sign: %s: %w: \"keys\" is not an array of JWKs", path, ErrKey)
+		}
 	}
 	jwks := set.Keys
 	if jwks == nil {

@@ -68,6 +68,13 @@ func (s *Signer) Len(n int) int {
 	return len(s.header) + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
 }
 
+// DatagramLen returns the length of a datagram that carries a payload of
+// n bytes, whatever key signs it: the protected header, and so the
+// datagram, is of one length for every key ([Signer.Len]).
+func DatagramLen(n int) int {
+	return base64.RawURLEncoding.EncodedLen(headerLen) + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
+}
+
 // Sign returns payload signed as a JWS in the Compact Serialization, with
 // the protected header {"alg":"EdDSA","kid":KID}. Ed25519 is
 // deterministic: the same key and payload always give the same bytes. A

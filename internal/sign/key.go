@@ -188,6 +188,18 @@ func (raw *rawJWK) validity() (Validity, error) {
 // JWK the private key, and the validity period; any other kind of key, or
 // a bad period, is an error wrapping [ErrKey].
 func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, Validity, error) {
+	// Member names are case-sensitive, and a JWK has only the members
+	// of jwkMembers, each once (docs/protocol.md §7). "nbf" and "exp",
+	// if present, are integers: null is not "no limit".
+	m, err := members(b)
+	if err != nil {
+		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	for _, name := range []string{"nbf", "exp"} {
+		if raw, ok := m[name]; ok && !digits(raw) {
+			return nil, nil, Validity{}, fmt.Errorf("%w: %q is not a NumericDate from 1970 to 9999", ErrKey, name)
+		}
+	}
 	var raw rawJWK
 	if err := josejson.Unmarshal(b, &raw); err != nil {
 		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
@@ -197,6 +209,9 @@ func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, Validity, error)
 	}
 	if raw.Alg != "" && raw.Alg != Alg {
 		return nil, nil, Validity{}, fmt.Errorf("%w: alg %q; want %q", ErrKey, raw.Alg, Alg)
+	}
+	if err := onlyMembers(m, jwkMembers); err != nil {
+		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	if n, err := base64.RawURLEncoding.Strict().DecodeString(raw.X); err != nil || len(n) != ed25519.PublicKeySize {
 		return nil, nil, Validity{}, fmt.Errorf("%w: \"x\" is not %d bytes of base64url", ErrKey, ed25519.PublicKeySize)

@@ -10,7 +10,8 @@
 //     syscall.EPIPE.
 //   - An existing regular file is appended to, never truncated. There is no
 //     reader to wait for: the file grows until the disk is full, when Write
-//     returns an error (possibly after a short write).
+//     returns an error and leaves the file as it was: the part of p that a
+//     short write got in is cut off again, so no partial frame remains.
 //   - An existing FIFO is opened read-write and non-blocking. Open never
 //     waits for a reader. Because the sink itself holds a read end, the
 //     kernel never reports a broken pipe when the reader (rngd) exits or
@@ -20,7 +21,8 @@
 //     is full, because the reader is slow or absent, Write returns [ErrFull]
 //     at once and writes nothing: the caller drops the frame and counts it.
 //     Writes of at most [PipeBuf] bytes are all-or-nothing; larger writes are
-//     refused.
+//     refused with [ErrTooBig], which the caller also counts and carries on
+//     from. [MaxWrite] says so before Open, for checking a configuration.
 //   - A path that does not exist becomes a FIFO with mode 0600, opened as
 //     above. Its folder must exist; only [RuntimeDir] is made if missing
 //     (mode 0755).
@@ -64,6 +66,6 @@
 // credit raised entropy_avail and could unblock readers of /dev/random.
 //
 // The package never logs and never panics; it returns errors whose text
-// names the output, and [ErrFull] for the one condition a caller is expected
-// to count and carry on from.
+// names the output, and [ErrFull] and [ErrTooBig] for the two conditions a
+// caller is expected to count and carry on from.
 package sink

@@ -67,12 +67,13 @@ func openFIFO(path string, created bool) (Sink, error) {
 // Write writes p to the FIFO with one non-blocking write. It returns
 // ErrFull, having written nothing, when the pipe buffer has no room for
 // all of p because the reader is slow or absent. It refuses p longer than
-// PipeBuf, which the kernel could write in part, and writes nothing.
+// PipeBuf, which the kernel could write in part, with an error matching
+// ErrTooBig, and writes nothing.
 // A reader that exits or restarts is not an error: the sink holds a read
 // end, so the write never fails with EPIPE or raises SIGPIPE.
 func (s *fifoSink) Write(p []byte) (int, error) {
 	if len(p) > PipeBuf {
-		return 0, fmt.Errorf("sink: write fifo %q: %d bytes is more than PipeBuf (%d), which would not be atomic", s.path, len(p), PipeBuf)
+		return 0, fmt.Errorf("sink: write fifo %q: %d bytes is more than PipeBuf (%d), which would not be atomic: %w", s.path, len(p), PipeBuf, ErrTooBig)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

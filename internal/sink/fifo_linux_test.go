@@ -239,8 +239,9 @@ func TestFIFOWriteLargerThanPipeBuf(t *testing.T) {
 	s := openSink(t, path)
 
 	n, err := s.Write(stream(0, sink.PipeBuf+1))
-	if err == nil || errors.Is(err, sink.ErrFull) || n != 0 {
-		t.Fatalf("Write(PipeBuf+1): got %d, %v, want 0 and an error other than ErrFull", n, err)
+	var big interface{ TooBig() bool }
+	if !errors.Is(err, sink.ErrTooBig) || errors.Is(err, sink.ErrFull) || !errors.As(err, &big) || !big.TooBig() || n != 0 {
+		t.Fatalf("Write(PipeBuf+1): got %d, %v, want 0 and ErrTooBig (which a caller tells by its method TooBig)", n, err)
 	}
 	p := stream(0, sink.PipeBuf)
 	mustWrite(t, s, p)
@@ -249,6 +250,37 @@ func TestFIFOWriteLargerThanPipeBuf(t *testing.T) {
 		t.Errorf("read back differs from the PipeBuf bytes written")
 	}
 	checkEmpty(t, r)
+}
+
+// TestMaxWrite checks what MaxWrite says of each kind of output before
+// Open: PipeBuf for a FIFO, or a path where Open would make one; no limit
+// for the others.
+func TestMaxWrite(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{fifo, sink.PipeBuf},
+		{filepath.Join(dir, "missing"), sink.PipeBuf},
+		{file, 0},
+		{"/dev/null", 0},
+		{"-", 0},
+		{dir, 0},
+	} {
+		if got := sink.MaxWrite(tt.path); got != tt.want {
+			t.Errorf("MaxWrite(%q): got %d, want %d", tt.path, got, tt.want)
+		}
+	}
 }
 
 func TestFIFOCloseThenWrite(t *testing.T) {

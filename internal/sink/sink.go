@@ -25,6 +25,38 @@ func (fullError) Error() string { return "sink: output full" }
 // Full reports that the output was full: true.
 func (fullError) Full() bool { return true }
 
+// ErrTooBig is returned by Write when p is more than the output takes in
+// one write: more than [PipeBuf] bytes to a FIFO, which the kernel could
+// write in part. Nothing of p was written: the caller drops the frame and
+// counts it. Besides errors.Is, a caller that does not import sink can
+// tell it by its method TooBig, which returns true (package receive
+// does).
+var ErrTooBig error = tooBigError{}
+
+// tooBigError is the type of [ErrTooBig].
+type tooBigError struct{}
+
+func (tooBigError) Error() string { return "sink: more bytes than the output takes in one write" }
+
+// TooBig reports that the write was too big for the output: true.
+func (tooBigError) TooBig() bool { return true }
+
+// MaxWrite returns the most bytes that the output [Open] makes of path
+// takes in one Write ([ErrTooBig] beyond), or 0 for no limit: [PipeBuf]
+// for an existing FIFO, and for a path that does not exist, where Open
+// makes a FIFO; 0 for anything else. It looks at path as it is now, so
+// that a configuration can be checked before Open creates anything.
+func MaxWrite(path string) int {
+	if path == "-" || path == "" {
+		return 0
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeNamedPipe != 0) {
+		return PipeBuf
+	}
+	return 0
+}
+
 // PipeBuf is POSIX PIPE_BUF on Linux: writes of up to this many bytes to a
 // FIFO are atomic.
 const PipeBuf = 4096
@@ -43,10 +75,12 @@ const DefaultFIFO = RuntimeDir + "/rnd-pipe"
 // progress.
 type Sink interface {
 	// Write writes all of p or none of it. For a FIFO, a write of at most
-	// PipeBuf bytes is atomic and a larger one is refused. Write returns
-	// an error matching ErrFull (with errors.Is) when the write would
-	// block. A file, device or the kernel pool may report a short write
-	// together with an error, for example when the disk is full.
+	// PipeBuf bytes is atomic and a larger one is refused with an error
+	// matching ErrTooBig. Write returns an error matching ErrFull (with
+	// errors.Is) when the write would block. A regular file that cannot
+	// take all of p (the disk is full) is left as it was, with an error.
+	// A device or the kernel pool may report a short write together with
+	// an error.
 	Write(p []byte) (int, error)
 
 	// Close releases the output. Write after Close returns an error
@@ -156,7 +190,7 @@ func openFile(path, what string, flag int, ok func(fs.FileMode) bool) (Sink, err
 		f.Close()
 		return nil, fmt.Errorf("sink: open %q: replaced by a %s while opening", path, kind(fi.Mode()))
 	}
-	return &fileSink{f: f, desc: fmt.Sprintf("%s %q", what, path)}, nil
+	return &fileSink{f: f, desc: fmt.Sprintf("%s %q", what, path), regular: fi.Mode().IsRegular()}, nil
 }
 
 // kind names the type of file mode describes, for error messages.
@@ -192,22 +226,50 @@ func unwrapPath(err error) error {
 }
 
 // fileSink writes to a regular file or character device with blocking
-// writes. It is safe for concurrent use; each Write is passed whole to
-// os.File.Write, so concurrent writes to a file opened for appending do not
-// interleave within one call unless the kernel splits the write.
+// writes. It is safe for concurrent use: Writes to a regular file take
+// turns, so that each is whole or undone before the next; Writes to a
+// device are passed whole to os.File.Write.
 type fileSink struct {
-	f    *os.File
-	desc string
+	mu      sync.Mutex // one Write to a regular file at a time
+	f       *os.File
+	desc    string
+	regular bool // a regular file, which a failed Write is undone in
 }
 
 // Write writes p to the file. It blocks until all of p is written or an
-// error occurs; a short write comes with an error.
+// error occurs. To a regular file it writes all of p or none of it: when
+// the disk fills (or any error cuts a write short), the bytes of p that
+// were written are cut off again, so the file ends where it ended before
+// (docs/protocol.md §5: not one byte of a frame that is not forwarded
+// whole). A device may report a short write together with an error.
 func (s *fileSink) Write(p []byte) (int, error) {
-	n, err := s.f.Write(p)
-	if err != nil {
-		return n, fmt.Errorf("sink: write %s: %w", s.desc, unwrapPath(err))
+	if !s.regular {
+		n, err := s.f.Write(p)
+		if err != nil {
+			return n, fmt.Errorf("sink: write %s: %w", s.desc, unwrapPath(err))
+		}
+		return n, nil
 	}
-	return n, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.f.Write(p)
+	if err == nil {
+		return n, nil
+	}
+	err = fmt.Errorf("sink: write %s: %w", s.desc, unwrapPath(err))
+	if n == 0 {
+		return 0, err
+	}
+	// The file is opened for appending: the n bytes just written are its
+	// last ones, unless another process appended meanwhile.
+	fi, serr := s.f.Stat()
+	if serr == nil && fi.Size() >= int64(n) {
+		serr = s.f.Truncate(fi.Size() - int64(n))
+	}
+	if serr != nil {
+		return n, fmt.Errorf("%w; and removing the %d bytes written: %w", err, n, unwrapPath(serr))
+	}
+	return 0, err
 }
 
 // Close closes the file.
