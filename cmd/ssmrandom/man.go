@@ -34,6 +34,7 @@ var manDocs = []struct{ file, what string }{
 	{"protocol.md", "the wire format, normative: frames, signatures, the receiver's checks in order"},
 	{"security.md", "what is protected and what is not, crediting entropy, the health tests"},
 	{"deployment.md", "what the network needs (SSM, IGMPv3/MLDv2, snooping, firewalls, MTU), sizing, keys"},
+	{"boot.md", "seeds at boot: the initramfs-tools hook, the dracut module, the seed unit and timer, seed.conf"},
 	{"metrics.md", "the Prometheus metrics of recv and send, example queries and alerts, the Grafana dashboard"},
 	{"migration.md", "moving from the original ssmrandom: its commands, options and files"},
 	{"performance.md", "what signing and verifying cost, measured"},
@@ -69,7 +70,14 @@ The receivers' trusted producer keys (recv --trust), one JWK file each.
 :: /run/ssmrandom/rnd-pipe
 The FIFO recv writes verified bytes to by default (recv -o), for rngd.
 :: /lib/systemd/system/ssmrandom-*.service
-The units: send, recv (FIFO for rngd) and recv-kernel (-o kernel). None is enabled on install.
+The units: send, recv (FIFO for rngd), recv-kernel (-o kernel) and seed (a seed at boot), and ssmrandom-seed.timer (a fresh seed every hour). None is enabled on install.
+:: /etc/ssmrandom/seed.conf
+The seed at boot: producers, group, port, interface, time limit; read by the initramfs hook, the dracut module and ssmrandom-seed.service (docs/boot.md).
+:: /usr/lib/ssmrandom/seed-boot
+The seed step that each boot path runs with seed.conf.
+:: /usr/share/initramfs-tools/hooks/ssmrandom
+:: /usr/lib/dracut/modules.d/90ssmrandom/
+The initramfs-tools hook (and its boot scripts) and the dracut module that take the seed in the initramfs.
 :: /lib/udev/rules.d/60-ssmrandom-hwrng.rules
 Gives /dev/hwrng to the group ssmrandom (mode 0640), so that the sender may read it.
 :: /usr/share/bash-completion/completions/ssmrandom

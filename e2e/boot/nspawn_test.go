@@ -262,8 +262,6 @@ func TestUnitsUnderSystemd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run(t, ctx, "cp", debs[0], filepath.Join(bind, "ssmrandom.deb"))
-	run(t, ctx, "cp", filepath.Join(repoRoot(t), "packaging/seed/seed-boot"), filepath.Join(repoRoot(t), "packaging/seed/seed.conf"),
-		filepath.Join(repoRoot(t), "packaging/systemd/ssmrandom-seed.timer"), bind)
 	write(t, filepath.Join(bind, "probe"), probeScript, 0o755)
 
 	t1 := time.Now()
@@ -288,19 +286,15 @@ for u in ssmrandom-send ssmrandom-recv ssmrandom-seed; do
 	mkdir -p /run/systemd/system/$u.service.d
 	printf '[Service]\nExecStartPre=/usr/local/bin/ssmrandom-probe\n' >/run/systemd/system/$u.service.d/probe.conf
 done`)
-	// STAND-IN: deb.sh does not ship seed-boot and seed.conf yet; until
-	// it does, install them by hand where the package will.
-	if _, err := c.exec(time.Minute, "test", "-x", "/usr/lib/ssmrandom/seed-boot"); err != nil {
-		t.Log("the package has no /usr/lib/ssmrandom/seed-boot: installing packaging/seed/ by hand")
-		c.must(`install -D -m 0755 /mnt/ssmrandom/seed-boot /usr/lib/ssmrandom/seed-boot
-install -m 0644 /mnt/ssmrandom/seed.conf /etc/ssmrandom/seed.conf`)
+	// The package ships the boot files where bootFiles says, with their
+	// modes, and the seed unit and timer.
+	for _, f := range bootFiles {
+		if got := strings.TrimSpace(c.must("stat -c %a " + f.dst)); got != fmt.Sprintf("%o", f.mode) {
+			t.Errorf("%s: mode %s in the package, want %o", f.dst, got, f.mode)
+		}
 	}
-	if _, err := c.exec(time.Minute, "test", "-f", "/lib/systemd/system/ssmrandom-seed.service"); err != nil {
-		t.Fatal("the package has no ssmrandom-seed.service")
-	}
-	if _, err := c.exec(time.Minute, "test", "-f", "/lib/systemd/system/ssmrandom-seed.timer"); err != nil {
-		t.Log("the package has no ssmrandom-seed.timer: installing packaging/systemd/ssmrandom-seed.timer by hand")
-		c.must("install -m 0644 /mnt/ssmrandom/ssmrandom-seed.timer /lib/systemd/system/ssmrandom-seed.timer")
+	for _, u := range []string{"ssmrandom-seed.service", "ssmrandom-seed.timer"} {
+		c.must("test -f /lib/systemd/system/" + u)
 	}
 	c.must(`sed -i -e 's/^SSMRANDOM_PRODUCERS=.*/SSMRANDOM_PRODUCERS="127.0.0.1"/' \
 	-e 's/^SSMRANDOM_GROUP=.*/SSMRANDOM_GROUP=232.0.1.213/' -e 's/^SSMRANDOM_PORT=.*/SSMRANDOM_PORT=49213/' \
