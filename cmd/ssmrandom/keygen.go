@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -23,16 +24,21 @@ const validityHint = "--not-before and --not-after take RFC 3339 times such as 2
 func keygenCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "keygen",
-		Usage: "make an Ed25519 producer key pair as JWK files",
+		Usage: "make a producer key pair, or with --host a host key pair, as JWK files",
 		Description: "Writes PREFIX.jwk (the private key, mode 0600) and PREFIX.pub.jwk (the public key, to\n" +
 			"copy into receivers' trust folders), and prints the key id: the RFC 7638 thumbprint\n" +
 			"that every signed frame carries as its kid. Never overwrites a file without --force.\n\n" +
+			"With --host it makes a host key instead: an X25519 key pair (RFC 8037) to which producers\n" +
+			"seal this host's secret seeds (docs/protocol.md §9). PREFIX defaults to keys/host; copy\n" +
+			"PREFIX.pub.jwk into each producer's members folder (send --members) and keep PREFIX.jwk\n" +
+			"for ssmrandom seed. It prints the host key id.\n\n" +
 			"--not-before, --not-after and --valid-for limit the key's validity period, written into\n" +
 			"both files as the JWK members \"nbf\" and \"exp\" (docs/protocol.md §2.1): receivers refuse\n" +
 			"frames made outside it (key_not_valid). Times are whole seconds; --valid-for counts from\n" +
 			"--not-before, or from now. Without any of them the key is valid at all times.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "keys/producer", Usage: "write `PREFIX`.jwk and PREFIX.pub.jwk"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "keys/producer", Usage: "write `PREFIX`.jwk and PREFIX.pub.jwk", DefaultText: "keys/producer, with --host keys/host"},
+			&cli.BoolFlag{Name: "host", Usage: "make a host key (X25519) for sealed seeds instead of a producer key"},
 			&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
 			&cli.StringFlag{Name: "not-before", Usage: "the key is valid from `TIME` on: RFC 3339, such as 2026-01-01T00:00:00Z, or now"},
 			&cli.StringFlag{Name: "not-after", Usage: "the key is valid until `TIME`, RFC 3339: the first second it is no longer valid"},
@@ -43,6 +49,9 @@ func keygenCommand(e *env) *cli.Command {
 				return err
 			}
 			prefix := c.String("output")
+			if c.Bool("host") && !c.IsSet("output") {
+				prefix = "keys/host"
+			}
 			if prefix == "" || prefix[len(prefix)-1] == '/' {
 				return usagef("-o/--output takes a file name prefix such as keys/producer", "bad key prefix %q", prefix)
 			}
@@ -56,27 +65,47 @@ func keygenCommand(e *env) *cli.Command {
 					return fmt.Errorf("keygen: %w", err)
 				}
 			}
-			_, priv, err := ed25519.GenerateKey(rand.Reader)
-			if err != nil {
-				return fmt.Errorf("keygen: %w", err)
+			write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
+			if c.Bool("host") {
+				write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
 			}
-			privPath, pubPath, err := sign.WriteKeyPair(prefix, priv, valid, c.Bool("force"))
+			kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
 			if err != nil {
 				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
 			}
-			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, give it to receivers)\n", privPath, pubPath)
+			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
 			switch keyState(valid, now) {
 			case stateValid:
 				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", validityText(valid))
 			case stateExpired:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: expired already, receivers refuse its frames\n", validityText(valid))
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: expired already, %s\n", validityText(valid), refusal)
 			default:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, receivers refuse its frames until then\n", validityText(valid))
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", validityText(valid), refusal)
 			}
-			fmt.Fprintln(e.stdout, sign.KeyID(priv.Public().(ed25519.PublicKey)))
+			fmt.Fprintln(e.stdout, kid)
 			return nil
 		},
 	}
+}
+
+// writeProducerKey makes an Ed25519 producer key and writes its files.
+func writeProducerKey(prefix string, valid sign.Validity, force bool) (kid, privPath, pubPath string, err error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", "", "", fmt.Errorf("keygen: %w", err)
+	}
+	privPath, pubPath, err = sign.WriteKeyPair(prefix, priv, valid, force)
+	return sign.KeyID(priv.Public().(ed25519.PublicKey)), privPath, pubPath, err
+}
+
+// writeHostKey makes an X25519 host key and writes its files.
+func writeHostKey(prefix string, valid sign.Validity, force bool) (kid, privPath, pubPath string, err error) {
+	k, err := seal.GenerateHostKey()
+	if err != nil {
+		return "", "", "", fmt.Errorf("keygen: %w", err)
+	}
+	privPath, pubPath, err = seal.WriteHostKeyPair(prefix, k, valid, force)
+	return k.ID(), privPath, pubPath, err
 }
 
 // validityFlags reads --not-before, --not-after and --valid-for.

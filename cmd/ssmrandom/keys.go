@@ -22,7 +22,7 @@ const metricsTimeout = 10 * time.Second
 func keysCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "keys",
-		Usage: "list the trusted producer keys as a receiver loads them",
+		Usage: "list the trusted producer keys, or with --members the host keys, as loaded",
 		Description: "Reads --trust as recv does and lists each key: its kid, the file it came from, its\n" +
 			"validity period (the JWK members \"nbf\" and \"exp\") and whether it is valid now,\n" +
 			"expired or not yet valid. A file that does not load is listed as skipped, with why,\n" +
@@ -30,9 +30,12 @@ func keysCommand(e *env) *cli.Command {
 			"recv passes it over when it reloads its keys.\n\n" +
 			"With --metrics URL, the metrics endpoint of a running receiver (such as\n" +
 			"http://127.0.0.1:9641/metrics), it also shows when the receiver last verified a frame\n" +
-			"of each key, and how long ago (" + metrics.LastFrameName + ").",
+			"of each key, and how long ago (" + metrics.LastFrameName + ").\n\n" +
+			"With --members PATH instead of --trust it lists the host keys that send --members seals\n" +
+			"seeds to: host key id, host id (the 8 bytes sent in the clear), state, validity, file.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+			&cli.StringFlag{Name: "members", Usage: "list the host keys in `PATH` (send's --members) instead"},
 			&cli.StringFlag{Name: "metrics", Usage: "read the last frame of each key from a running receiver's metrics endpoint at `URL`"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 		},
@@ -77,8 +80,14 @@ func runKeys(c *cli.Context, e *env) error {
 		return err
 	}
 	path := c.String("trust")
+	if c.String("members") != "" {
+		if path != "" || c.String("metrics") != "" {
+			return usagef("give --trust (with or without --metrics), or --members alone", "--members does not go with --trust or --metrics")
+		}
+		return runKeysMembers(c, e)
+	}
 	if path == "" {
-		return usagef("name the keys with --trust, e.g. --trust /etc/ssmrandom/trust", "keys lists the keys of --trust, and no --trust was given")
+		return usagef("name the keys with --trust, e.g. --trust /etc/ssmrandom/trust, or --members", "keys lists the keys of --trust or --members, and neither was given")
 	}
 	metricsURL, err := metricsURLFlag(c)
 	if err != nil {
@@ -109,11 +118,7 @@ func runKeys(c *cli.Context, e *env) error {
 	}
 	switch {
 	case len(skipped) > 0:
-		files := "1 file"
-		if len(skipped) > 1 {
-			files = fmt.Sprintf("%d files", len(skipped))
-		}
-		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", files, path),
+		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", plural(len(skipped), "file"), path),
 			"fix or remove what was skipped")
 	case ring.Len() == 0:
 		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)

@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ssmrandom": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 		"seedrecv":  func() { os.Exit(seedRecvMain()) },
+		"seedcheck": func() { os.Exit(seedCheckMain()) },
 	})
 }
 

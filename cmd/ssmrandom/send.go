@@ -41,6 +41,8 @@ func sendCommand(e *env) *cli.Command {
 		rateFlag(),
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` frames", DefaultText: "until the input ends, or SIGINT/SIGTERM"},
 		&cli.BoolFlag{Name: "unsigned", Usage: "send the original ssmrandom's unsigned v1.0 frames: no key, no signature (docs/migration.md)"},
+		&cli.StringFlag{Name: "members", Usage: "also seal a secret seed to each host key in `PATH` every --seed-interval"},
+		&cli.DurationFlag{Name: "seed-interval", Value: send.DefaultSeedInterval, Usage: "start a seed round every `DURATION`"},
 	}
 	return &cli.Command{
 		Name:  "send",
@@ -51,6 +53,12 @@ func sendCommand(e *env) *cli.Command {
 			"With --unsigned it sends the original ssmrandom's unsigned frames, byte for byte as it\n" +
 			"did, for receivers not yet moved over; ssmrandom recv takes them only with --allow-unsigned.\n" +
 			"Nothing stops a forger of unsigned frames.\n\n" +
+			"With --members (a folder of host public keys made by 'ssmrandom keygen --host', a JWK\n" +
+			"file or a JWK Set) it also sends sealed seeds (docs/protocol.md §9): every --seed-interval,\n" +
+			"a fresh 32-byte seed for each host whose key is valid, derived from --input mixed with the\n" +
+			"system's generator, sealed to that host alone and signed, on the same group and sequence\n" +
+			"as the frames and paced beside them. --members is read again on SIGHUP and when it\n" +
+			"changes. Hosts take their seed with 'ssmrandom seed'; see docs/deployment.md.\n\n" +
 			maxDatagramHelp + "\n\n" + daemonHelp,
 		Flags:  senderFlags(flags),
 		Action: func(c *cli.Context) error { return runSend(c, e) },
@@ -87,6 +95,7 @@ type sendMode struct {
 	noun        string       // what the summary counts
 	warning     string       // logged at the start, if not ""
 	start       func(*zerolog.Event) *zerolog.Event
+	seeds       *seedSetup // send --members only
 }
 
 func runSend(c *cli.Context, e *env) error {
@@ -239,7 +248,10 @@ func readSendFlags(c *cli.Context, chooseMode func(*cli.Context) (*sendMode, err
 	if cfg.ifi, err = interfaceFlag(c); err != nil {
 		return cfg, nil, err
 	}
-	cfg.size, err = sizeFlag(c, mode, cfg.maxDatagram)
+	if cfg.size, err = sizeFlag(c, mode, cfg.maxDatagram); err != nil {
+		return cfg, nil, err
+	}
+	mode.seeds, err = seedFlags(c, mode, cfg.maxDatagram)
 	return cfg, mode, err
 }
 
@@ -288,9 +300,15 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 		m.Sent(ev.Bytes)
 		log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
 	}
+	if mode.seeds != nil {
+		cfg.Seeds = mode.seeds.config(log, m)
+	}
 	loop, err := send.New(cfg)
 	if err != nil {
 		return err
+	}
+	if mode.seeds != nil {
+		defer mode.seeds.start(ctx, log, loop)()
 	}
 	defer logSummaries(ctx, log, loop, c.Duration("stats-interval"))()
 	err = loop.Run(ctx)
@@ -302,8 +320,14 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 			mode.signer.KeyID(), mode.signer.Valid().NotAfter.UTC().Format(time.RFC3339))
 	}
 	s := loop.Stats()
-	log.Info().Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).
-		Msgf("sent %d %s, %d bytes, %d send errors", s.Frames, mode.noun, s.Bytes, s.SendErrors)
+	if mode.seeds == nil {
+		log.Info().Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).
+			Msgf("sent %d %s, %d bytes, %d send errors", s.Frames, mode.noun, s.Bytes, s.SendErrors)
+		return err
+	}
+	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).
+		Msgf("sent %d %s, %d bytes, %d seeds in %d seed datagrams in %d seed rounds, %d send errors",
+			s.Frames, mode.noun, s.Bytes, s.SeedMembers, s.SeedDatagrams, s.SeedRounds, s.SendErrors)
 	return err
 }
 
@@ -325,11 +349,19 @@ func logSummaries(ctx context.Context, log zerolog.Logger, loop *send.Loop, inte
 				return
 			case <-t.C:
 				s := loop.Stats()
-				log.Info().Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg("summary")
+				seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg("summary")
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// seedFields adds the seed counts of s to ev, if there are seed rounds.
+func seedFields(ev *zerolog.Event, s send.Stats) *zerolog.Event {
+	if s.SeedRounds == 0 {
+		return ev
+	}
+	return ev.Uint64("seed_rounds", s.SeedRounds).Uint64("seeds", s.SeedMembers).Uint64("seed_datagrams", s.SeedDatagrams)
 }
 
 // loadSigner loads -k/--key.

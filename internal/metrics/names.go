@@ -29,4 +29,8 @@ const (
 	sendBytesName      = "ssmrandom_send_bytes_total"
 	sendErrorsName     = "ssmrandom_send_errors_total"
 	sendReadErrorsName = "ssmrandom_send_read_errors_total"
+
+	sendSeedRoundsName    = "ssmrandom_send_seed_rounds_total"
+	sendSeedMembersName   = "ssmrandom_send_seed_members_total"
+	sendSeedDatagramsName = "ssmrandom_send_seed_datagrams_total"
 )

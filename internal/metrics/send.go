@@ -16,6 +16,8 @@ type Send struct {
 	bytes      prometheus.Counter
 	sendErrors prometheus.Counter
 	readErrors prometheus.Counter
+
+	seedRounds, seedMembers, seedDatagrams prometheus.Counter
 }
 
 // NewSend returns the sender's metrics, all zero. version is the
@@ -28,10 +30,13 @@ func NewSend(version string) *Send {
 	s := &Send{
 		frames:     counter(sendFramesName, "Frames signed and sent."),
 		bytes:      counter(sendBytesName, "Entropy bytes in the frames sent (not counting framing or signature)."),
-		sendErrors: counter(sendErrorsName, "Frames signed but not sent because the send failed; each is lost."),
+		sendErrors: counter(sendErrorsName, "Datagrams (frames or seed datagrams) signed but not sent because the send failed; each is lost."),
 		readErrors: counter(sendReadErrorsName, "Errors reading the entropy input (the end of a file or stdin is not one)."),
 	}
-	s.reg = newRegistry(version, s.frames, s.bytes, s.sendErrors, s.readErrors)
+	s.seedRounds = counter(sendSeedRoundsName, "Seed rounds begun (send --members).")
+	s.seedMembers = counter(sendSeedMembersName, "Members' sealed seeds in the seed datagrams sent.")
+	s.seedDatagrams = counter(sendSeedDatagramsName, "Seed datagrams signed and sent.")
+	s.reg = newRegistry(version, s.frames, s.bytes, s.sendErrors, s.readErrors, s.seedRounds, s.seedMembers, s.seedDatagrams)
 	return s
 }
 
@@ -47,6 +52,17 @@ func (s *Send) Sent(n int) {
 func (s *Send) SendError() {
 	if s != nil {
 		s.sendErrors.Inc()
+	}
+}
+
+// SeedRound counts one seed round that sealed seeds to members and sent
+// them in datagrams; lost, those whose send failed, as send errors.
+func (s *Send) SeedRound(members, datagrams, lost int) {
+	if s != nil {
+		s.seedRounds.Inc()
+		s.seedMembers.Add(float64(members))
+		s.seedDatagrams.Add(float64(datagrams))
+		s.sendErrors.Add(float64(lost))
 	}
 }
 

@@ -27,13 +27,13 @@ import (
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 )
 
-// DefaultBudget is the datagram budget of docs/protocol.md §2: the IPv6
+// DefaultMaxDatagram is the datagram size limit of docs/protocol.md §2: the IPv6
 // minimum MTU less the IPv6 and UDP headers.
-const DefaultBudget = 1232
+const DefaultMaxDatagram = 1232
 
-// EntropyPerRound is how many bytes of the producer's input source a round
-// reads: twice the seed size, mixed with as many from the operating
-// system's generator (see [Config.Entropy]).
+// EntropyPerRound is how many bytes of the producer's input source a call
+// of [Builder.Build] reads: twice the seed size, mixed with 32 from the
+// operating system's generator (see [Config.Entropy]).
 const EntropyPerRound = 64
 
 var (
@@ -58,16 +58,16 @@ type Signer interface {
 
 // Config configures a [Builder].
 type Config struct {
-	// Budget is the longest datagram, in bytes; 0 means [DefaultBudget].
-	Budget int
+	// MaxDatagram is the datagram size limit, in bytes; 0 means [DefaultMaxDatagram].
+	MaxDatagram int
 	// Workers is how many goroutines seal and sign a round; 0 means
 	// runtime.GOMAXPROCS(0).
 	Workers int
 	// Entropy is the producer's input source (the hardware generator,
-	// after its health tests). Each round reads [EntropyPerRound] bytes
-	// from it and as many from crypto/rand, and derives every member's
-	// seed from both with HKDF-SHA256 (see [Builder.Build]): a seed is
-	// secret if either input is. nil means crypto/rand alone.
+	// after its health tests). Each call of [Builder.Build] reads
+	// [EntropyPerRound] bytes from it and 32 from crypto/rand, and derives
+	// every member's seed from both with HKDF-SHA256: a seed is secret if
+	// either input is. nil means crypto/rand alone.
 	Entropy io.Reader
 	// MemberKey, if true, makes room in every entry for the member
 	// authentication key of [Round.MemberKey] (67-byte plaintexts, 6
@@ -86,10 +86,10 @@ type Builder struct {
 }
 
 // NewBuilder returns a Builder that signs with s. It fails if not one
-// entry fits the budget.
+// entry fits the datagram size limit.
 func NewBuilder(s Signer, cfg Config) (*Builder, error) {
-	if cfg.Budget == 0 {
-		cfg.Budget = DefaultBudget
+	if cfg.MaxDatagram == 0 {
+		cfg.MaxDatagram = DefaultMaxDatagram
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -103,12 +103,12 @@ func NewBuilder(s Signer, cfg Config) (*Builder, error) {
 		pt := seedwire.Plaintext{HasMemberKey: true}
 		b.ptLen = pt.Len()
 	}
-	for b.per < 255 && s.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, b.per+1)) <= cfg.Budget {
+	for b.per < 255 && s.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, b.per+1)) <= cfg.MaxDatagram {
 		b.per++
 	}
 	if b.per == 0 {
-		return nil, fmt.Errorf("seal: a datagram budget of %d bytes holds no entry; a seed datagram of one entry is %d bytes",
-			cfg.Budget, s.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, 1)))
+		return nil, fmt.Errorf("seal: a datagram size limit of %d bytes holds no entry; a seed datagram of one entry is %d bytes",
+			cfg.MaxDatagram, s.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, 1)))
 	}
 	return b, nil
 }

@@ -37,22 +37,22 @@ func hosts(t testing.TB, n int) ([]*seal.HostKey, []seal.Member) {
 func TestEntriesPerDatagram(t *testing.T) {
 	p := vecProducer(t, 0)
 	for _, c := range []struct {
-		budget    int
-		memberKey bool
-		want      int
+		maxDatagram int
+		memberKey   bool
+		want        int
 	}{
 		{1232, false, 8}, {1232, true, 6}, {1472, false, 10}, {1472, true, 7}, {400, false, 1},
 	} {
-		b, err := seal.NewBuilder(p, seal.Config{Budget: c.budget, MemberKey: c.memberKey})
+		b, err := seal.NewBuilder(p, seal.Config{MaxDatagram: c.maxDatagram, MemberKey: c.memberKey})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := b.PerDatagram(); got != c.want {
-			t.Errorf("budget %d, member key %v: got %d entries per datagram, want %d", c.budget, c.memberKey, got, c.want)
+			t.Errorf("max datagram %d, member key %v: got %d entries per datagram, want %d", c.maxDatagram, c.memberKey, got, c.want)
 		}
 	}
-	if _, err := seal.NewBuilder(p, seal.Config{Budget: 300}); err == nil {
-		t.Errorf("budget 300: got nil, want an error (one entry does not fit)")
+	if _, err := seal.NewBuilder(p, seal.Config{MaxDatagram: 300}); err == nil {
+		t.Errorf("max datagram 300: got nil, want an error (one entry does not fit)")
 	}
 }
 
@@ -79,8 +79,8 @@ func TestBuildOpen(t *testing.T) {
 		}
 		seeds := make(map[[32]byte]bool)
 		for i, dg := range dgs {
-			if len(dg) > seal.DefaultBudget {
-				t.Errorf("datagram %d: %d bytes, over the budget", i, len(dg))
+			if len(dg) > seal.DefaultMaxDatagram {
+				t.Errorf("datagram %d: %d bytes, over the datagram size limit", i, len(dg))
 			}
 			if !seedwire.IsSeed(dg) {
 				t.Errorf("datagram %d: IsSeed false", i)

@@ -503,11 +503,11 @@ func TestSeedCorpusVerdicts(t *testing.T) {
 			k := vecHost(t, c.host)
 			filters := map[string]*replay.Filter{}
 			for _, d := range c.before {
-				if v, _ := take(ring, guard, filters, k, []byte(d), seal.DefaultBudget); v != "ok" {
+				if v, _ := take(ring, guard, filters, k, []byte(d), seal.DefaultMaxDatagram); v != "ok" {
 					t.Fatalf("before: got %s, want ok", v)
 				}
 			}
-			v, pt := take(ring, guard, filters, k, []byte(c.dg), seal.DefaultBudget)
+			v, pt := take(ring, guard, filters, k, []byte(c.dg), seal.DefaultMaxDatagram)
 			if v != c.expect {
 				t.Fatalf("got %s, want %s", v, c.expect)
 			}
@@ -524,8 +524,8 @@ func TestSeedCorpusVerdicts(t *testing.T) {
 			if gotMK != c.member {
 				t.Errorf("member key: got %q, want %q", gotMK, c.member)
 			}
-			if len(c.dg) > seal.DefaultBudget {
-				t.Errorf("datagram of %d bytes; the budget is %d", len(c.dg), seal.DefaultBudget)
+			if len(c.dg) > seal.DefaultMaxDatagram {
+				t.Errorf("datagram of %d bytes; the datagram size limit is %d", len(c.dg), seal.DefaultMaxDatagram)
 			}
 		})
 	}

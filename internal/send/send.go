@@ -66,6 +66,13 @@ type Config struct {
 	// Observe, if not nil, is called after each send, from the goroutine
 	// running [Loop.Run], which waits for it.
 	Observe func(Event)
+	// Seeds, if not nil, makes the Loop also send sealed per-host seeds
+	// (docs/protocol.md §9): a round at the start of Run and then every
+	// Seeds.Interval, numbered from the frames' sequence and paced apart
+	// from them. The seeds' entropy comes from Input too: each batch of up
+	// to SeedBatch datagrams reads seal.EntropyPerRound bytes, mixed with
+	// crypto/rand into the batch's own HKDF key.
+	Seeds *Seeds
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -82,21 +89,27 @@ type Event struct {
 
 // Stats are a [Loop]'s counters.
 type Stats struct {
-	Frames     uint64 // datagrams sent
+	Frames     uint64 // frames sent
 	Bytes      uint64 // entropy bytes in them
-	SendErrors uint64 // datagrams lost to a failed send
+	SendErrors uint64 // datagrams, frames or seed datagrams, lost to a failed send
+
+	SeedRounds    uint64 // seed rounds begun
+	SeedMembers   uint64 // members' entries in seed datagrams sent
+	SeedDatagrams uint64 // seed datagrams sent
 }
 
 // Loop sends entropy until its source ends, its count is reached, its
-// context is done or its key expires. Make one with [New]; the zero value
-// is not usable. [Loop.Run] may be called once; [Loop.Stats] is safe to
-// call from any goroutine at any time.
+// context is done or its key expires, and with [Config.Seeds] the seed
+// rounds besides. Make one with [New]; the zero value is not usable.
+// [Loop.Run] may be called once; [Loop.Stats] and [Loop.SetMembers] are
+// safe to call from any goroutine at any time.
 type Loop struct {
 	cfg   Config
 	now   func() time.Time
 	limit *rate.Limiter // nil: no limit
 	dgram []byte        // the datagram being sent, reused; only Run uses it
-	seq0  uint64        // the first frame's sequence number: 0 but in tests
+	seq   sequence      // the (e, n) of frames and seed datagrams
+	seeds *seeder       // nil: no seeds
 
 	frames, bytes, sendErrors atomic.Uint64
 }
@@ -120,12 +133,25 @@ func New(cfg Config) (*Loop, error) {
 		// that overshoots (timers are coarse on busy hosts) is made up for.
 		l.limit = rate.NewLimiter(rate.Limit(cfg.Rate), max(cfg.Size, cfg.Rate/50))
 	}
+	l.seq.epoch = uint64(l.now().UnixMilli())
+	if cfg.Seeds != nil {
+		in := &lockedReader{r: cfg.Input}
+		l.cfg.Input = in
+		var err error
+		if l.seeds, err = newSeeder(*cfg.Seeds, in); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
 }
 
 // Stats returns the counters so far.
 func (l *Loop) Stats() Stats {
-	return Stats{Frames: l.frames.Load(), Bytes: l.bytes.Load(), SendErrors: l.sendErrors.Load()}
+	s := Stats{Frames: l.frames.Load(), Bytes: l.bytes.Load(), SendErrors: l.sendErrors.Load()}
+	if l.seeds != nil {
+		s.SeedRounds, s.SeedMembers, s.SeedDatagrams = l.seeds.rounds.Load(), l.seeds.sealed.Load(), l.seeds.datagrams.Load()
+	}
+	return s
 }
 
 // chunk is one read from the input.
@@ -138,11 +164,35 @@ type chunk struct {
 // and then returns nil; or until the input fails (an error wrapping
 // [ErrRead]) or the key expires ([ErrKeyExpired]). A failed send is not
 // an error: it is counted and observed, and the run goes on.
-func (l *Loop) Run(ctx context.Context) error {
+//
+// With [Config.Seeds] it returns once the seed rounds have stopped too: at
+// the end of the input or the count, after the round under way is
+// complete; when ctx is done or on an error, at once. (A read of the input
+// that never returns delays this, as it would the frames.)
+func (l *Loop) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the reader
+	if l.seeds != nil {
+		finish, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			l.seeds.run(ctx, finish, l)
+		}()
+		defer func() {
+			if err != nil {
+				cancel()
+			}
+			close(finish)
+			<-done
+		}()
+	}
+	return l.runFrames(ctx)
+}
+
+// runFrames is Run's part that sends the frames.
+func (l *Loop) runFrames(ctx context.Context) error {
 	chunks := l.read(ctx)
-	f := frame.Frame{Source: l.cfg.Source, Epoch: uint64(l.now().UnixMilli()), Seq: l.seq0}
+	f := frame.Frame{Source: l.cfg.Source}
 	l.dgram = make([]byte, 0, l.cfg.Framer.Len(l.cfg.Source, l.cfg.Size))
 	for l.cfg.Count == 0 || l.frames.Load() < l.cfg.Count {
 		var ch chunk
@@ -157,7 +207,7 @@ func (l *Loop) Run(ctx context.Context) error {
 					return nil // cancelled
 				}
 			}
-			if err := l.send(&f, ch.data); err != nil {
+			if err := l.send(ctx, &f, ch.data); err != nil {
 				return err
 			}
 		}
@@ -200,19 +250,21 @@ func (l *Loop) read(ctx context.Context) <-chan chunk {
 	return chunks
 }
 
-// send frames data as the next frame after f's last, sends it and
-// advances f's sequence number.
-func (l *Loop) send(f *frame.Frame, data []byte) error {
+// send frames data as the next frame, numbered from the sequence, and
+// sends it. It returns nil without sending if ctx ends while the frame
+// waits for its number.
+func (l *Loop) send(ctx context.Context, f *frame.Frame, data []byte) error {
+	var err error
+	if f.Epoch, f.Seq, err = l.seq.frame(ctx, l.now); err != nil {
+		return nil // cancelled
+	}
 	now := l.now().UnixMilli()
 	if exp := l.cfg.Expires; !exp.IsZero() && now >= exp.UnixMilli() {
 		return fmt.Errorf("send: %w at %s", ErrKeyExpired, exp.UTC().Format(time.RFC3339))
 	}
-	if f.Seq > frame.MaxSeq { // start a new epoch (docs/protocol.md, section 4)
-		f.Epoch, f.Seq = max(uint64(now), f.Epoch+1), 0
-	}
 	f.Time, f.Data = now, data
 	datagram := l.cfg.Framer.Frame(l.dgram, f)
-	err := l.cfg.Conn.Send(datagram)
+	err = l.cfg.Conn.Send(datagram)
 	if err != nil {
 		l.sendErrors.Add(1)
 	} else {
@@ -222,6 +274,5 @@ func (l *Loop) send(f *frame.Frame, data []byte) error {
 	if l.cfg.Observe != nil {
 		l.cfg.Observe(Event{Seq: f.Seq, Bytes: len(data), Datagram: len(datagram), Err: err})
 	}
-	f.Seq++
 	return nil
 }

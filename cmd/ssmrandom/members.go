@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/seal"
+	"github.com/nordunet/ssmrandom/internal/send"
+)
+
+// membersHint is the hint of a --members that cannot be read.
+const membersHint = "--members takes a folder of host public keys (JWK files made by 'ssmrandom keygen --host'), a JWK file or a JWK Set file"
+
+// memberRow is one line of keys --members, and its JSON form. It holds the
+// public key's id, never the key.
+type memberRow struct {
+	KeyID     string     `json:"kid"`
+	HostID    string     `json:"host_id"`
+	File      string     `json:"file"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+	State     string     `json:"state"`
+}
+
+// membersReport is the JSON form of keys --members.
+type membersReport struct {
+	Members  string       `json:"members"`
+	Keys     []memberRow  `json:"keys"`
+	Skipped  []skippedRow `json:"skipped"`
+	Warnings []string     `json:"warnings"`
+}
+
+// runKeysMembers is keys --members: it lists the members as send loads
+// them.
+func runKeysMembers(c *cli.Context, e *env) error {
+	path := c.String("members")
+	set, warnings, skipped, err := seal.ReloadMembers(path)
+	if err != nil {
+		return asUsage(err, membersHint)
+	}
+	now := time.Now()
+	rep := membersReport{Members: path, Keys: []memberRow{}, Skipped: []skippedRow{}, Warnings: append([]string{}, warnings...)}
+	for _, m := range set.All() {
+		row := memberRow{KeyID: m.ID, HostID: hex.EncodeToString(m.HostID[:]), File: m.File, State: keyState(m.Valid, now)}
+		if !m.Valid.NotBefore.IsZero() {
+			row.NotBefore = &m.Valid.NotBefore
+		}
+		if !m.Valid.NotAfter.IsZero() {
+			row.NotAfter = &m.Valid.NotAfter
+		}
+		rep.Keys = append(rep.Keys, row)
+	}
+	for _, err := range skipped {
+		rep.Skipped = append(rep.Skipped, skippedRow{Error: err.Error()})
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(&rep); err != nil {
+			return err
+		}
+	} else {
+		for _, w := range rep.Warnings {
+			fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
+		}
+		if err := printMembers(e.stdout, &rep); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(skipped) > 0:
+		return withHint(fmt.Errorf("%s of --members %s did not load (listed as skipped): send refuses to start with it, and a running send passes it over when it reloads its members",
+			plural(len(skipped), "file"), path), "fix or remove what was skipped")
+	case set.Len() == 0:
+		return fmt.Errorf("no X25519 host key in %s; send --members would refuse to start", path)
+	}
+	return nil
+}
+
+// printMembers writes keys --members as an aligned table, then the skipped
+// files.
+func printMembers(w io.Writer, rep *membersReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST KEY ID\tHOST ID\tSTATE\tNOT BEFORE\tNOT AFTER\tFILE")
+	orDash := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return rfc3339(*t)
+	}
+	for _, m := range rep.Keys {
+		fmt.Fprintln(tw, strings.Join([]string{m.KeyID, m.HostID, m.State, orDash(m.NotBefore), orDash(m.NotAfter), m.File}, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range rep.Skipped {
+		if _, err := fmt.Fprintf(w, "skipped: %s\n", s.Error); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plural is "1 file" or "n files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// membersReloader loads --members again for a running send and hands the
+// set to use, one reload at a time (as watchPath calls it): a file that does not load is logged and passed over, and a
+// path that is gone leaves no member (removing a host's key must stop its
+// seeds). Members are logged by count only.
+type membersReloader struct {
+	path string
+	log  zerolog.Logger
+	set  func(*seal.Members)
+	prev *seal.Members
+}
+
+// reload loads the path again; trigger says why, for the log.
+func (r *membersReloader) reload(trigger string) {
+	set, warnings, skipped, err := seal.ReloadMembers(r.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.log.Error().Err(err).Str("trigger", trigger).Msg("--members is gone: sealing seeds to no host until it is back")
+		set = &seal.Members{}
+	case err != nil:
+		r.log.Error().Err(err).Str("trigger", trigger).Msg("could not read --members again; keeping the members in use")
+		return
+	}
+	for _, w := range warnings {
+		r.log.Warn().Msg(w)
+	}
+	for _, err := range skipped {
+		r.log.Error().Err(err).Msg("passed over a --members file that does not load; the other members stay")
+	}
+	added, removed := diffMembers(r.prev, set)
+	r.set(set)
+	r.prev = set
+	ev := r.log.Info()
+	if len(skipped) > 0 {
+		ev = r.log.Warn()
+	}
+	ev.Str("trigger", trigger).Int("members", set.Len()).Int("added", added).Int("removed", removed).Int("skipped_files", len(skipped)).
+		Msg(fmt.Sprintf("members reloaded: %d members (%d added, %d removed)", set.Len(), added, removed))
+}
+
+// diffMembers counts the members next has and prev has not, and those
+// prev has and next has not.
+func diffMembers(prev, next *seal.Members) (added, removed int) {
+	in := func(s *seal.Members) map[string]bool {
+		m := make(map[string]bool, s.Len())
+		for _, x := range s.All() {
+			m[x.ID] = true
+		}
+		return m
+	}
+	p, n := in(prev), in(next)
+	for id := range n {
+		if !p[id] {
+			added++
+		}
+	}
+	for id := range p {
+		if !n[id] {
+			removed++
+		}
+	}
+	return added, removed
+}
+
+// seedSetup is send --members: the seed rounds' configuration, read from
+// the flags, and their members' reload.
+type seedSetup struct {
+	path     string
+	cfg      send.Seeds
+	warnings []string
+	hup      chan os.Signal // SIGHUP, caught from the start
+}
+
+// seedFlags reads --members and --seed-interval: nil without --members.
+func seedFlags(c *cli.Context, mode *sendMode, maxDatagram int) (*seedSetup, error) {
+	path := c.String("members")
+	if path == "" {
+		if c.IsSet("seed-interval") {
+			return nil, usagef("name the hosts to seal seeds to with --members", "--seed-interval without --members")
+		}
+		return nil, nil
+	}
+	if mode.signer == nil {
+		return nil, usagef("leave out --members, or --unsigned", "--unsigned frames are not signed, and seed datagrams must be")
+	}
+	interval := c.Duration("seed-interval")
+	if interval <= 0 {
+		return nil, usagef("--seed-interval takes a positive duration such as 10s", "bad --seed-interval %s", interval)
+	}
+	set, warnings, err := seal.LoadMembers(path)
+	if err != nil {
+		return nil, asUsage(err, membersHint)
+	}
+	s := &seedSetup{path: path, warnings: warnings, hup: make(chan os.Signal, 1),
+		cfg: send.Seeds{Signer: mode.signer, Members: set, Interval: interval, MaxDatagram: maxDatagram}}
+	signal.Notify(s.hup, syscall.SIGHUP)
+	return s, nil
+}
+
+// config returns the seed rounds' configuration, each round logged and
+// counted in m.
+func (s *seedSetup) config(log zerolog.Logger, m *metrics.Send) *send.Seeds {
+	cfg := s.cfg
+	cfg.Observe = func(r send.SeedRound) {
+		m.SeedRound(r.Sealed, r.Datagrams, r.SendErrors)
+		ev := log.Debug()
+		if r.Err != nil || r.SendErrors > 0 {
+			ev = log.Warn().Err(r.Err)
+		}
+		ev.Uint64("round", r.Round).Int("members", r.Members).Int("skipped_not_valid", r.Skipped).Int("sealed", r.Sealed).
+			Int("seed_datagrams", r.Datagrams).Int("send_errors", r.SendErrors).Dur("elapsed", r.Elapsed).Msg("seed round")
+	}
+	return &cfg
+}
+
+// start logs the seeds' start and reloads the members on SIGHUP and when
+// --members changes on disk, until the returned function is called.
+func (s *seedSetup) start(ctx context.Context, log zerolog.Logger, loop *send.Loop) (stop func()) {
+	for _, w := range s.warnings {
+		log.Warn().Msg(w)
+	}
+	log.Info().Str("members", s.path).Int("hosts", s.cfg.Members.Len()).Int("per_datagram", loop.PerDatagram()).
+		Dur("seed_interval", s.cfg.Interval).Msg("sealing seeds")
+	r := &membersReloader{path: s.path, log: log, set: loop.SetMembers, prev: s.cfg.Members}
+	ctx, cancel := context.WithCancel(ctx)
+	wait := watchPath(ctx, s.path, "--members", s.hup, r.reload, log)
+	return func() { cancel(); wait(); signal.Stop(s.hup) }
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/seal"
+	"github.com/nordunet/ssmrandom/internal/seedwire"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// seedCheckMain is the program seedcheck of the test scripts: the host
+// side of send --members, done with the packages, until ssmrandom seed
+// takes it over in the scripts.
+//
+//	seedcheck [-rounds R] GROUP:PORT SOURCE TRUST HOSTKEY...
+//
+// It joins (SOURCE, GROUP) on lo and reads until it has seen seed
+// datagrams of R seed rounds (default 1; at most 15 s). Every datagram,
+// frame or seed datagram, must verify with a key of TRUST, and no (e, n)
+// may come twice (docs/protocol.md §9.2). For each HOSTKEY (a private host
+// key file) it opens that host's entries and prints one line,
+//
+//	HOSTKEY: round R seed HEX ...   or   HOSTKEY: no seed
+//
+// then "frames F seed datagrams S". It fails on anything that does not
+// verify, parse or open.
+func seedCheckMain() int {
+	fs := flag.NewFlagSet("seedcheck", flag.ContinueOnError)
+	rounds := fs.Int("rounds", 1, "read until `R` seed rounds were seen")
+	if fs.Parse(os.Args[1:]) != nil || fs.NArg() < 4 {
+		fmt.Fprintln(os.Stderr, "usage: seedcheck [-rounds R] GROUP:PORT SOURCE TRUST HOSTKEY...")
+		return 2
+	}
+	if err := seedCheck(fs.Arg(0), fs.Arg(1), fs.Arg(2), fs.Args()[3:], *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "seedcheck:", err)
+		return 1
+	}
+	return 0
+}
+
+func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int) error {
+	group, err := netip.ParseAddrPort(groupArg)
+	if err != nil {
+		return err
+	}
+	source, err := netip.ParseAddr(sourceArg)
+	if err != nil {
+		return err
+	}
+	ring, _, err := sign.LoadTrust(trust)
+	if err != nil {
+		return err
+	}
+	hosts := make([]*seal.HostKey, len(hostFiles))
+	for i, f := range hostFiles {
+		if hosts[i], err = seal.LoadHostKey(f); err != nil {
+			return err
+		}
+	}
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		return err
+	}
+	conn, err := mcast.JoinSSM(group, lo, []netip.Addr{source})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	timer := time.AfterFunc(15*time.Second, func() { conn.Close() })
+	defer timer.Stop()
+	type en struct{ e, n uint64 }
+	seen := make(map[en]bool)
+	seedRounds := make(map[en]bool) // (e, round)
+	got := make([][]string, len(hosts))
+	var frames, seeds int
+	buf := make([]byte, mcast.ReadBufferSize)
+	for len(seedRounds) < rounds {
+		k, _, err := conn.Read(buf)
+		if err != nil {
+			return fmt.Errorf("after %d frames and %d seed datagrams of %d rounds: %w", frames, seeds, len(seedRounds), err)
+		}
+		payload, kid, err := ring.Verify(buf[:k])
+		if err != nil {
+			return fmt.Errorf("datagram does not verify: %w", err)
+		}
+		var id en
+		if !seedwire.IsSeed(buf[:k]) {
+			f, err := frame.Parse(payload)
+			if err != nil {
+				return err
+			}
+			frames++
+			id = en{f.Epoch, f.Seq}
+		} else {
+			p, err := seedwire.Parse(payload)
+			if err != nil {
+				return err
+			}
+			seeds++
+			id = en{p.Epoch, p.Seq}
+			seedRounds[en{p.Epoch, p.Round}] = true
+			for i, h := range hosts {
+				pt, err := h.Open(&p, kid)
+				if errors.Is(err, seal.ErrNoEntry) {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", hostFiles[i], err)
+				}
+				got[i] = append(got[i], fmt.Sprintf("round %d seed %s", p.Round, hex.EncodeToString(pt.Seed[:])))
+			}
+		}
+		if seen[id] {
+			return fmt.Errorf("(e, n) = (%d, %d) twice", id.e, id.n)
+		}
+		seen[id] = true
+	}
+	for i, f := range hostFiles {
+		if len(got[i]) == 0 {
+			fmt.Printf("%s: no seed\n", f)
+			continue
+		}
+		sort.Strings(got[i])
+		fmt.Printf("%s: %s\n", f, strings.Join(got[i], " "))
+	}
+	fmt.Printf("frames %d seed datagrams %d\n", frames, seeds)
+	return nil
+}
