@@ -58,6 +58,11 @@ Errors are one line on stderr, "ssmrandom: error: ...", often followed by "ssmra
 send, rawsend and recv stop: they log a summary of what they sent or forwarded and dropped, remove their --pidfile and exit with status 0.
 :: SIGHUP
 recv reads --trust again (the units' systemctl reload sends it): a key added is trusted and a key removed refused from the next frame on. recv also reloads by itself when a file in --trust changes.`},
+	{"ENVIRONMENT", `
+:: NOTIFY_SOCKET
+Set by systemd for a Type=notify service (the package's send and recv units): send, rawsend and recv tell it READY=1 once ready (recv: joined and its output open; send: its socket open), RELOADING=1 and READY=1 around each reload, STOPPING=1 when they stop.
+:: WATCHDOG_USEC
+Set by systemd for WatchdogSec=: send and rawsend ping it (WATCHDOG=1) every half period in which they sent a datagram; recv has no watchdog.`},
 	{"FILES", `
 The paths of the Debian package; built from source, the defaults of the flags apply.
 :: /etc/default/ssmrandom

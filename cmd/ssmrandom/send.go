@@ -307,6 +307,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if err != nil {
 		return err
 	}
+	defer notifyReady(ctx, log, func() uint64 { s := loop.Stats(); return s.Frames + s.SendErrors + s.SeedDatagrams })()
 	if mode.seeds != nil {
 		defer mode.seeds.start(ctx, log, loop)()
 	}

@@ -302,8 +302,22 @@ done`)
 ssmrandom keygen -o /etc/ssmrandom/host >/dev/null   # STAND-IN for keygen --host
 systemctl daemon-reload`)
 
-	// Start: both active, the probe passed in their sandbox, frames flow.
+	// Start: both Type=notify, so systemctl start returns once each has
+	// said READY=1 (recv joined, its output open; send sending): active
+	// and running at once, no waiting. The probe passed in their sandbox,
+	// frames flow.
+	t3 := time.Now()
 	c.must("systemctl start ssmrandom-recv ssmrandom-send")
+	t.Logf("systemctl start ssmrandom-recv ssmrandom-send returned after %.1f s", time.Since(t3).Seconds())
+	for _, u := range []string{"ssmrandom-recv.service", "ssmrandom-send.service"} {
+		if typ, notify, state, sub := c.show(u, "Type"), c.show(u, "NotifyAccess"), c.show(u, "ActiveState"), c.show(u, "SubState"); typ != "notify" || notify != "main" || state != "active" || sub != "running" {
+			t.Errorf("%s: Type=%s NotifyAccess=%s %s (%s) when systemctl start returned, want notify, main, active (running)", u, typ, notify, state, sub)
+		}
+	}
+	if w := c.show("ssmrandom-send.service", "WatchdogUSec"); w != "30s" {
+		t.Errorf("ssmrandom-send: WatchdogUSec=%s, want 30s", w)
+	}
+	c.waitJournal("ssmrandom-send.service", "systemd's watchdog on", 10*time.Second)
 	recvPID := c.waitActive("ssmrandom-recv.service", "", 30*time.Second)
 	sendPID := c.waitActive("ssmrandom-send.service", "", 30*time.Second)
 	for _, u := range []string{"ssmrandom-recv.service", "ssmrandom-send.service"} {
@@ -319,6 +333,14 @@ systemctl daemon-reload`)
 	// Reload: recv reads its trust again.
 	c.must("systemctl reload ssmrandom-recv")
 	c.waitJournal("ssmrandom-recv.service", "trust reloaded: 1 keys", 10*time.Second)
+	// RELOADING=1 then READY=1: back to active (running).
+	deadline := time.Now().Add(10 * time.Second)
+	for st := c.show("ssmrandom-recv.service", "ActiveState"); st != "active"; st = c.show("ssmrandom-recv.service", "ActiveState") {
+		if time.Now().After(deadline) {
+			t.Fatalf("ssmrandom-recv: %s 10 s after the reload, want active again (READY=1)", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if pid := c.show("ssmrandom-recv.service", "MainPID"); pid != recvPID {
 		t.Errorf("reload changed recv's main PID from %s to %s", recvPID, pid)
 	}
