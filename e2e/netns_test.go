@@ -122,6 +122,7 @@ var families = []family{
 		more: []familyTest{
 			{"spoofed source", func(e *netnsEnv, t *testing.T, ctx context.Context) { e.testSpoofed(t, ctx, true) }},
 			{"spoofed source, unpaced flood", func(e *netnsEnv, t *testing.T, ctx context.Context) { e.testSpoofed(t, ctx, false) }},
+			{"sealed seeds", (*netnsEnv).testSeed},
 		},
 	},
 	{
@@ -131,6 +132,7 @@ var families = []family{
 		group: netns6Group, port: netns6Port, seed: 60, budget: netns6Budget,
 		more: []familyTest{
 			{"datagram budget 1452", (*netnsEnv).test6Budget},
+			{"sealed seeds", (*netnsEnv).testSeed},
 		},
 	},
 }

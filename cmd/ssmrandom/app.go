@@ -100,7 +100,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	onUsage := func(_ *cli.Context, err error, _ bool) error {
 		return asUsage(err, "see 'ssmrandom help' or 'ssmrandom COMMAND --help'")
 	}
-	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
+	cmds := []*cli.Command{keygenCommand(e), sendCommand(e), rawsendCommand(e), recvCommand(e), seedCommand(e), keysCommand(e), inspectCommand(e), manCommand(e), completionCommand(e)}
 	for _, c := range cmds {
 		c.OnUsageError = onUsage
 	}
@@ -120,7 +120,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints errors and picks the status
 		Action:          noCommand,
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, keys and inspect\n", name)
+			fmt.Fprintf(stderr, "ssmrandom: error: unknown command %q\nssmrandom: hint: commands are keygen, send, rawsend, recv, seed, keys and inspect\n", name)
 			cli.OsExiter(exitUsage)
 		},
 	}

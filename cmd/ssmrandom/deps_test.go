@@ -9,7 +9,8 @@ import (
 // TestImportBoundaries holds the packages to their jobs (STYLE.md): frame
 // is pure, sign knows keys and JWS but not sockets, mcast knows sockets but
 // not keys or frames, sink knows outputs only, receive composes frame,
-// sign and sink without sockets, send frames and signs without knowing
+// sign and sink without sockets, hostseed takes a host's seeds without
+// sockets, outputs or logs, send frames and signs without knowing
 // receive or a socket type, pidfile is the standard library only, watch
 // knows paths and fsnotify but no key, flag or logger, and metrics reads the pipeline's counters
 // without sockets, outputs, flags, the environment or a logger. It checks
@@ -20,15 +21,16 @@ func TestImportBoundaries(t *testing.T) {
 	}
 	const mod = "github.com/nordunet/ssmrandom/internal/"
 	forbidden := map[string][]string{
-		"frame":   {mod, "net", "os", "github.com/", "golang.org/x/"},
-		"sign":    {mod, "net", "github.com/rs/zerolog"},
-		"mcast":   {mod, "github.com/go-jose/", "github.com/rs/zerolog"},
-		"sink":    {mod, "net", "github.com/go-jose/", "github.com/rs/zerolog"},
-		"receive": {mod + "mcast", "net", "os", "github.com/rs/zerolog", "github.com/go-jose/"},
-		"metrics": {mod + "mcast", mod + "sink", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
-		"send":    {mod + "receive", mod + "mcast", mod + "metrics", mod + "sink", "net", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
-		"pidfile": {mod, "github.com/", "golang.org/x/net", "golang.org/x/time", "golang.org/x/crypto", "flag"},
-		"watch":   {mod, "net", "flag", "github.com/rs/zerolog", "github.com/urfave/cli", "github.com/go-jose/"},
+		"frame":    {mod, "net", "os", "github.com/", "golang.org/x/"},
+		"sign":     {mod, "net", "github.com/rs/zerolog"},
+		"mcast":    {mod, "github.com/go-jose/", "github.com/rs/zerolog"},
+		"sink":     {mod, "net", "github.com/go-jose/", "github.com/rs/zerolog"},
+		"receive":  {mod + "mcast", "net", "os", "github.com/rs/zerolog", "github.com/go-jose/"},
+		"metrics":  {mod + "mcast", mod + "sink", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
+		"send":     {mod + "receive", mod + "mcast", mod + "metrics", mod + "sink", "net", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
+		"hostseed": {mod + "mcast", mod + "sink", mod + "receive", mod + "metrics", "net", "os", "flag", "github.com/rs/zerolog", "github.com/go-jose/", "github.com/urfave/cli"},
+		"pidfile":  {mod, "github.com/", "golang.org/x/net", "golang.org/x/time", "golang.org/x/crypto", "flag"},
+		"watch":    {mod, "net", "flag", "github.com/rs/zerolog", "github.com/urfave/cli", "github.com/go-jose/"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", "./../../internal/"+pkg).Output()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -64,6 +66,8 @@ func TestScript(t *testing.T) {
 			"httpget":     cmdHTTPGet,
 			"sendtext":    cmdSendtext,
 			"dashmetrics": cmdDashMetrics,
+			"sealround":   cmdSealRound,
+			"nosecret":    cmdNoSecret,
 		},
 	})
 }
@@ -253,4 +257,75 @@ func dialLo(ts *testscript.TestScript, groupPort string) *mcast.Sender {
 	s, err := mcast.Dial(group, lo, 1)
 	ts.Check(err)
 	return s
+}
+
+// cmdSealRound builds one seed round (docs/protocol.md §9) of the
+// producer key KEYFILE for the members in MEMBERS, as seal.Builder makes
+// it, and sends its datagrams to GROUP:PORT out of lo, N times (-repeat,
+// each a new round numbered on, 200 ms apart: a receiver that joined
+// late still gets one). -age dates the rounds D before now. -out FILE
+// also writes the first datagram to FILE.
+//
+//	sealround [-repeat N] [-age D] [-out FILE] KEYFILE MEMBERS GROUP:PORT
+func cmdSealRound(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("sealround", flag.ContinueOnError)
+	repeat := fs.Int("repeat", 1, "rounds to send")
+	age := fs.Duration("age", 0, "how long ago the rounds were made")
+	out := fs.String("out", "", "write the first datagram to `FILE`")
+	if neg || fs.Parse(args) != nil || fs.NArg() != 3 || *repeat < 1 || *repeat > 100 {
+		ts.Fatalf("usage: sealround [-repeat N] [-age D] [-out FILE] KEYFILE MEMBERS GROUP:PORT")
+	}
+	signer, err := sign.LoadSigner(ts.MkAbs(fs.Arg(0)))
+	ts.Check(err)
+	set, _, err := seal.LoadMembers(ts.MkAbs(fs.Arg(1)))
+	ts.Check(err)
+	b, err := seal.NewBuilder(signer, seal.Config{Workers: 1})
+	ts.Check(err)
+	s := dialLo(ts, fs.Arg(2))
+	defer s.Close()
+	epoch := uint64(time.Now().UnixMilli())
+	var seq uint64
+	for r := range *repeat {
+		if r > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		dgs, err := b.Build(set.All(), seal.Round{Epoch: epoch, Seq: seq, Time: time.Now().Add(-*age).UnixMilli(), Round: uint64(r)})
+		ts.Check(err)
+		seq += uint64(len(dgs))
+		for i, d := range dgs {
+			if r == 0 && i == 0 && *out != "" {
+				ts.Check(os.WriteFile(ts.MkAbs(*out), d, 0o644))
+			}
+			ts.Check(s.Send(d))
+		}
+	}
+}
+
+// cmdNoSecret checks SEEDFILE, a seed as seed -o FILE writes it (32
+// bytes, mode 0600), and that no FILE holds it: not its bytes, nor its
+// hex or base64 in any case or alphabet.
+//
+//	nosecret SEEDFILE FILE...
+func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: nosecret SEEDFILE FILE...")
+	}
+	seed, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(seed) != 32 || fi.Mode().Perm() != 0o600 {
+		ts.Fatalf("%s: got %d bytes, mode %04o; want 32 bytes, mode 0600", args[0], len(seed), fi.Mode().Perm())
+	}
+	forms := map[string]string{"bytes": string(seed), "hex": hex.EncodeToString(seed),
+		"base64": base64.RawStdEncoding.EncodeToString(seed), "base64url": base64.RawURLEncoding.EncodeToString(seed)}
+	for _, name := range args[1:] {
+		b, err := os.ReadFile(ts.MkAbs(name))
+		ts.Check(err)
+		for form, text := range forms {
+			if strings.Contains(strings.ToLower(string(b)), strings.ToLower(text)) || strings.Contains(string(b), text[:len(text)-2]) {
+				ts.Fatalf("%s holds the seed of %s (%s)", name, args[0], form)
+			}
+		}
+	}
 }

@@ -46,16 +46,16 @@ var manDocs = []struct{ file, what string }{
 var manSections = []struct{ title, body string }{
 	{"EXIT STATUS", `
 :: 0
-Success. For inspect: the datagram verifies; for keys: every trust file loaded.
+Success. For inspect: the datagram verifies; for keys: every trust file loaded; for seed: the host's seed was taken and written.
 :: 1
-A failure at run time: the command started and then failed (a socket error, an output that stopped taking bytes, a producer name that does not resolve yet), or inspect's datagram does not verify, or keys skipped a trust file. A supervisor may retry; the systemd units restart after 5 s.
+A failure at run time: the command started and then failed (a socket error, an output that stopped taking bytes, a producer name that does not resolve yet), or inspect's datagram does not verify, or keys skipped a trust file, or seed's --timeout passed (or a signal came) before it had its seeds. A supervisor may retry; the systemd units restart after 5 s.
 :: 2
 A usage or configuration error: bad flags or arguments, a key or trust file that cannot be used, an output that cannot be opened, a configuration that cannot work. Nothing was sent or written, and a restart cannot fix it: the units stop there (RestartPreventExitStatus=2). ssmrandom with no command exits with status 2 too.
 ..
 Errors are one line on stderr, "ssmrandom: error: ...", often followed by "ssmrandom: hint: ..." naming the flag to change.`},
 	{"SIGNALS", `
 :: SIGINT, SIGTERM
-send, rawsend and recv stop: they log a summary of what they sent or forwarded and dropped, remove their --pidfile and exit with status 0.
+send, rawsend and recv stop: they log a summary of what they sent or forwarded and dropped, remove their --pidfile and exit with status 0. seed stops waiting, says what it heard and exits with status 1, writing nothing.
 :: SIGHUP
 recv reads --trust again (the units' systemctl reload sends it): a key added is trusted and a key removed refused from the next frame on. recv also reloads by itself when a file in --trust changes.`},
 	{"ENVIRONMENT", `
@@ -97,6 +97,9 @@ $ ssmrandom send -k /etc/ssmrandom/producer.jwk -r /dev/hwrng -g 232.0.1.100
 ..
 Receive from two redundant producers, verify every frame against the keys in /etc/ssmrandom/trust, and write the verified bytes to rngd's FIFO, with metrics on the loopback address:
 $ ssmrandom recv --trust /etc/ssmrandom/trust -o /run/ssmrandom/rnd-pipe --metrics-addr 127.0.0.1:9641 producer1.example.org producer2.example.org
+..
+At boot, wait for this host's secret seed from two of the producers, credit it to the kernel and make the kernel reseed:
+$ ssmrandom seed --trust /etc/ssmrandom/trust --host-key /etc/ssmrandom/host.jwk --need 2 producer1.example.org producer2.example.org producer3.example.org
 ..
 List the trusted keys, their validity and when each last sent a verified frame:
 $ ssmrandom keys --trust /etc/ssmrandom/trust --metrics http://127.0.0.1:9641/metrics

@@ -371,7 +371,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	}
 	why := v.Why()
 	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
-	if first && v.Reason != receive.SampledOut {
+	if first && v.Reason != receive.SampledOut && v.Reason != receive.Seed { // by choice, or not for recv
 		r.warned[v.Reason] = true
 		r.log.Warn().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")

@@ -235,7 +235,7 @@ var (
 	descDatagrams = prometheus.NewDesc(recvDatagramsName,
 		"Datagrams from the joined sources handed to the receive pipeline.", nil, nil)
 	descDropped = prometheus.NewDesc(recvDroppedName,
-		"Datagrams not forwarded, by reason: sampled_out is by choice, every other reason is a reject.", []string{"reason"}, nil)
+		"Datagrams not forwarded, by reason: sampled_out is by choice, seed counts seed datagrams (for ssmrandom seed), every other reason is a reject.", []string{"reason"}, nil)
 	descFrames = prometheus.NewDesc(recvFramesName,
 		"Frames whose signature verified, forwarded or not, by producer key.", []string{"kid"}, nil)
 	descForwardedFrames = prometheus.NewDesc(recvForwardedFramesName,

@@ -29,6 +29,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -43,6 +44,7 @@ const (
 	Malformed                  // not a compact JWS, or a payload that is not a canonical IEDP frame
 	BadAlg                     // the JWS alg is not EdDSA
 	UnknownKey                 // the kid is not in the keyring
+	Seed                       // not a reject: a seed datagram (docs/protocol.md §9), for the seed command, skipped unverified
 	KeyNotValid                // the frame's time is outside its key's validity period
 	Stale                      // the frame is older than the maximum age, or older than the receiver
 	Future                     // the frame is dated further ahead than the maximum skew
@@ -60,6 +62,7 @@ var reasonNames = [numReasons]string{
 	Malformed:    "malformed",
 	BadAlg:       "bad_alg",
 	UnknownKey:   "unknown_key",
+	Seed:         "seed",
 	KeyNotValid:  "key_not_valid",
 	Stale:        "stale",
 	Future:       "future",
@@ -98,11 +101,11 @@ type Stats struct {
 }
 
 // Rejected returns the number of datagrams dropped for any reason but
-// [SampledOut], which is by choice.
+// [SampledOut], which is by choice, and [Seed], which is not for recv.
 func (s Stats) Rejected() uint64 {
 	var n uint64
 	for r, c := range s.Dropped {
-		if Reason(r) != SampledOut {
+		if Reason(r) != SampledOut && Reason(r) != Seed {
 			n += c
 		}
 	}
@@ -399,6 +402,10 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	}
 	w.trust, w.prod = t, t.producers[m.KeyID]
 	v.Facts.KeyID, v.Facts.Valid = m.KeyID, m.Valid
+	if seedwire.IsSeed(datagram) { // its payload is not a frame; seed datagrams are the seed command's
+		v.reject(Seed, ErrSeed, plain)
+		return
+	}
 	// Validity, freshness and replay are judged on the payload's first
 	// bytes, so a replayed or stale frame costs no decoding of the rest.
 	epoch, seq, ms, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
@@ -547,6 +554,10 @@ var errTooBig = errors.New("receive: datagram over the size limit")
 
 // ErrKeyNotValid reports a frame made outside its key's validity period.
 var ErrKeyNotValid = errors.New("receive: frame made outside its key's validity period")
+
+// ErrSeed reports a seed datagram (docs/protocol.md §9), which carries
+// sealed per-host seeds for the seed command, not entropy for recv.
+var ErrSeed = errors.New("receive: a seed datagram (sealed per-host seeds, for ssmrandom seed), not a frame")
 
 // ErrLimit is returned once [Config.Limit] frames were forwarded.
 var ErrLimit = errors.New("receive: frame limit reached")

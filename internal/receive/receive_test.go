@@ -16,6 +16,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
 )
@@ -337,6 +338,7 @@ func TestHandleSequence(t *testing.T) {
 		{"frame 3 to a full output", datagrams[3], 3000, true, receive.OutputFull},
 		{"IEDP 1.0 payload", signPayload(t, k.trusted, []byte(`{"v":"1.0","s":"x","t":1764000015345,"d":"AA=="}`)), 3000, false, receive.Malformed},
 		{"alg HS256", badAlg(t, k, "HS256", frames[3]), 3000, false, receive.BadAlg},
+		{"a seed datagram", signPayload(t, k.trusted, seedPayload(now+3000)), 3000, false, receive.Seed},
 		{"frame 1 again", datagrams[1], 3000, false, receive.Replay},
 		// Frame 5 before frame 4: reordering within the window is fine.
 		{"frame 5", datagrams[5], 5000, false, receive.None},
@@ -385,11 +387,11 @@ func TestHandleSequence(t *testing.T) {
 	if s.Dropped[receive.None] != 0 {
 		t.Errorf("Stats().Dropped[Forwarded]: got %d, want 0", s.Dropped[receive.None])
 	}
-	if got, want := s.Rejected(), uint64(len(steps)-5); got != want {
+	if got, want := s.Rejected(), uint64(len(steps)-6); got != want { // 5 forwarded, 1 seed
 		t.Errorf("Rejected(): got %d, want %d", got, want)
 	}
-	if s.Frames+s.Rejected() != s.Datagrams {
-		t.Errorf("Stats: %d frames and %d rejected, want them to add up to %d datagrams", s.Frames, s.Rejected(), s.Datagrams)
+	if s.Frames+s.Rejected()+s.Dropped[receive.Seed] != s.Datagrams {
+		t.Errorf("Stats: %d frames, %d rejected and %d seed datagrams, want them to add up to %d datagrams", s.Frames, s.Rejected(), s.Dropped[receive.Seed], s.Datagrams)
 	}
 }
 
@@ -442,6 +444,7 @@ func TestReasonString(t *testing.T) {
 		receive.Malformed:    "malformed",
 		receive.BadAlg:       "bad_alg",
 		receive.UnknownKey:   "unknown_key",
+		receive.Seed:         "seed",
 		receive.KeyNotValid:  "key_not_valid",
 		receive.Stale:        "stale",
 		receive.Future:       "future",
@@ -469,7 +472,7 @@ func TestReasonString(t *testing.T) {
 
 func TestReasons(t *testing.T) {
 	want := []receive.Reason{
-		receive.TooBig, receive.Malformed, receive.BadAlg, receive.UnknownKey, receive.KeyNotValid, receive.Stale,
+		receive.TooBig, receive.Malformed, receive.BadAlg, receive.UnknownKey, receive.Seed, receive.KeyNotValid, receive.Stale,
 		receive.Future, receive.Replay, receive.SampledOut, receive.BadSignature, receive.Unhealthy,
 		receive.OutputFull,
 	}
@@ -541,4 +544,11 @@ func BenchmarkHandle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// seedPayload returns a seed datagram's payload (docs/protocol.md §9.3)
+// made at ms, with one entry of fixed bytes: recv opens none.
+func seedPayload(ms int64) []byte {
+	h := seedwire.Header{Suite: seedwire.SuiteX25519, Epoch: uint64(ms), Time: ms, PlaintextLen: seedwire.MinPlaintext, Count: 1}
+	return seedwire.AppendEntry(h.Append(nil), seedwire.HostID{1}, make([]byte, seedwire.EntryLen(h.Suite, h.PlaintextLen)-seedwire.HostIDSize))
 }

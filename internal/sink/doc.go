@@ -49,7 +49,10 @@
 // weaken the pool, but counting them as entropy could let the kernel
 // believe it is seeded when it is not. Credit 0 is what a plain write(2) to
 // /dev/random does too, which needs no privilege: Open("/dev/random")
-// gives that without CAP_SYS_ADMIN.
+// gives that without CAP_SYS_ADMIN. The one input worth crediting is a
+// host's secret seed (docs/protocol.md §9, the seed command): 32 bytes
+// credited at 8 bits each, then [Kernel.Reseed] (RNDRESEEDCRNG) so that
+// the RNG rekeys from them at once.
 //
 // Since Linux 5.18 (Jason Donenfeld's rewrite of random.c), credit matters
 // only until the kernel's random number generator is initialised, that is

@@ -38,7 +38,7 @@ type kernelSink struct {
 	info   *randPoolInfo
 }
 
-// OpenKernel returns a Sink that mixes bytes into the Linux kernel's
+// OpenKernel returns a Kernel sink that mixes bytes into the Linux kernel's
 // entropy pool with the RNDADDENTROPY ioctl on /dev/random, crediting
 // creditBitsPerByte bits of entropy (0 to 8) for each byte written.
 //
@@ -54,7 +54,7 @@ type kernelSink struct {
 // Write never blocks and has no slow or absent reader: the kernel takes
 // every write. Inputs longer than 4096 bytes are passed in 4096-byte
 // chunks, each credited on its own.
-func OpenKernel(creditBitsPerByte int) (Sink, error) {
+func OpenKernel(creditBitsPerByte int) (Kernel, error) {
 	if creditBitsPerByte < 0 || creditBitsPerByte > 8 {
 		return nil, fmt.Errorf("sink: kernel: credit of %d bits per byte is not between 0 and 8", creditBitsPerByte)
 	}
@@ -127,6 +127,26 @@ func (s *kernelSink) Write(p []byte) (int, error) {
 		p = p[n:]
 	}
 	return written, nil
+}
+
+// Reseed makes the kernel's CRNG reseed from its input pool now, with the
+// RNDRESEEDCRNG ioctl on /dev/random (Linux 4.17 and later).
+func (s *kernelSink) Reseed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return fmt.Errorf("sink: reseed kernel: %w", os.ErrClosed)
+	}
+	for {
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(s.fd), unix.RNDRESEEDCRNG, 0)
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return fmt.Errorf("sink: reseed kernel: RNDRESEEDCRNG: %w", errno)
+	}
 }
 
 // Close closes /dev/random.

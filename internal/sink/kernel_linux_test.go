@@ -43,7 +43,7 @@ func needRoot(t *testing.T) {
 }
 
 // openKernel opens the kernel sink with credit, closing it at cleanup.
-func openKernel(t testing.TB, credit int) sink.Sink {
+func openKernel(t testing.TB, credit int) sink.Kernel {
 	t.Helper()
 	s, err := sink.OpenKernel(credit)
 	if err != nil {
@@ -96,6 +96,27 @@ func TestKernelWriteCredited(t *testing.T) {
 	// On Linux 5.18 and later entropy_avail is 256 once the kernel's RNG is
 	// initialised and credit changes nothing, so growth is not asserted.
 	t.Logf("entropy_avail before %d, after crediting %d bytes at 8 bits/byte: %d", before, len(p), after)
+}
+
+// TestKernelReseed credits 32 bytes at 8 bits a byte, as the seed command
+// does with a host's seed, then makes the kernel reseed.
+func TestKernelReseed(t *testing.T) {
+	needRoot(t)
+	s := openKernel(t, 8)
+	if n, err := s.Write(stream(1, 32)); n != 32 || err != nil {
+		t.Fatalf("Write(32 bytes): got %d, %v, want 32, nil", n, err)
+	}
+	for range 2 {
+		if err := s.Reseed(); err != nil {
+			t.Fatalf("Reseed: got %v, want nil", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reseed(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Reseed after Close: got %v, want os.ErrClosed", err)
+	}
 }
 
 func TestKernelWriteEmpty(t *testing.T) {

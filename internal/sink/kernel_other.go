@@ -9,6 +9,6 @@ import (
 
 // OpenKernel reports that the kernel output is implemented only on Linux:
 // the error matches [errors.ErrUnsupported].
-func OpenKernel(creditBitsPerByte int) (Sink, error) {
+func OpenKernel(creditBitsPerByte int) (Kernel, error) {
 	return nil, fmt.Errorf("sink: kernel: only implemented on Linux: %w", errors.ErrUnsupported)
 }

@@ -54,6 +54,18 @@ type Sink interface {
 	String() string
 }
 
+// Kernel is the kernel output ([OpenKernel]): a Sink into the kernel's
+// entropy pool that can also make the kernel's RNG reseed at once.
+type Kernel interface {
+	Sink
+	// Reseed makes the kernel's CRNG take a new key from its input pool
+	// now (the RNDRESEEDCRNG ioctl, CAP_SYS_ADMIN), instead of at its next
+	// scheduled reseed, so that bytes just written are in what the RNG
+	// gives from then on. It is what a host does after it credits a
+	// secret seed.
+	Reseed() error
+}
+
 // Open opens the output named by path, as described in the package
 // documentation: "-" is standard output, an existing regular file is
 // appended to, an existing FIFO is opened non-blocking, an existing

@@ -1,9 +1,11 @@
 package sink_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -214,5 +216,42 @@ func TestErrFullFull(t *testing.T) {
 	err := fmt.Errorf("sink: fifo %q: %w", "rnd-pipe", sink.ErrFull)
 	if !errors.As(err, &full) || !full.Full() || !errors.Is(err, sink.ErrFull) {
 		t.Errorf("%v: got no Full() true, want it (and errors.Is ErrFull)", err)
+	}
+}
+
+func TestWriteNewFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seed")
+	want := []byte("0123456789abcdef0123456789abcdef")
+	if err := sink.WriteNewFile(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read back: got %q, %v, want %q", got, err, want)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode: got %v, %v, want 0600", fi.Mode().Perm(), err)
+	}
+	// It never replaces a file, nor writes through a link.
+	if err := sink.WriteNewFile(path, []byte("other")); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("existing file: got %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, want) {
+		t.Errorf("existing file changed to %q", got)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(filepath.Join(dir, "target"), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.WriteNewFile(link, want); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("dangling link: got %v, want fs.ErrExist", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "target")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the link's target was made: %v", err)
+	}
+	// A folder that does not exist is an error.
+	if err := sink.WriteNewFile(filepath.Join(dir, "no", "seed"), want); err == nil {
+		t.Error("missing folder: got nil error")
 	}
 }

@@ -1,0 +1,368 @@
+// Package hostseed takes this host's sealed seeds off the channel: it runs
+// the host's checks of docs/protocol.md §9.6 on each datagram, in order,
+// opens the entry for its host key in the seed datagrams that pass, keeps
+// one seed per distinct trusted producer key and, once it has as many as
+// it needs, combines them into one seed ([seal.Combine], §9.7).
+//
+// The checks run cheapest first: the size limit, whether the datagram is
+// a seed datagram at all ([seedwire.IsSeed]) and whether it has an entry
+// for this host ([seedwire.Scan]) come before any signature work, so a
+// flood of frames or of seeds for other hosts costs little. Then the same
+// strict JWS rules, trusted key, key validity, freshness and replay
+// checks as frames ([sign.Keyring.Check], package replay; one replay
+// state per producer key), the signature, and the HPKE open of the entry.
+//
+// Each datagram gets one [Verdict]; [Taker.Stats] counts them by
+// [Reason], so that a host that timed out can say what it heard
+// ([Stats.Heard]). [Run] is the read loop around a [Taker]. The
+// package does no socket I/O and no logging, and no verdict, count or
+// error holds a seed.
+package hostseed
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/seal"
+	"github.com/nordunet/ssmrandom/internal/seedwire"
+	"github.com/nordunet/ssmrandom/internal/sign"
+)
+
+// Reason says what became of a datagram; its zero value, [Taken], means
+// its seed was taken.
+type Reason int
+
+// The reasons, in the order the checks run (docs/protocol.md §9.6).
+const (
+	Taken            Reason = iota // the entry opened and its seed was kept
+	TooBig                         // over the datagram size limit
+	NotSeed                        // not a seed datagram (a frame): skipped
+	Malformed                      // not a canonical seed datagram, or a malformed member plaintext
+	UnsupportedSuite               // sealed with an HPKE suite this host does not know
+	OtherHost                      // no entry for this host: skipped, not a reject
+	BadAlg                         // the JWS alg is not EdDSA
+	UnknownKey                     // the kid is not in the keyring: an untrusted signer
+	KeyNotValid                    // made outside its key's validity period
+	Stale                          // older than the maximum age, or than this host's start
+	Future                         // dated further ahead than the maximum skew
+	Replay                         // seen before, behind the window, or of an earlier epoch
+	BadSignature                   // the signature does not verify
+	OpenFailed                     // the entry does not open with this host key
+	Again                          // verified and opened, but its producer key has given a seed already: not used
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	Taken:            "taken",
+	TooBig:           "too_big",
+	NotSeed:          "not_seed",
+	Malformed:        "malformed",
+	UnsupportedSuite: "unsupported_suite",
+	OtherHost:        "other_host",
+	BadAlg:           "bad_alg",
+	UnknownKey:       "unknown_key",
+	KeyNotValid:      "key_not_valid",
+	Stale:            "stale",
+	Future:           "future",
+	Replay:           "replay",
+	BadSignature:     "bad_signature",
+	OpenFailed:       "open_failed",
+	Again:            "again",
+}
+
+// String returns the reason's name as in logs and docs/protocol.md §9.6,
+// such as "other_host".
+func (r Reason) String() string {
+	if r < 0 || r >= numReasons {
+		return fmt.Sprintf("Reason(%d)", int(r))
+	}
+	return reasonNames[r]
+}
+
+// Reasons returns every reason, [Taken] first, in check order.
+func Reasons() []Reason {
+	rs := make([]Reason, numReasons)
+	for r := range rs {
+		rs[r] = Reason(r)
+	}
+	return rs
+}
+
+// Errors a [Verdict] wraps for the reasons that have no sentinel of
+// another package.
+var (
+	ErrTooBig      = errors.New("hostseed: datagram over the size limit")
+	ErrNotSeed     = errors.New("hostseed: not a seed datagram")
+	ErrOtherHost   = errors.New("hostseed: no entry for this host")
+	ErrKeyNotValid = errors.New("hostseed: datagram made outside its key's validity period")
+	ErrAgain       = errors.New("hostseed: this producer key has given a seed already")
+)
+
+// Verdict is the outcome of one datagram: the reason, the error of the
+// check that decided it and what the checks read of the datagram. It
+// never holds a seed.
+type Verdict struct {
+	Reason Reason
+	Err    error // nil for Taken; the check that failed otherwise
+	Facts  Facts
+}
+
+// Facts are what the checks read of a datagram, as far as they got; a
+// field stays zero if no check reached it. They are authentic only for a
+// datagram whose signature verified ([Taken], [OpenFailed], [Again]).
+type Facts struct {
+	Size  int    // the datagram's length in bytes
+	KeyID string // the trusted key its header names
+	Epoch uint64 // the payload's e
+	Seq   uint64 // its n
+	Time  int64  // its t, Unix milliseconds
+	Round uint64 // its round
+}
+
+// Why returns an error that says what became of the datagram, with the
+// facts that matter, wrapping Err; nil for [Taken]. It is for logs.
+func (v Verdict) Why() error {
+	f := &v.Facts
+	switch v.Reason {
+	case Taken:
+		return nil
+	case KeyNotValid, Stale, Future, Replay, BadSignature, OpenFailed, Again:
+		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, round %d, time %s", v.Err, f.KeyID, f.Epoch, f.Seq, f.Round,
+			time.UnixMilli(f.Time).UTC().Format(time.RFC3339Nano))
+	}
+	return v.Err
+}
+
+// Config configures a [Taker].
+type Config struct {
+	// Trust holds the producer keys whose seeds are taken. Required, with
+	// at least one key.
+	Trust *sign.Keyring
+	// Key is this host's key. Required.
+	Key *seal.HostKey
+	// Need is K, how many distinct producer keys must give a seed before
+	// they are combined: 1 to 255, and no more than Trust holds.
+	Need int
+	// MaxDatagram is the datagram size limit in bytes; larger ones are
+	// dropped unread. Required.
+	MaxDatagram int
+	// MaxAge and MaxSkew are the freshness limits (package replay); zero
+	// means replay.DefaultMaxAge and replay.DefaultMaxSkew.
+	MaxAge, MaxSkew time.Duration
+	// Now returns the current time; nil means time.Now. For tests.
+	Now func() time.Time
+}
+
+// Stats is a snapshot of a [Taker]'s counters.
+type Stats struct {
+	Datagrams uint64             // datagrams handled
+	Count     [numReasons]uint64 // datagrams by reason; Count[Taken] is the seeds taken
+	Need      int                // seeds needed (Config.Need)
+}
+
+// Taker takes this host's seeds. Make one with [New]; its zero value is
+// not usable. It keeps one replay state per trusted producer key that
+// sent a well-formed seed datagram for this host, so its memory is
+// bounded by the keyring whatever arrives. It is not safe for concurrent
+// use: one goroutine calls Handle, Done, Seed, Producers and Stats ([Run]
+// does).
+type Taker struct {
+	ring  *sign.Keyring
+	key   *seal.HostKey
+	need  int
+	max   int
+	guard *replay.Guard
+
+	producers map[string]*producer // by kid, made for trusted keys only
+	taken     []seal.Contribution  // one per producer key, in arrival order, until Seed
+	used      []string             // the kids of the seeds taken
+	payload   []byte               // the decoded payload's buffer
+	stats     Stats
+}
+
+// producer is the state of one trusted producer key: its replay filter
+// and whether it has given a seed.
+type producer struct {
+	filter replay.Filter
+	taken  bool
+}
+
+// New returns a Taker.
+func New(cfg Config) (*Taker, error) {
+	switch {
+	case cfg.Trust == nil || cfg.Trust.Len() == 0:
+		return nil, errors.New("hostseed: no trusted producer key")
+	case cfg.Key == nil:
+		return nil, errors.New("hostseed: no host key")
+	case cfg.MaxDatagram <= 0:
+		return nil, errors.New("hostseed: no datagram size limit")
+	case cfg.Need < 1 || cfg.Need > 255:
+		return nil, fmt.Errorf("hostseed: need %d seeds; want 1 to 255", cfg.Need)
+	case cfg.Need > cfg.Trust.Len():
+		return nil, fmt.Errorf("hostseed: need seeds of %d distinct producer keys, and %d are trusted", cfg.Need, cfg.Trust.Len())
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = replay.DefaultMaxAge
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = replay.DefaultMaxSkew
+	}
+	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("hostseed: %w", err)
+	}
+	return &Taker{ring: cfg.Trust, key: cfg.Key, need: cfg.Need, max: cfg.MaxDatagram, guard: guard,
+		producers: make(map[string]*producer), payload: make([]byte, 0, cfg.MaxDatagram),
+		stats: Stats{Need: cfg.Need}}, nil
+}
+
+// Handle runs the host's checks on datagram and, if it holds a seed for
+// this host from a trusted producer key that has not given one yet, keeps
+// the seed. It returns the datagram's verdict. Handle does not keep
+// datagram.
+func (t *Taker) Handle(datagram []byte) Verdict {
+	t.stats.Datagrams++
+	v := t.check(datagram)
+	t.stats.Count[v.Reason]++
+	return v
+}
+
+// Done reports whether seeds of Config.Need distinct producer keys were
+// taken.
+func (t *Taker) Done() bool { return len(t.used) >= t.need }
+
+// Producers returns the kids of the producer keys whose seeds were taken,
+// sorted.
+func (t *Taker) Producers() []string {
+	kids := slices.Clone(t.used)
+	slices.Sort(kids)
+	return kids
+}
+
+// ErrNotDone is returned by [Taker.Seed] before enough seeds were taken.
+var ErrNotDone = errors.New("hostseed: not enough seeds yet")
+
+// Seed returns the combination of the seeds taken (docs/protocol.md §9.7)
+// once [Taker.Done]; before, [ErrNotDone]. The seeds taken are erased
+// from the Taker: Seed returns the seed once, and ErrNotDone after. (A
+// Taker keeps taking the seeds of new producer keys after it is done, but
+// Seed uses the first Config.Need.)
+func (t *Taker) Seed() ([seedwire.SeedSize]byte, error) {
+	if !t.Done() || len(t.taken) == 0 {
+		return [seedwire.SeedSize]byte{}, ErrNotDone
+	}
+	seed, err := seal.Combine(t.taken)
+	for i := range t.taken {
+		clear(t.taken[i].Seed[:])
+	}
+	t.taken = nil
+	return seed, err
+}
+
+// Stats returns the counters so far.
+func (t *Taker) Stats() Stats { return t.stats }
+
+// check runs the checks of docs/protocol.md §9.6 in order.
+func (t *Taker) check(dg []byte) Verdict {
+	v := Verdict{Facts: Facts{Size: len(dg)}}
+	reject := func(r Reason, err error) Verdict { v.Reason, v.Err = r, err; return v }
+	if len(dg) > t.max {
+		return reject(TooBig, ErrTooBig)
+	}
+	if !seedwire.IsSeed(dg) {
+		return reject(NotSeed, ErrNotSeed)
+	}
+	// The cheap filter: header and host ids only, before any signature.
+	switch found, err := seedwire.Scan(dg, t.key.HostID()); {
+	case err != nil:
+		return reject(parseReason(err), err)
+	case !found:
+		return reject(OtherHost, ErrOtherHost)
+	}
+	m, refusal := t.ring.Check(dg)
+	if err := refusal.Err(); err != nil {
+		return reject(signReason(err), refusal.Explain())
+	}
+	v.Facts.KeyID = m.KeyID
+	if err := m.DecodePayload(t.payload); err != nil {
+		return reject(Malformed, fmt.Errorf("hostseed: payload is not canonical base64url: %w", err))
+	}
+	t.payload = m.Payload[:0] // keep a buffer that grew
+	p, err := seedwire.Parse(m.Payload)
+	if err != nil {
+		return reject(parseReason(err), err)
+	}
+	v.Facts.Epoch, v.Facts.Seq, v.Facts.Time, v.Facts.Round = p.Epoch, p.Seq, p.Time, p.Round
+	if !m.Valid.Contains(time.UnixMilli(p.Time)) {
+		return reject(KeyNotValid, fmt.Errorf("%w (valid %s)", ErrKeyNotValid, m.Valid))
+	}
+	prod := t.producers[m.KeyID]
+	if prod == nil { // m.KeyID is in the keyring: the map is bounded by it
+		prod = new(producer)
+		t.producers[m.KeyID] = prod
+	}
+	if err := t.guard.Check(&prod.filter, p.Epoch, p.Seq, p.Time); err != nil {
+		return reject(replayReason(err), err)
+	}
+	if err := m.Verify(); err != nil {
+		return reject(BadSignature, err)
+	}
+	// Only a verified datagram moves the window. Handle runs one datagram
+	// at a time and the keyring does not change, so check 12 of §9.6 is
+	// this commit alone.
+	t.guard.Commit(&prod.filter, p.Epoch, p.Seq)
+	pt, err := t.key.Open(&p, m.KeyID)
+	switch {
+	case errors.Is(err, seal.ErrOpen):
+		return reject(OpenFailed, err)
+	case errors.Is(err, seal.ErrNoEntry): // Scan found it; Parse agrees
+		return reject(OtherHost, ErrOtherHost)
+	case err != nil:
+		return reject(parseReason(err), err)
+	}
+	defer clear(pt.Seed[:])
+	if prod.taken {
+		return reject(Again, ErrAgain)
+	}
+	prod.taken = true
+	t.used = append(t.used, m.KeyID)
+	if len(t.taken) < t.need {
+		t.taken = append(t.taken, seal.Contribution{Producer: m.KeyID, Seed: pt.Seed})
+	}
+	return v
+}
+
+// parseReason maps an error of package seedwire to a Reason.
+func parseReason(err error) Reason {
+	if errors.Is(err, seedwire.ErrSuite) {
+		return UnsupportedSuite
+	}
+	return Malformed
+}
+
+// signReason maps a refusal of [sign.Keyring.Check] to a Reason.
+func signReason(err error) Reason {
+	switch {
+	case errors.Is(err, sign.ErrBadAlg):
+		return BadAlg
+	case errors.Is(err, sign.ErrUnknownKey):
+		return UnknownKey
+	case errors.Is(err, sign.ErrBadSignature):
+		return BadSignature
+	}
+	return Malformed
+}
+
+// replayReason maps an error of [replay.Guard.Check] to a Reason.
+func replayReason(err error) Reason {
+	switch err {
+	case replay.ErrStale:
+		return Stale
+	case replay.ErrFuture:
+		return Future
+	}
+	return Replay
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package hostseed_test
+
+const raceEnabled = true
