@@ -278,7 +278,7 @@ cat >/etc/default/ssmrandom <<'EOF'
 SSMRANDOM_ARGS="-g 232.0.1.213 -p 49213 -i lo"
 SSMRANDOM_HOST="127.0.0.1"
 SSMRANDOM_RECV_ARGS="--stats-interval 1s"
-SSMRANDOM_SEND_ARGS="-r /dev/urandom -t 1 --rate 4096"
+SSMRANDOM_SEND_ARGS="-r /dev/urandom -t 1 --rate 4096 --members /etc/ssmrandom/members --seed-interval 1s"
 EOF
 for d in /etc/ssmrandom-probe /var/lib/ssmrandom-probe /home/ssmrandom-probe; do install -d -o ssmrandom -g ssmrandom "$d"; done
 install -m 0755 /mnt/ssmrandom/probe /usr/local/bin/ssmrandom-probe
@@ -299,7 +299,9 @@ done`)
 	c.must(`sed -i -e 's/^SSMRANDOM_PRODUCERS=.*/SSMRANDOM_PRODUCERS="127.0.0.1"/' \
 	-e 's/^SSMRANDOM_GROUP=.*/SSMRANDOM_GROUP=232.0.1.213/' -e 's/^SSMRANDOM_PORT=.*/SSMRANDOM_PORT=49213/' \
 	-e 's/^SSMRANDOM_INTERFACE=.*/SSMRANDOM_INTERFACE=lo/' -e 's/^SSMRANDOM_TIMEOUT=.*/SSMRANDOM_TIMEOUT=10/' /etc/ssmrandom/seed.conf
-ssmrandom keygen -o /etc/ssmrandom/host >/dev/null   # STAND-IN for keygen --host
+ssmrandom keygen --host -o /etc/ssmrandom/host >/dev/null
+install -d -m 0755 /etc/ssmrandom/members
+cp /etc/ssmrandom/host.pub.jwk /etc/ssmrandom/members/
 systemctl daemon-reload`)
 
 	// Start: both Type=notify, so systemctl start returns once each has
@@ -354,10 +356,12 @@ systemctl daemon-reload`)
 		}
 	}
 
-	// The seed unit (STAND-IN command, see seed-boot): a seed from the
-	// running sender, then none without it.
+	// The seed unit: `ssmrandom seed` takes its seed from the running
+	// sender (send --members) with the host key that LoadCredential=
+	// hands it, credits it and reseeds the kernel; then none without the
+	// sender.
 	c.must("systemctl start ssmrandom-seed")
-	c.waitJournal("ssmrandom-seed.service", "seed taken", 5*time.Second)
+	c.waitJournal("ssmrandom-seed.service", "seed taken: seed: credited 256 bits to the kernel and reseeded it", 5*time.Second)
 	c.waitJournal("ssmrandom-seed.service", "probe: done, bad=0", 5*time.Second)
 	c.waitJournal("ssmrandom-seed.service", "probe: credential host.jwk: readable", 5*time.Second)
 	if r := c.show("ssmrandom-seed.service", "Result"); r != "success" {
