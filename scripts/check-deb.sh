@@ -527,7 +527,7 @@ seedrc=$?
 set -e
 [ "$seedrc" = 2 ] && grep -q 'no producer in SSMRANDOM_PRODUCERS' "$tmp/seed.out" ||
 	{ cat "$tmp/seed.out" >&2; fail "seed-boot with the shipped seed.conf: exit status $seedrc, want 2 and 'no producer'"; }
-ok "unit commands as user ssmrandom on loopback: recv without a producer exits 2; the FIFO receiver wrote $n bytes to /run/ssmrandom/rnd-pipe; recv-kernel forwarded 5 frames with only CAP_SYS_ADMIN and fails without it (exit status $rc)"
+ok "unit commands as user ssmrandom on loopback: recv without a producer exits 2; the FIFO receiver wrote $n bytes to /run/ssmrandom/rnd-pipe; recv-kernel forwarded 5 frames with only CAP_SYS_ADMIN and fails without it (exit status $rc); seed-boot with the shipped seed.conf exits 2"
 
 # 7. Purge.
 if ! PATH="$tmp/bin:$PATH" timeout -k 5 180 dpkg --purge ssmrandom >"$tmp/purge.log" 2>&1; then
