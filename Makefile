@@ -1,4 +1,4 @@
-# ssmrandom: make build | demo | test | bench | fuzz | check | install | deb | deb-check | clean
+# ssmrandom: make build | demo | test | test-boot | bench | fuzz | check | install | deb | deb-check | clean
 GO        ?= go
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -22,10 +22,12 @@ FUZZ_HANDLE := $(FUZZTIME)
 FUZZ_V1     := $(FUZZTIME)
 FUZZ_HOSTSEED := $(FUZZTIME)
 endif
+# The packages of make test: all but e2e/boot (make test-boot).
+TEST_PKGS = $(shell $(GO) list ./... | grep -v '/e2e/boot$$')
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all build demo test test-short bench bench-sign bench-e2e fuzz check install deb deb-check clean
+.PHONY: all build demo test test-short test-boot bench bench-sign bench-e2e fuzz check install deb deb-check clean
 
 all: build
 
@@ -39,16 +41,23 @@ demo: build
 
 # Every test, with the race detector, after the static checks: ./...
 # includes the end-to-end tests of e2e/ (the built ssmrandom on network
-# namespaces, with rngd, and docs/deployment.md's walk-through). Tests that
+# namespaces, with rngd, and docs/deployment.md's walk-through), but not
+# e2e/boot (make test-boot), which boots VMs for minutes. Tests that
 # need root or network namespaces skip without them, and fail instead when
 # CI is set. The output is go test's without -v, plus each skipped test
 # with its reason, and ends with a line "N passed, N failed, N skipped"
 # (scripts/testsummary).
 test: check
-	$(GO) run ./scripts/testsummary $(GO) test -json -race -timeout 10m ./...
+	$(GO) run ./scripts/testsummary $(GO) test -json -race -timeout 10m $(TEST_PKGS)
 
 test-short:
-	$(GO) test -short -timeout 5m ./...
+	$(GO) test -short -timeout 5m $(TEST_PKGS)
+
+# Boot-time delivery (e2e/boot/doc.go): initramfs images booted in QEMU,
+# the dracut module, the units under systemd-nspawn. Root and the Debian
+# packages .ci/run installs; 5 to 9 minutes.
+test-boot:
+	$(GO) run ./scripts/testsummary $(GO) test -json -timeout 30m ./e2e/boot/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./internal/...

@@ -6,21 +6,25 @@
 #
 #  1. dpkg-deb --info: the control fields and maintainer scripts.
 #  2. dpkg-deb --contents: exactly the expected paths, modes and owners.
-#  3. dpkg -i: the user, /etc/ssmrandom and its modes, the conffile,
+#  3. dpkg -i: the user, /etc/ssmrandom and its modes, the conffiles,
 #     dpkg --verify, no service enabled or started, the udev rule applied
-#     to /dev/hwrng (udevadm trigger, seen through a stand-in udevadm).
-#  4. systemd-analyze verify on the installed units and on rngd.service
-#     with the example drop-in (no output allowed); systemd-analyze
-#     security below an exposure of 2.0.
+#     to /dev/hwrng (udevadm trigger, seen through a stand-in udevadm),
+#     initramfs-tools' trigger run (seen through a stand-in
+#     update-initramfs: e2e/boot builds and boots real images).
+#  4. systemd-analyze verify on the installed units and timer and on
+#     rngd.service with the example drop-in (no output allowed);
+#     systemd-analyze security below an exposure of 2.0.
 #  5. The man page renders without warnings and has its sections; the
 #     bash completion completes commands and flags (zsh's: its syntax).
 #  6. The units' own ExecStart= lines with /etc/default/ssmrandom, run as
 #     the user ssmrandom with the units' capabilities (setpriv) on
 #     loopback, after the key set-up that README.Debian documents: recv
 #     without a producer exits 2, recv writes the FIFO in /run/ssmrandom,
-#     recv-kernel works with CAP_SYS_ADMIN alone and fails without it.
-#  7. dpkg --purge: user, group, units, conffile, udev rule gone (and
-#     udev told); keys kept, and the purge says so.
+#     recv-kernel works with CAP_SYS_ADMIN alone and fails without it;
+#     seed-boot with the shipped seed.conf (no producer) exits 2.
+#  7. dpkg --purge: user, group, units, conffiles, udev rule, initramfs
+#     hook and dracut module gone (udev and initramfs-tools told); keys
+#     kept, and the purge says so.
 #
 # It refuses to run if the package is installed, or the user ssmrandom or
 # /etc/ssmrandom exist: it would purge someone's set-up.
@@ -129,6 +133,7 @@ if readelf -d ./ssmrandom 2>/dev/null | grep -q 'NEEDED.*libc\.so'; then
 	case "$depends" in *"libc6 (>= "*) ;; *) fail "control field Depends: got '$depends', want libc6 (>= ...) for a binary linked with libc" ;; esac
 fi
 want_field Recommends "rng-tools5 | rng-tools"
+want_field Suggests "initramfs-tools | dracut"
 [ -n "$(field Maintainer)" ] || fail "no Maintainer field"
 [ -n "$(field Description)" ] || fail "no Description field"
 [ -n "$(field Installed-Size)" ] || fail "no Installed-Size field"
@@ -141,9 +146,12 @@ for s in postinst prerm postrm; do
 	[ -x "$tmp/control/$s" ] || fail "maintainer script $s missing or not executable"
 	sh -n "$tmp/control/$s" || fail "maintainer script $s: syntax error"
 done
-[ "$(cat "$tmp/control/conffiles")" = /etc/default/ssmrandom ] ||
-	fail "conffiles: got '$(cat "$tmp/control/conffiles")', want /etc/default/ssmrandom"
-ok "dpkg-deb --info: ssmrandom $version $arch, Depends $depends, Recommends rng-tools5 | rng-tools"
+want_conffiles=$(printf '%s\n' /etc/default/ssmrandom /etc/ssmrandom/seed.conf)
+[ "$(cat "$tmp/control/conffiles")" = "$want_conffiles" ] ||
+	fail "conffiles: got '$(cat "$tmp/control/conffiles")', want '$want_conffiles'"
+[ "$(cat "$tmp/control/triggers" 2>/dev/null)" = "activate-noawait update-initramfs" ] ||
+	fail "triggers: got '$(cat "$tmp/control/triggers" 2>/dev/null)', want 'activate-noawait update-initramfs' (the package ships an initramfs-tools hook)"
+ok "dpkg-deb --info: ssmrandom $version $arch, Depends $depends, Recommends rng-tools5 | rng-tools, Suggests initramfs-tools | dracut, 2 conffiles, triggers update-initramfs"
 
 # 2. Exactly these paths, modes and owners.
 cat >"$tmp/want-contents" <<'EOF'
@@ -151,11 +159,15 @@ drwxr-xr-x root/root ./
 drwxr-xr-x root/root ./etc/
 drwxr-xr-x root/root ./etc/default/
 -rw-r--r-- root/root ./etc/default/ssmrandom
+drwxr-x--- root/root ./etc/ssmrandom/
+-rw-r--r-- root/root ./etc/ssmrandom/seed.conf
 drwxr-xr-x root/root ./lib/
 drwxr-xr-x root/root ./lib/systemd/
 drwxr-xr-x root/root ./lib/systemd/system/
 -rw-r--r-- root/root ./lib/systemd/system/ssmrandom-recv-kernel.service
 -rw-r--r-- root/root ./lib/systemd/system/ssmrandom-recv.service
+-rw-r--r-- root/root ./lib/systemd/system/ssmrandom-seed.service
+-rw-r--r-- root/root ./lib/systemd/system/ssmrandom-seed.timer
 -rw-r--r-- root/root ./lib/systemd/system/ssmrandom-send.service
 drwxr-xr-x root/root ./lib/udev/
 drwxr-xr-x root/root ./lib/udev/rules.d/
@@ -163,6 +175,16 @@ drwxr-xr-x root/root ./lib/udev/rules.d/
 drwxr-xr-x root/root ./usr/
 drwxr-xr-x root/root ./usr/bin/
 -rwxr-xr-x root/root ./usr/bin/ssmrandom
+drwxr-xr-x root/root ./usr/lib/
+drwxr-xr-x root/root ./usr/lib/dracut/
+drwxr-xr-x root/root ./usr/lib/dracut/modules.d/
+drwxr-xr-x root/root ./usr/lib/dracut/modules.d/90ssmrandom/
+-rwxr-xr-x root/root ./usr/lib/dracut/modules.d/90ssmrandom/module-setup.sh
+-rwxr-xr-x root/root ./usr/lib/dracut/modules.d/90ssmrandom/ssmrandom-check.sh
+-rwxr-xr-x root/root ./usr/lib/dracut/modules.d/90ssmrandom/ssmrandom-online.sh
+-rwxr-xr-x root/root ./usr/lib/dracut/modules.d/90ssmrandom/ssmrandom-start.sh
+drwxr-xr-x root/root ./usr/lib/ssmrandom/
+-rwxr-xr-x root/root ./usr/lib/ssmrandom/seed-boot
 drwxr-xr-x root/root ./usr/share/
 drwxr-xr-x root/root ./usr/share/bash-completion/
 drwxr-xr-x root/root ./usr/share/bash-completion/completions/
@@ -171,6 +193,7 @@ drwxr-xr-x root/root ./usr/share/doc/
 drwxr-xr-x root/root ./usr/share/doc/ssmrandom/
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.Debian
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/README.md
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/boot.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/copyright
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/deployment.md
@@ -183,6 +206,16 @@ drwxr-xr-x root/root ./usr/share/doc/ssmrandom/examples/
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/protocol.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/research.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/security.md
+drwxr-xr-x root/root ./usr/share/initramfs-tools/
+drwxr-xr-x root/root ./usr/share/initramfs-tools/conf-hooks.d/
+-rw-r--r-- root/root ./usr/share/initramfs-tools/conf-hooks.d/ssmrandom
+drwxr-xr-x root/root ./usr/share/initramfs-tools/hooks/
+-rwxr-xr-x root/root ./usr/share/initramfs-tools/hooks/ssmrandom
+drwxr-xr-x root/root ./usr/share/initramfs-tools/scripts/
+drwxr-xr-x root/root ./usr/share/initramfs-tools/scripts/init-bottom/
+-rwxr-xr-x root/root ./usr/share/initramfs-tools/scripts/init-bottom/ssmrandom
+drwxr-xr-x root/root ./usr/share/initramfs-tools/scripts/init-premount/
+-rwxr-xr-x root/root ./usr/share/initramfs-tools/scripts/init-premount/ssmrandom
 drwxr-xr-x root/root ./usr/share/man/
 drwxr-xr-x root/root ./usr/share/man/man8/
 -rw-r--r-- root/root ./usr/share/man/man8/ssmrandom.8.gz
@@ -204,9 +237,14 @@ ok "dpkg-deb --contents: $(wc -l <"$tmp/got-contents") entries, modes and root o
 # (/run/udev): a stand-in udevadm first on PATH records what they ask of
 # it, in this check's private /run. (With no udev daemon here, the rule
 # itself is checked by udevadm test in step 5, where udevadm exists.)
+# The package's trigger makes initramfs-tools' postinst run
+# update-initramfs -u: a stand-in records it too, so that this check
+# leaves the machine's /boot alone (e2e/boot builds images with the
+# hook and boots them).
 mkdir -p "$tmp/bin" /run/udev
 printf '#!/bin/sh\necho "$*" >>"%s/udevadm.log"\n' "$tmp" >"$tmp/bin/udevadm"
-chmod 0755 "$tmp/bin/udevadm"
+printf '#!/bin/sh\necho "$*" >>"%s/update-initramfs.log"\n' "$tmp" >"$tmp/bin/update-initramfs"
+chmod 0755 "$tmp/bin/udevadm" "$tmp/bin/update-initramfs"
 installed=1
 if ! PATH="$tmp/bin:$PATH" timeout -k 5 180 dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
 	cat "$tmp/install.log" >&2
@@ -221,10 +259,25 @@ want_udev() {
 	rm -f "$tmp/udevadm.log"
 }
 want_udev postinst
+# want_initramfs WHEN: initramfs-tools (where installed) was triggered
+# and ran update-initramfs -u.
+initramfs_tools=0
+if [ "$(dpkg-query -W -f='${db:Status-Status}' initramfs-tools 2>/dev/null)" = installed ]; then
+	initramfs_tools=1
+fi
+want_initramfs() {
+	[ "$initramfs_tools" = 1 ] || return 0
+	grep -qx -- '-u' "$tmp/update-initramfs.log" 2>/dev/null ||
+		{ cat "$tmp/update-initramfs.log" >&2 2>/dev/null; fail "$1 did not trigger initramfs-tools' update-initramfs -u"; }
+	rm -f "$tmp/update-initramfs.log"
+}
+want_initramfs "dpkg -i"
 [ "$(dpkg-query -W -f='${db:Status-Abbrev}' ssmrandom)" = "ii " ] || fail "ssmrandom not installed cleanly: $(dpkg-query -W -f='${db:Status-Abbrev}' ssmrandom)"
 verify=$(timeout 30 dpkg --verify ssmrandom 2>&1) || true
 [ -z "$verify" ] || fail "dpkg --verify ssmrandom: $verify"
-dpkg-query -W -f='${Conffiles}\n' ssmrandom | grep -q '^ /etc/default/ssmrandom ' || fail "/etc/default/ssmrandom is not a registered conffile"
+for f in /etc/default/ssmrandom /etc/ssmrandom/seed.conf; do
+	dpkg-query -W -f='${Conffiles}\n' ssmrandom | grep -q "^ $f " || fail "$f is not a registered conffile"
+done
 IFS=: read -r _ _ uid gid _ home shell < <(getent passwd ssmrandom) || fail "postinst made no user ssmrandom"
 [ "$uid" -lt 1000 ] || fail "user ssmrandom has uid $uid, want a system uid (< 1000)"
 [ "$(getent group ssmrandom | cut -d: -f3)" = "$gid" ] || fail "user ssmrandom's primary group is not ssmrandom"
@@ -239,6 +292,10 @@ want_stat /etc/ssmrandom "directory 750 root:ssmrandom"
 want_stat /etc/ssmrandom/trust "directory 755 root:root"
 want_stat /usr/bin/ssmrandom "regular file 755 root:root"
 want_stat /etc/default/ssmrandom "regular file 644 root:root"
+want_stat /etc/ssmrandom/seed.conf "regular file 644 root:root"
+want_stat /usr/lib/ssmrandom/seed-boot "regular file 755 root:root"
+want_stat /usr/share/initramfs-tools/hooks/ssmrandom "regular file 755 root:root"
+want_stat /usr/lib/dracut/modules.d/90ssmrandom/module-setup.sh "regular file 755 root:root"
 grep -qx 'SUBSYSTEM=="misc", KERNEL=="hw_random", GROUP="ssmrandom", MODE="0640"' /lib/udev/rules.d/60-ssmrandom-hwrng.rules ||
 	fail "/lib/udev/rules.d/60-ssmrandom-hwrng.rules does not give hw_random to the group ssmrandom"
 enabled=$(find /etc/systemd/system -name 'ssmrandom*' 2>/dev/null)
@@ -246,13 +303,16 @@ enabled=$(find /etc/systemd/system -name 'ssmrandom*' 2>/dev/null)
 if pgrep -u ssmrandom >/dev/null; then fail "a process of user ssmrandom runs after install"; fi
 [ "$(/usr/bin/ssmrandom --version)" = "$(./ssmrandom --version)" ] ||
 	fail "installed binary says '$(/usr/bin/ssmrandom --version)', the built one '$(./ssmrandom --version)'"
-ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trust/ 0755, conffile, dpkg --verify clean, nothing enabled, udev rule installed and triggered"
+if [ "$initramfs_tools" = 1 ]; then trig="initramfs-tools triggered (update-initramfs -u)"; else trig="initramfs trigger not checked: initramfs-tools not installed"; fi
+ok "dpkg -i: user ssmrandom (uid $uid, $shell), /etc/ssmrandom 0750 root:ssmrandom, trust/ 0755, 2 conffiles, dpkg --verify clean, nothing enabled, udev rule installed and triggered, $trig"
 
 # 4. systemd-analyze verify. It needs no running systemd; with none as
 # PID 1 it still loads the units and their dependencies, checks the
 # executables and the man page of Documentation=. Any output fails.
-units=(/lib/systemd/system/ssmrandom-send.service /lib/systemd/system/ssmrandom-recv.service /lib/systemd/system/ssmrandom-recv-kernel.service)
-if ! out=$(timeout -k 5 60 systemd-analyze verify "${units[@]}" 2>&1) || [ -n "$out" ]; then
+units=(/lib/systemd/system/ssmrandom-send.service /lib/systemd/system/ssmrandom-recv.service /lib/systemd/system/ssmrandom-recv-kernel.service
+	/lib/systemd/system/ssmrandom-seed.service)
+timer=/lib/systemd/system/ssmrandom-seed.timer
+if ! out=$(timeout -k 5 60 systemd-analyze verify "${units[@]}" "$timer" 2>&1) || [ -n "$out" ]; then
 	printf '%s\n' "$out" >&2
 	fail "systemd-analyze verify on the installed units"
 fi
@@ -276,11 +336,11 @@ if [ -f /lib/systemd/system/rngd.service ]; then
 	fi
 	grep -q 'rngd.service.d/ssmrandom.conf' < <(SYSTEMD_LOG_LEVEL=debug timeout 60 systemd-analyze verify "$tmp/units/rngd.service" 2>&1) ||
 		fail "systemd-analyze verify did not load the rngd drop-in"
-	ok "systemd-analyze verify: 3 units and rngd.service + examples/rngd-ssmrandom.conf, no output; security exposure under 2.0"
+	ok "systemd-analyze verify: 4 services, the timer and rngd.service + examples/rngd-ssmrandom.conf, no output; security exposure under 2.0"
 elif [ -n "${CI:-}" ]; then
 	fail "rng-tools5's rngd.service is missing: CI installs rng-tools5 (.ci/run)"
 else
-	ok "systemd-analyze verify: 3 units, no output (rngd drop-in not checked: rng-tools5 not installed)"
+	ok "systemd-analyze verify: 4 services and the timer, no output (rngd drop-in not checked: rng-tools5 not installed)"
 fi
 
 # 5. The man page.
@@ -459,7 +519,15 @@ wait_log "$tmp/kernel.out" '"message":"receiving"'
 send_frames
 wait "$recv" || { cat "$tmp/kernel.out" >&2; fail "kernel receiver (ssmrandom-recv-kernel.service's command) failed with CAP_SYS_ADMIN"; }
 want_frames "$tmp/kernel.out"
-ok "unit commands as user ssmrandom on loopback: recv without a producer exits 2; the FIFO receiver wrote $n bytes to /run/ssmrandom/rnd-pipe; recv-kernel forwarded 5 frames with only CAP_SYS_ADMIN and fails without it (exit status $rc)"
+# seed-boot, as ssmrandom-seed.service runs it, with the shipped
+# seed.conf (no producer): nothing to do, exit status 2, and it says why.
+set +e
+timeout -k 5 20 $(asuser sys_admin) /usr/lib/ssmrandom/seed-boot -c /etc/ssmrandom/seed.conf >"$tmp/seed.out" 2>&1
+seedrc=$?
+set -e
+[ "$seedrc" = 2 ] && grep -q 'no producer in SSMRANDOM_PRODUCERS' "$tmp/seed.out" ||
+	{ cat "$tmp/seed.out" >&2; fail "seed-boot with the shipped seed.conf: exit status $seedrc, want 2 and 'no producer'"; }
+ok "unit commands as user ssmrandom on loopback: recv without a producer exits 2; the FIFO receiver wrote $n bytes to /run/ssmrandom/rnd-pipe; recv-kernel forwarded 5 frames with only CAP_SYS_ADMIN and fails without it (exit status $rc); seed-boot with the shipped seed.conf exits 2"
 
 # 7. Purge.
 if ! PATH="$tmp/bin:$PATH" timeout -k 5 180 dpkg --purge ssmrandom >"$tmp/purge.log" 2>&1; then
@@ -472,15 +540,18 @@ status=$(dpkg-query -W -f='${db:Status-Status}' ssmrandom 2>/dev/null || true)
 ! getent passwd ssmrandom >/dev/null || fail "purge left the user ssmrandom"
 ! getent group ssmrandom >/dev/null || fail "purge left the group ssmrandom"
 want_udev postrm
+want_initramfs "dpkg --purge"
 grep -q '^ssmrandom: purge left /etc/ssmrandom in place' "$tmp/purge.log" && grep -qx '  /etc/ssmrandom/producer.jwk' "$tmp/purge.log" ||
 	{ cat "$tmp/purge.log" >&2; fail "purge did not say that it left /etc/ssmrandom and the keys in it"; }
-for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom \
-	/lib/udev/rules.d/60-ssmrandom-hwrng.rules /usr/share/bash-completion/completions/ssmrandom /usr/share/zsh/vendor-completions/_ssmrandom; do
+for f in /usr/bin/ssmrandom /etc/default/ssmrandom "${units[@]}" "$timer" /usr/share/man/man8/ssmrandom.8.gz /usr/share/doc/ssmrandom \
+	/lib/udev/rules.d/60-ssmrandom-hwrng.rules /usr/share/bash-completion/completions/ssmrandom /usr/share/zsh/vendor-completions/_ssmrandom \
+	/etc/ssmrandom/seed.conf /usr/lib/ssmrandom /usr/share/initramfs-tools/hooks/ssmrandom /usr/share/initramfs-tools/conf-hooks.d/ssmrandom \
+	/usr/share/initramfs-tools/scripts/init-premount/ssmrandom /usr/share/initramfs-tools/scripts/init-bottom/ssmrandom /usr/lib/dracut/modules.d/90ssmrandom; do
 	[ ! -e "$f" ] || fail "purge left $f"
 done
 if [ ! -f /etc/ssmrandom/producer.jwk ] || [ ! -f /etc/ssmrandom/trust/producer.pub.jwk ]; then
 	fail "purge deleted keys; it must leave them"
 fi
 rm -rf /etc/ssmrandom
-ok "dpkg --purge: user, group, binary, units, conffile, docs, udev rule and completions gone, udev told, keys kept and listed (and removed by this check)"
+ok "dpkg --purge: user, group, binary, units, conffiles, docs, udev rule, completions, initramfs hook and dracut module gone, udev and initramfs-tools told, keys kept and listed (and removed by this check)"
 echo "check-deb: all checks passed for $(basename "$deb")"

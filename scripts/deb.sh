@@ -12,16 +12,23 @@
 #
 # Layout (packaging/README.md says why):
 #   /usr/bin/ssmrandom                          the binary, 0755
-#   /lib/systemd/system/ssmrandom-*.service     send, recv, recv-kernel
+#   /lib/systemd/system/ssmrandom-*.service     send, recv, recv-kernel, seed
+#   /lib/systemd/system/ssmrandom-seed.timer    seed every hour
 #   /etc/default/ssmrandom                      conffile
+#   /etc/ssmrandom/seed.conf                    conffile; /etc/ssmrandom 0750
+#   /usr/lib/ssmrandom/seed-boot                the seed step of every boot path
+#   /usr/share/initramfs-tools/{hooks,scripts/init-premount,scripts/init-bottom,conf-hooks.d}/ssmrandom
+#   /usr/lib/dracut/modules.d/90ssmrandom/      the dracut module
 #   /lib/udev/rules.d/60-ssmrandom-hwrng.rules  /dev/hwrng to the group ssmrandom
 #   /usr/share/man/man8/ssmrandom.8.gz          from `ssmrandom man`
 #   /usr/share/bash-completion/completions/ssmrandom   from `ssmrandom completion bash`
 #   /usr/share/zsh/vendor-completions/_ssmrandom       from `ssmrandom completion zsh`
 #   /usr/share/doc/ssmrandom/                   README, README.Debian, every docs/*.md,
 #                                               examples/, changelog
-# The user ssmrandom and /etc/ssmrandom{,/trust} are made by postinst,
-# which also applies the udev rule to /dev/hwrng.
+# The user ssmrandom and /etc/ssmrandom/trust are made by postinst, which
+# gives /etc/ssmrandom to the group ssmrandom and applies the udev rule to
+# /dev/hwrng. DEBIAN/triggers asks initramfs-tools to rebuild the images
+# (update-initramfs), which the hook changes once seed.conf names a producer.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -92,10 +99,22 @@ install -d -m 0755 "$root"
 
 # Files, each with an explicit mode.
 install -D -m 0755 "$bin" "$root/usr/bin/ssmrandom"
-for u in "$pkg"/systemd/*.service; do
+for u in "$pkg"/systemd/*.service "$pkg"/systemd/*.timer; do
 	install -D -m 0644 "$u" "$root/lib/systemd/system/$(basename "$u")"
 done
 install -D -m 0644 "$pkg/default/ssmrandom" "$root/etc/default/ssmrandom"
+# Boot-time seeds (docs/boot.md): the script every boot path runs, its
+# configuration, the initramfs-tools hook and scripts, the dracut module.
+install -D -m 0755 "$pkg/seed/seed-boot" "$root/usr/lib/ssmrandom/seed-boot"
+install -D -m 0644 "$pkg/seed/seed.conf" "$root/etc/ssmrandom/seed.conf"
+itools=$root/usr/share/initramfs-tools
+install -D -m 0755 "$pkg/initramfs-tools/hooks/ssmrandom" "$itools/hooks/ssmrandom"
+install -D -m 0755 "$pkg/initramfs-tools/scripts/init-premount/ssmrandom" "$itools/scripts/init-premount/ssmrandom"
+install -D -m 0755 "$pkg/initramfs-tools/scripts/init-bottom/ssmrandom" "$itools/scripts/init-bottom/ssmrandom"
+install -D -m 0644 "$pkg/initramfs-tools/conf-hooks.d/ssmrandom" "$itools/conf-hooks.d/ssmrandom"
+for f in "$pkg"/dracut/90ssmrandom/*.sh; do
+	install -D -m 0755 "$f" "$root/usr/lib/dracut/modules.d/90ssmrandom/$(basename "$f")"
+done
 install -D -m 0644 "$pkg/udev/60-ssmrandom-hwrng.rules" "$root/lib/udev/rules.d/60-ssmrandom-hwrng.rules"
 
 # The man page, from the binary's own help text.
@@ -142,20 +161,25 @@ fi
 libdeps=${shlibs#shlibs:Depends=}
 depends="adduser${libdeps:+, $libdeps}"
 
-# Every directory 0755, every mtime the commit's.
+# Every directory 0755, every mtime the commit's; but /etc/ssmrandom,
+# which holds the private keys, 0750 (dpkg makes it before postinst,
+# which gives it to the group ssmrandom).
 find "$root" -type d -exec chmod 0755 {} +
+chmod 0750 "$root/etc/ssmrandom"
 
 # Control files.
 install -d -m 0755 "$root/DEBIAN"
 for s in postinst prerm postrm; do
 	install -m 0755 "$pkg/debian/$s" "$root/DEBIAN/$s"
 done
-echo /etc/default/ssmrandom >"$root/DEBIAN/conffiles"
+printf '%s\n' /etc/default/ssmrandom /etc/ssmrandom/seed.conf >"$root/DEBIAN/conffiles"
+# The initramfs-tools hook and scripts changed: rebuild the images.
+echo 'activate-noawait update-initramfs' >"$root/DEBIAN/triggers"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
 	-e "s|@MAINTAINER@|$maintainer|" -e "s/@DEPENDS@/$depends/" "$pkg/debian/control.in" >"$root/DEBIAN/control"
-chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
+chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/triggers" "$root/DEBIAN/md5sums"
 grep -q '@[A-Z]*@' "$root/DEBIAN/control" && die "unreplaced placeholder in DEBIAN/control"
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
@@ -79,7 +82,11 @@ func takePidfile(c *cli.Context, log zerolog.Logger) (release func(), err error)
 // watch is in place when watchPath returns; what keeps it from seeing
 // changes is logged as a warning, and SIGHUP still reloads.
 func watchPath(ctx context.Context, path, flag string, hup <-chan os.Signal, reload func(why string), log zerolog.Logger) (wait func()) {
-	w := watch.New(path, reload)
+	w := watch.New(path, func(why string) {
+		sdNotify(log, daemon.SdNotifyReloading)
+		reload(why)
+		sdNotify(log, daemon.SdNotifyReady)
+	})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -96,4 +103,78 @@ func watchPath(ctx context.Context, path, flag string, hup <-chan os.Signal, rel
 		}
 	}()
 	return func() { <-done }
+}
+
+// sdNotify sends state to systemd when it started this process as a
+// Type=notify service (NOTIFY_SOCKET is set), and does nothing otherwise.
+// A notification that cannot be sent is logged as a warning; the daemon
+// goes on.
+func sdNotify(log zerolog.Logger, state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		log.Warn().Err(err).Str("state", state).Msg("could not notify systemd (NOTIFY_SOCKET)")
+	}
+}
+
+// notifyReady tells systemd that the daemon is ready (READY=1: recv has
+// joined and opened its output, send has its socket and is sending), and
+// STOPPING=1 when ctx ends or the returned function is called, which the
+// daemon defers. Reloads (watchPath) are told as RELOADING=1, then
+// READY=1. With systemd's watchdog on (WatchdogSec=, so WATCHDOG_USEC),
+// it sends WATCHDOG=1 every half period in which progress, a counter of
+// the daemon's main loop (send: frames and seed datagrams sent or failed),
+// moved: a loop that is stuck (an input that gives no bytes) stops the
+// pings and systemd restarts the service. A nil progress sends none
+// (recv: a channel with no producer on it is quiet, not stuck). Without
+// NOTIFY_SOCKET it does nothing.
+func notifyReady(ctx context.Context, log zerolog.Logger, progress func() uint64) (stop func()) {
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return func() {}
+	}
+	sdNotify(log, daemon.SdNotifyReady)
+	period, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		log.Warn().Err(err).Msg("systemd's watchdog: bad WATCHDOG_USEC; sending no watchdog pings")
+	}
+	var ticker *time.Ticker
+	var ticks <-chan time.Time
+	if period > 0 && progress == nil {
+		log.Warn().Dur("watchdog", period).Msg("systemd's watchdog is on, but this command has no progress to report: leave out WatchdogSec=")
+	} else if period > 0 {
+		ticker = time.NewTicker(period / 2)
+		ticks = ticker.C
+		log.Info().Dur("watchdog", period).Msg("systemd's watchdog on: a ping every half period in which the loop made progress")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if ticker != nil {
+			defer ticker.Stop()
+		}
+		watchdog(ctx, ticks, progress, func() { sdNotify(log, daemon.SdNotifyWatchdog) })
+		sdNotify(log, daemon.SdNotifyStopping)
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// watchdog calls ping on each tick at which progress() differs from its
+// value at the tick before (the first tick compares with the value at the
+// start), until ctx is done. With no ticks it only waits for ctx.
+func watchdog(ctx context.Context, ticks <-chan time.Time, progress func() uint64, ping func()) {
+	var last uint64
+	if progress != nil {
+		last = progress()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+			if now := progress(); now != last {
+				last = now
+				ping()
+			}
+		}
+	}
 }

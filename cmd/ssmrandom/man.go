@@ -34,6 +34,7 @@ var manDocs = []struct{ file, what string }{
 	{"protocol.md", "the wire format, normative: frames, signatures, the receiver's checks in order"},
 	{"security.md", "what is protected and what is not, crediting entropy, the health tests"},
 	{"deployment.md", "what the network needs (SSM, IGMPv3/MLDv2, snooping, firewalls, MTU), sizing, keys"},
+	{"boot.md", "seeds at boot: the initramfs-tools hook, the dracut module, the seed unit and timer, seed.conf"},
 	{"metrics.md", "the Prometheus metrics of recv and send, example queries and alerts, the Grafana dashboard"},
 	{"migration.md", "moving from the original ssmrandom: its commands, options and files"},
 	{"performance.md", "what signing and verifying cost, measured"},
@@ -59,6 +60,11 @@ Errors are one line on stderr, "ssmrandom: error: ...", often followed by "ssmra
 send, rawsend and recv stop: they log a summary of what they sent or forwarded and dropped, remove their --pidfile and exit with status 0. seed stops waiting, says what it heard and exits with status 1, writing nothing.
 :: SIGHUP
 recv reads --trust again (the units' systemctl reload sends it): a key added is trusted and a key removed refused from the next frame on. recv also reloads by itself when a file in --trust changes.`},
+	{"ENVIRONMENT", `
+:: NOTIFY_SOCKET
+Set by systemd for a Type=notify service (the package's send and recv units): send, rawsend and recv tell it READY=1 once ready (recv: joined and its output open; send: its socket open), RELOADING=1 and READY=1 around each reload, STOPPING=1 when they stop.
+:: WATCHDOG_USEC
+Set by systemd for WatchdogSec=: send and rawsend ping it (WATCHDOG=1) every half period in which they sent a datagram; recv has no watchdog.`},
 	{"FILES", `
 The paths of the Debian package; built from source, the defaults of the flags apply.
 :: /etc/default/ssmrandom
@@ -74,7 +80,14 @@ The FIFO recv writes verified bytes to by default (recv -o), for rngd.
 :: /run/ssmrandom/send.sock
 The control sockets that ssmrandom status asks (recv and send --control), mode 0600, made when /run/ssmrandom exists.
 :: /lib/systemd/system/ssmrandom-*.service
-The units: send, recv (FIFO for rngd) and recv-kernel (-o kernel). None is enabled on install.
+The units: send, recv (FIFO for rngd), recv-kernel (-o kernel) and seed (a seed at boot), and ssmrandom-seed.timer (a fresh seed every hour). None is enabled on install.
+:: /etc/ssmrandom/seed.conf
+The seed at boot: producers, group, port, interface, time limit; read by the initramfs hook, the dracut module and ssmrandom-seed.service (docs/boot.md).
+:: /usr/lib/ssmrandom/seed-boot
+The seed step that each boot path runs with seed.conf.
+:: /usr/share/initramfs-tools/hooks/ssmrandom
+:: /usr/lib/dracut/modules.d/90ssmrandom/
+The initramfs-tools hook (and its boot scripts) and the dracut module that take the seed in the initramfs.
 :: /lib/udev/rules.d/60-ssmrandom-hwrng.rules
 Gives /dev/hwrng to the group ssmrandom (mode 0640), so that the sender may read it.
 :: /usr/share/bash-completion/completions/ssmrandom

@@ -29,7 +29,7 @@ func TestManSections(t *testing.T) {
 			got = append(got, s)
 		}
 	}
-	want := []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "EXIT STATUS", "SIGNALS", "FILES", "EXAMPLES", "SEE ALSO"}
+	want := []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "EXIT STATUS", "SIGNALS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got sections %q, want %q", got, want)
 	}

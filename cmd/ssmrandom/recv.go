@@ -160,6 +160,7 @@ func runRecv(c *cli.Context, e *env) error {
 	defer stop() // ends the reloader and the servers, before their waits
 	receiving = true
 	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
+	defer notifyReady(ctx, log, nil)() // systemd: READY=1 now, STOPPING=1 at the end
 	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: sums, metrics: m, unsigned: opts.cfg.AllowUnsigned,
 		silence: opts.silence, warned: map[receive.Reason]bool{}}
 	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))

@@ -352,6 +352,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 			return metrics.InputHealth{Failures: s.HealthFailures, Dropped: s.HealthDropped, Unhealthy: s.Unhealthy}
 		})
 	}
+	defer notifyReady(ctx, log, func() uint64 { s := loop.Stats(); return s.Frames + s.SendErrors + s.SeedDatagrams })()
 	if mode.seeds != nil {
 		defer mode.seeds.start(ctx, log, loop)()
 	}

@@ -12,6 +12,10 @@
 //	dracut-core dracut-network mmdebstrap systemd-container systemd
 //	dbus dpkg-dev iproute2 zstd
 //
+// They take minutes (5 to 9 on a loaded 2-core machine), so make test
+// leaves them out: make test-boot runs them, with go test -timeout 30m,
+// and .ci/run runs that as a step of its own.
+//
 // Every test is bounded by a context and removes what it made (network
 // namespaces, QEMU and nspawn processes, mounts) even when it fails.
 package boot

@@ -175,16 +175,15 @@ func packageRoot(t *testing.T, h host) string {
 		if mode == 0 {
 			mode = 0o600
 		}
-		// STAND-IN: a producer key where the host key goes, until
-		// `ssmrandom keygen --host` (issue 11) exists; the stand-in
-		// command does not read it, the hook and the module only check
-		// and copy it.
+		// The host key as keygen --host makes it; its public half is
+		// at etc/ssmrandom/host.pub.jwk in the returned tree, for the
+		// producer's members folder.
 		if err := os.MkdirAll(filepath.Join(dir, "etc/ssmrandom"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		prefix := filepath.Join(dir, "etc/ssmrandom/host")
-		if out, err := exec.Command(binary(t), "keygen", "-o", prefix).CombinedOutput(); err != nil {
-			t.Fatalf("keygen: %v\n%s", err, out)
+		if out, err := exec.Command(binary(t), "keygen", "--host", "-o", prefix).CombinedOutput(); err != nil {
+			t.Fatalf("keygen --host: %v\n%s", err, out)
 		}
 		if err := os.Chmod(prefix+".jwk", mode); err != nil {
 			t.Fatal(err)

@@ -29,14 +29,17 @@ const (
 	seedTimeout = 30
 )
 
-// seedTaken starts the kernel log line of a boot that took its seed;
-// seedSays is what that line must say besides. With the STAND-IN command
-// (packaging/seed/seed-boot) it names the frames it wrote; once `ssmrandom
-// seed` runs there, seed's own line follows "seed taken: " and seedSays
-// becomes its "credited 256 bits" and reseed words.
-const seedTaken = "ssmrandom: seed taken: "
+// seedTaken starts the kernel log line of a boot that took its seed:
+// seed-boot's "seed taken: " and then `ssmrandom seed`'s own line, which
+// must say seedSays: the seed was credited as 256 bits and the kernel
+// reseeded, from the one producer.
+const seedTaken = "ssmrandom: seed taken: seed: "
 
-var seedSays = []string{"3 verified frames to the kernel pool", "producers: " + producerAddr}
+var seedSays = []string{"credited 256 bits to the kernel and reseeded it", "from 1 producer keys"}
+
+// seedInterval is the producers' --seed-interval in the test: a boot
+// waits for the next round, up to this long, for its seed.
+const seedInterval = "2s"
 
 func seedConf(producers string, timeout int) string {
 	return fmt.Sprintf("SSMRANDOM_PRODUCERS=%q\nSSMRANDOM_GROUP=%s\nSSMRANDOM_PORT=%d\nSSMRANDOM_INTERFACE=\nSSMRANDOM_NEED=1\nSSMRANDOM_TIMEOUT=%d\n",
@@ -112,11 +115,12 @@ func write(t *testing.T, path, data string, mode os.FileMode) {
 }
 
 // mkinitramfs builds an image with the package's hook for host h and
-// returns its path, mkinitramfs' output and its error.
-func mkinitramfs(t *testing.T, h host, end bool) (img, out string, err error) {
+// returns its path, mkinitramfs' output and its error; pkg is the tree of
+// packageRoot (the host's public key is pkg/etc/ssmrandom/host.pub.jwk).
+func mkinitramfs(t *testing.T, h host, end bool) (img, out, pkg string, err error) {
 	t.Helper()
 	kver, _ := kernel(t)
-	pkg := packageRoot(t, h)
+	pkg = packageRoot(t, h)
 	conf := confDir(t, end)
 	img = filepath.Join(t.TempDir(), "initrd.img")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -124,7 +128,7 @@ func mkinitramfs(t *testing.T, h host, end bool) (img, out string, err error) {
 	t0 := time.Now()
 	b, err := inPackageRoot(ctx, pkg, "mkinitramfs", "-d", conf, "-o", img, kver).CombinedOutput()
 	t.Logf("mkinitramfs: %.1f s", time.Since(t0).Seconds())
-	return img, string(b), err
+	return img, string(b), pkg, err
 }
 
 // TestHookRefuses: the hook stops mkinitramfs, saying why, when the host
@@ -146,7 +150,7 @@ func TestHookRefuses(t *testing.T) {
 		{"not configured", host{conf: seedConf("", 5), noKey: true}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, out, err := mkinitramfs(t, tc.h, false)
+			img, out, _, err := mkinitramfs(t, tc.h, false)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("mkinitramfs: %v\n%s", err, out)
@@ -280,18 +284,37 @@ func boot(t *testing.T, ns, kimg, initrd, cmdline string, limit time.Duration) v
 // (random.trust_cpu=off, random.trust_bootloader=off, no virtio-rng): the
 // boot script brings up the network from ip= and takes a seed from a
 // producer in the test's namespace. Then the same image with an
-// untrusted producer (the boot goes on after SSMRANDOM_TIMEOUT, without
-// a seed), and with ssmrandom=off (no network step), for the time to the
+// producer that does not have the VM's host key among its members (the
+// boot goes on after SSMRANDOM_TIMEOUT, without a seed), and with
+// ssmrandom=off (no network step), for the time to the
 // kernel's "crng init done" without ssmrandom.
 func TestInitramfsBoot(t *testing.T) {
 	need(t, "mkinitramfs", "lsinitramfs", "unshare", "ip", "qemu-system-x86_64")
 	_, kimg := kernel(t)
 	key, pub := producerKey(t)
-	otherKey, _ := producerKey(t)
 	h := host{conf: seedConf(producerAddr, seedTimeout), trust: map[string][]byte{"producer.pub.jwk": pub}}
-	img, out, err := mkinitramfs(t, h, true)
+	img, out, pkg, err := mkinitramfs(t, h, true)
 	if err != nil {
 		t.Fatalf("mkinitramfs: %v\n%s", err, out)
+	}
+	// The producer's members: the VM's host key, made by keygen --host;
+	// and, for the VM that is not a member, another host's only.
+	members, others := filepath.Join(t.TempDir(), "members"), filepath.Join(t.TempDir(), "others")
+	for _, d := range []string{members, others} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vmPub, err := os.ReadFile(filepath.Join(pkg, "etc/ssmrandom/host.pub.jwk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(members, "vm.pub.jwk"), string(vmPub), 0o644)
+	if out, err := exec.Command(binary(t), "keygen", "--host", "-o", filepath.Join(others, "other")).CombinedOutput(); err != nil {
+		t.Fatalf("keygen --host: %v\n%s", err, out)
+	}
+	if err := os.Remove(filepath.Join(others, "other.jwk")); err != nil {
+		t.Fatal(err)
 	}
 
 	// The image: not readable by others, with the key 0600 inside.
@@ -332,18 +355,20 @@ func TestInitramfsBoot(t *testing.T) {
 
 	base := "console=ttyS0 panic=1 net.ifnames=0 random.trust_cpu=off random.trust_bootloader=off"
 	withNet := base + " ip=" + vmAddr + "::" + producerAddr + ":255.255.255.0::eth0:off"
-	// producer starts a sender in the namespace before QEMU opens the tap
-	// (datagrams sent before are dropped), stopped by the caller.
-	producer := func(key string) *process {
-		p := start(t, "ip", "netns", "exec", ns, binary(t), "send", "-k", key, "-i", "tap0",
-			"-g", testGroup, "-p", strconv.Itoa(testPort), "-t", "1", "--rate", "16384", "--stats-interval", "0")
+	// producer starts a sender with the members folder in the namespace
+	// before QEMU opens the tap (datagrams sent before are dropped),
+	// stopped by the caller.
+	producer := func(members string) *process {
+		p := start(t, "ip", "netns", "exec", ns, binary(t), "send", "-k", key, "--members", members, "--seed-interval", seedInterval,
+			"-i", "tap0", "-g", testGroup, "-p", strconv.Itoa(testPort), "-t", "1", "--rate", "16384", "--stats-interval", "0")
 		p.waitFor(t, `"message":"sending"`, 30*time.Second)
 		return p
 	}
 	limit := 4 * time.Minute
 
-	// 1. A trusted producer: the seed is taken.
-	p := producer(key)
+	// 1. A producer with the VM's host key among its members: the seed is
+	// taken, credited as 256 bits, the kernel reseeded.
+	p := producer(members)
 	seeded := boot(t, ns, kimg, img, withNet, limit)
 	p.stop()
 	t.Logf("boot with a seed: QEMU ran %.1f s; console (kernel log lines of ssmrandom and random):\n%s", seeded.wall.Seconds(), summary(seeded.lines))
@@ -364,14 +389,17 @@ func TestInitramfsBoot(t *testing.T) {
 		t.Errorf("no 'random: crng init done' on the console")
 	}
 
-	// 2. An untrusted producer: no seed, and the boot goes on after the
-	// timeout.
-	p = producer(otherKey)
+	// 2. The VM is not a member: the producer seals seeds for another
+	// host only. No seed, and the boot goes on after the timeout.
+	p = producer(others)
 	unseeded := boot(t, ns, kimg, img, withNet, limit)
 	p.stop()
-	t.Logf("boot with an untrusted producer: QEMU ran %.1f s; console:\n%s", unseeded.wall.Seconds(), summary(unseeded.lines))
-	if l, ok := find(unseeded.lines, seedTaken); ok {
-		t.Errorf("a seed was taken from an untrusted producer: %q", l.text)
+	t.Logf("boot of a VM that is not a member: QEMU ran %.1f s; console:\n%s", unseeded.wall.Seconds(), summary(unseeded.lines))
+	if l, ok := find(unseeded.lines, "ssmrandom: seed taken"); ok {
+		t.Errorf("a VM that is not a member took a seed: %q", l.text)
+	}
+	if _, ok := find(unseeded.lines, "ssmrandom: ssmrandom: error: no seed after"); !ok {
+		t.Errorf("seed's own error line (no seed after ...) is not on the console")
 	}
 	if _, ok := find(unseeded.lines, "ssmrandom: no seed for the kernel RNG; the boot goes on"); !ok {
 		t.Errorf("the missing seed was not logged as such")
@@ -429,12 +457,12 @@ func TestInitramfsBoot(t *testing.T) {
 
 	// Absolute printk times move with the machine's load (TCG); the
 	// intervals within one boot are steadier.
-	t.Logf("kernel start -> crng init done: %.2f s with the seed step (seed taken at %.2f s), %.2f s with ssmrandom=off, %.2f s with an untrusted producer",
+	t.Logf("kernel start -> crng init done: %.2f s with the seed step (seed credited at %.2f s), %.2f s with ssmrandom=off, %.2f s when not a member",
 		crng.at, took.at, offCrng.at, atOf(unseeded.lines, "random: crng init done"))
 	t.Logf("seed step: %.2f s from its start to the seed (network up after %.2f s); crng init done %.2f s after the network was up, %.2f s before the first read of /dev/random",
 		took.at-atOf(seeded.lines, "ssmrandom: taking a seed"), atOf(seeded.lines, "ssmrandom: network:")-atOf(seeded.lines, "ssmrandom: taking a seed"),
 		crng.at-atOf(seeded.lines, "ssmrandom: network:"), atOf(seeded.lines, "ssmrandom-test: the boot went on")-crng.at)
-	t.Logf("without a seed the kernel's own RNG was ready %.2f s (ssmrandom=off) and %.2f s (untrusted producer) after the first read of /dev/random",
+	t.Logf("without a seed the kernel's own RNG was ready %.2f s (ssmrandom=off) and %.2f s (not a member) after the first read of /dev/random",
 		offCrng.at-atOf(off.lines, "ssmrandom-test: the boot went on"), atOf(unseeded.lines, "random: crng init done")-went2.at)
 }
 

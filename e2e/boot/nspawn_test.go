@@ -262,8 +262,6 @@ func TestUnitsUnderSystemd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run(t, ctx, "cp", debs[0], filepath.Join(bind, "ssmrandom.deb"))
-	run(t, ctx, "cp", filepath.Join(repoRoot(t), "packaging/seed/seed-boot"), filepath.Join(repoRoot(t), "packaging/seed/seed.conf"),
-		filepath.Join(repoRoot(t), "packaging/systemd/ssmrandom-seed.timer"), bind)
 	write(t, filepath.Join(bind, "probe"), probeScript, 0o755)
 
 	t1 := time.Now()
@@ -280,7 +278,7 @@ cat >/etc/default/ssmrandom <<'EOF'
 SSMRANDOM_ARGS="-g 232.0.1.213 -p 49213 -i lo"
 SSMRANDOM_HOST="127.0.0.1"
 SSMRANDOM_RECV_ARGS="--stats-interval 1s"
-SSMRANDOM_SEND_ARGS="-r /dev/urandom -t 1 --rate 4096"
+SSMRANDOM_SEND_ARGS="-r /dev/urandom -t 1 --rate 4096 --members /etc/ssmrandom/members --seed-interval 1s"
 EOF
 for d in /etc/ssmrandom-probe /var/lib/ssmrandom-probe /home/ssmrandom-probe; do install -d -o ssmrandom -g ssmrandom "$d"; done
 install -m 0755 /mnt/ssmrandom/probe /usr/local/bin/ssmrandom-probe
@@ -288,28 +286,40 @@ for u in ssmrandom-send ssmrandom-recv ssmrandom-seed; do
 	mkdir -p /run/systemd/system/$u.service.d
 	printf '[Service]\nExecStartPre=/usr/local/bin/ssmrandom-probe\n' >/run/systemd/system/$u.service.d/probe.conf
 done`)
-	// STAND-IN: deb.sh does not ship seed-boot and seed.conf yet; until
-	// it does, install them by hand where the package will.
-	if _, err := c.exec(time.Minute, "test", "-x", "/usr/lib/ssmrandom/seed-boot"); err != nil {
-		t.Log("the package has no /usr/lib/ssmrandom/seed-boot: installing packaging/seed/ by hand")
-		c.must(`install -D -m 0755 /mnt/ssmrandom/seed-boot /usr/lib/ssmrandom/seed-boot
-install -m 0644 /mnt/ssmrandom/seed.conf /etc/ssmrandom/seed.conf`)
+	// The package ships the boot files where bootFiles says, with their
+	// modes, and the seed unit and timer.
+	for _, f := range bootFiles {
+		if got := strings.TrimSpace(c.must("stat -c %a " + f.dst)); got != fmt.Sprintf("%o", f.mode) {
+			t.Errorf("%s: mode %s in the package, want %o", f.dst, got, f.mode)
+		}
 	}
-	if _, err := c.exec(time.Minute, "test", "-f", "/lib/systemd/system/ssmrandom-seed.service"); err != nil {
-		t.Fatal("the package has no ssmrandom-seed.service")
-	}
-	if _, err := c.exec(time.Minute, "test", "-f", "/lib/systemd/system/ssmrandom-seed.timer"); err != nil {
-		t.Log("the package has no ssmrandom-seed.timer: installing packaging/systemd/ssmrandom-seed.timer by hand")
-		c.must("install -m 0644 /mnt/ssmrandom/ssmrandom-seed.timer /lib/systemd/system/ssmrandom-seed.timer")
+	for _, u := range []string{"ssmrandom-seed.service", "ssmrandom-seed.timer"} {
+		c.must("test -f /lib/systemd/system/" + u)
 	}
 	c.must(`sed -i -e 's/^SSMRANDOM_PRODUCERS=.*/SSMRANDOM_PRODUCERS="127.0.0.1"/' \
 	-e 's/^SSMRANDOM_GROUP=.*/SSMRANDOM_GROUP=232.0.1.213/' -e 's/^SSMRANDOM_PORT=.*/SSMRANDOM_PORT=49213/' \
 	-e 's/^SSMRANDOM_INTERFACE=.*/SSMRANDOM_INTERFACE=lo/' -e 's/^SSMRANDOM_TIMEOUT=.*/SSMRANDOM_TIMEOUT=10/' /etc/ssmrandom/seed.conf
-ssmrandom keygen -o /etc/ssmrandom/host >/dev/null   # STAND-IN for keygen --host
+ssmrandom keygen --host -o /etc/ssmrandom/host >/dev/null
+install -d -m 0755 /etc/ssmrandom/members
+cp /etc/ssmrandom/host.pub.jwk /etc/ssmrandom/members/
 systemctl daemon-reload`)
 
-	// Start: both active, the probe passed in their sandbox, frames flow.
+	// Start: both Type=notify, so systemctl start returns once each has
+	// said READY=1 (recv joined, its output open; send sending): active
+	// and running at once, no waiting. The probe passed in their sandbox,
+	// frames flow.
+	t3 := time.Now()
 	c.must("systemctl start ssmrandom-recv ssmrandom-send")
+	t.Logf("systemctl start ssmrandom-recv ssmrandom-send returned after %.1f s", time.Since(t3).Seconds())
+	for _, u := range []string{"ssmrandom-recv.service", "ssmrandom-send.service"} {
+		if typ, notify, state, sub := c.show(u, "Type"), c.show(u, "NotifyAccess"), c.show(u, "ActiveState"), c.show(u, "SubState"); typ != "notify" || notify != "main" || state != "active" || sub != "running" {
+			t.Errorf("%s: Type=%s NotifyAccess=%s %s (%s) when systemctl start returned, want notify, main, active (running)", u, typ, notify, state, sub)
+		}
+	}
+	if w := c.show("ssmrandom-send.service", "WatchdogUSec"); w != "30s" {
+		t.Errorf("ssmrandom-send: WatchdogUSec=%s, want 30s", w)
+	}
+	c.waitJournal("ssmrandom-send.service", "systemd's watchdog on", 10*time.Second)
 	recvPID := c.waitActive("ssmrandom-recv.service", "", 30*time.Second)
 	sendPID := c.waitActive("ssmrandom-send.service", "", 30*time.Second)
 	for _, u := range []string{"ssmrandom-recv.service", "ssmrandom-send.service"} {
@@ -325,6 +335,14 @@ systemctl daemon-reload`)
 	// Reload: recv reads its trust again.
 	c.must("systemctl reload ssmrandom-recv")
 	c.waitJournal("ssmrandom-recv.service", "trust reloaded: 1 keys", 10*time.Second)
+	// RELOADING=1 then READY=1: back to active (running).
+	deadline := time.Now().Add(10 * time.Second)
+	for st := c.show("ssmrandom-recv.service", "ActiveState"); st != "active"; st = c.show("ssmrandom-recv.service", "ActiveState") {
+		if time.Now().After(deadline) {
+			t.Fatalf("ssmrandom-recv: %s 10 s after the reload, want active again (READY=1)", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if pid := c.show("ssmrandom-recv.service", "MainPID"); pid != recvPID {
 		t.Errorf("reload changed recv's main PID from %s to %s", recvPID, pid)
 	}
@@ -338,10 +356,12 @@ systemctl daemon-reload`)
 		}
 	}
 
-	// The seed unit (STAND-IN command, see seed-boot): a seed from the
-	// running sender, then none without it.
+	// The seed unit: `ssmrandom seed` takes its seed from the running
+	// sender (send --members) with the host key that LoadCredential=
+	// hands it, credits it and reseeds the kernel; then none without the
+	// sender.
 	c.must("systemctl start ssmrandom-seed")
-	c.waitJournal("ssmrandom-seed.service", "seed taken", 5*time.Second)
+	c.waitJournal("ssmrandom-seed.service", "seed taken: seed: credited 256 bits to the kernel and reseeded it", 5*time.Second)
 	c.waitJournal("ssmrandom-seed.service", "probe: done, bad=0", 5*time.Second)
 	c.waitJournal("ssmrandom-seed.service", "probe: credential host.jwk: readable", 5*time.Second)
 	if r := c.show("ssmrandom-seed.service", "Result"); r != "success" {
