@@ -39,16 +39,17 @@ build:
 demo: build
 	./scripts/demo.sh ./ssmrandom
 
-# Every test, with the race detector, after the static checks: ./...
-# includes the end-to-end tests of e2e/ (the built ssmrandom on network
-# namespaces, with rngd, and docs/deployment.md's walk-through), but not
-# e2e/boot (make test-boot), which boots VMs for minutes. Tests that
-# need root or network namespaces skip without them, and fail instead when
-# CI is set. The output is go test's without -v, plus each skipped test
-# with its reason, and ends with a line "N passed, N failed, N skipped"
-# (scripts/testsummary).
+# Every test, after the static checks: every package with the race
+# detector, including the end-to-end tests of e2e/ (the built ssmrandom on
+# network namespaces, with rngd, and docs/deployment.md's walk-through);
+# then e2e/boot (make test-boot alone), which boots VMs for minutes and so
+# runs after the others, not beside them. Tests that need root, network
+# namespaces, rngd, QEMU or systemd skip without them, and fail instead
+# when CI is set. The output is go test's without -v, plus each skipped
+# test with its reason, and ends with one line "N passed, N failed, N
+# skipped" for both runs (scripts/testsummary).
 test: check
-	$(GO) run ./scripts/testsummary $(GO) test -json -race -timeout 10m $(TEST_PKGS)
+	$(GO) run ./scripts/testsummary sh -c '$(GO) test -json -race -timeout 10m $(TEST_PKGS); s=$$?; $(GO) test -json -timeout 30m ./e2e/boot/ || s=1; exit $$s'
 
 test-short:
 	$(GO) test -short -timeout 5m $(TEST_PKGS)
