@@ -62,9 +62,15 @@ func keygenCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
+			past := "receivers would refuse every frame of the key"
+			if c.Bool("host") {
+				write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
+				past = "producers would seal no seed to the key"
+			}
 			if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
 				// A configuration error: restarting cannot fix it (exit 2).
-				return usagef(validityHint, "--not-after %s is already past: receivers would refuse every frame of the key", rfc3339(valid.NotAfter))
+				return usagef(validityHint, "--not-after %s is already past: %s", rfc3339(valid.NotAfter), past)
 			}
 			if dir := filepath.Dir(prefix); dir != "." {
 				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -73,10 +79,6 @@ func keygenCommand(e *env) *cli.Command {
 					}
 					fmt.Fprintf(e.stderr, "ssmrandom: made the folder %s (mode 0700)\n", dir)
 				}
-			}
-			write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
-			if c.Bool("host") {
-				write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
 			}
 			kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
 			if errors.Is(err, fs.ErrExist) {

@@ -60,6 +60,7 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitjoin":    cmdWaitJoin,
+			"waitread":    cmdWaitRead,
 			"mkframe":     cmdMkframe,
 			"sendraw":     cmdSendraw,
 			"resend":      cmdResend,
@@ -100,6 +101,54 @@ func cmdWaitJoin(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("waitjoin: no socket joined (%s, %s) within 10s", source, group)
+}
+
+// cmdWaitRead waits until every UDP socket bound to PORT on this host has
+// read all it was sent (an empty receive queue in /proc/net/udp, twice in
+// a row 50 ms apart), so a script counts a receiver's drops only once it
+// has seen every datagram, however slow the machine.
+//
+//	waitread PORT
+func cmdWaitRead(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitread PORT")
+	}
+	port, err := strconv.ParseUint(args[0], 10, 16)
+	if err != nil {
+		ts.Fatalf("waitread: bad port %q", args[0])
+	}
+	want := fmt.Sprintf(":%04X", port)
+	empty := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if queued(want) {
+			empty = 0
+		} else if empty++; empty == 2 {
+			time.Sleep(200 * time.Millisecond) // the last datagram read, now handled
+			return
+		}
+	}
+	ts.Fatalf("waitread: sockets on port %d still had datagrams queued after 10s", port)
+}
+
+// queued reports whether a UDP socket whose local address ends in port
+// (":HHHH") has bytes in its receive queue.
+func queued(port string) bool {
+	for _, path := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 5 || !strings.HasSuffix(f[1], port) {
+				continue
+			}
+			if _, rx, ok := strings.Cut(f[4], ":"); ok && strings.Trim(rx, "0") != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // joined reports whether the mcfilter table has a row with group and source.

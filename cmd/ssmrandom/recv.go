@@ -529,8 +529,8 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	ev = ev.Uint64("datagrams", st.Datagrams).Uint64("frames", st.Frames).Uint64("bytes", st.Bytes)
 	if n := st.Rejected(); n > 0 {
 		ev = ev.Uint64("rejected", n).Dict("dropped", dropped)
-	} else if st.Dropped[receive.SampledOut] > 0 {
-		ev = ev.Dict("dropped", dropped)
+	} else if st.Dropped[receive.SampledOut] > 0 || st.Dropped[receive.Seed] > 0 {
+		ev = ev.Dict("dropped", dropped) // by choice, or for seed: no reject
 	}
 	if st.Unsigned > 0 {
 		ev = ev.Uint64("unsigned", st.Unsigned)
