@@ -155,6 +155,9 @@ func BenchmarkTrustedKeys(b *testing.B) {
 					b.Fatalf("frames forwarded: got %d, want %d", got, b.N)
 				}
 				b.ReportMetric(float64(after.NumGC-before.NumGC)*1000/float64(b.N), "GCs/1000frames")
+				if limit != 0 {
+					b.ReportMetric(float64(debug.SetMemoryLimit(-1))/(1<<20), "MiB-limit")
+				}
 			})
 		}
 	}
