@@ -351,8 +351,8 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 	}
 	// Keep the heap small under a flood of forged datagrams, whose
 	// verification makes short-lived garbage: unless GOMEMLIMIT says
-	// otherwise, the collector works harder past twice what the keyring
-	// holds (8 MiB at least), refitted on each reload.
+	// otherwise, the collector works harder past twice what recv holds
+	// with its keyring loaded (8 MiB at least), refitted on each reload.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		memlimit.Fit()
 	}
