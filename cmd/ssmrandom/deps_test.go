@@ -11,7 +11,8 @@ import (
 // not keys or frames, sink knows outputs only, receive composes frame,
 // sign and sink without sockets, hostseed takes a host's seeds without
 // sockets, outputs or logs, send frames and signs without knowing
-// receive or a socket type, pidfile is the standard library only, watch
+// receive or a socket type, pidfile is the standard library only, memlimit
+// is the runtime's only (no environment), watch
 // knows paths and fsnotify but no key, flag or logger, and metrics reads the pipeline's counters
 // without sockets, outputs, flags, the environment or a logger. It checks
 // each package's own imports.
@@ -30,6 +31,7 @@ func TestImportBoundaries(t *testing.T) {
 		"send":     {mod + "receive", mod + "mcast", mod + "metrics", mod + "sink", "net", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
 		"hostseed": {mod + "mcast", mod + "sink", mod + "receive", mod + "metrics", "net", "os", "flag", "github.com/rs/zerolog", "github.com/go-jose/", "github.com/urfave/cli"},
 		"pidfile":  {mod, "github.com/", "golang.org/x/net", "golang.org/x/time", "golang.org/x/crypto", "flag"},
+		"memlimit": {mod, "os", "flag", "github.com/", "golang.org/x/"},
 		"watch":    {mod, "net", "flag", "github.com/rs/zerolog", "github.com/urfave/cli", "github.com/go-jose/"},
 	}
 	for pkg, bad := range forbidden {

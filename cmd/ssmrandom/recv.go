@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
@@ -146,7 +146,7 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	m.SetSource(src)
 	if c.String("trust") != "" {
-		defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
+		defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded, fitMemory: os.Getenv("GOMEMLIMIT") == ""}).start(ctx, hup)()
 	}
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()
@@ -351,9 +351,10 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 	}
 	// Keep the heap small under a flood of forged datagrams, whose
 	// verification makes short-lived garbage: unless GOMEMLIMIT says
-	// otherwise, the collector works harder past 8 MiB of heap.
+	// otherwise, the collector works harder past twice what recv holds
+	// with its keyring loaded (8 MiB at least), refitted on each reload.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(8 << 20)
+		memlimit.Fit()
 	}
 	return pipe, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -29,6 +30,9 @@ type trustReloader struct {
 	// report, if not nil, is told the outcome of each reload: how many
 	// files were passed over, or the error that kept the keys in use.
 	report func(skipped int, err error)
+	// fitMemory refits the soft memory limit to the keyring after each
+	// reload (memlimit.Fit); false when GOMEMLIMIT is set.
+	fitMemory bool
 
 	mu sync.Mutex // one reload at a time
 }
@@ -76,6 +80,9 @@ func (r *trustReloader) reload(trigger string) {
 }
 
 func (r *trustReloader) done(skipped int, err error) {
+	if r.fitMemory {
+		memlimit.Fit()
+	}
 	if r.report != nil {
 		r.report(skipped, err)
 	}
