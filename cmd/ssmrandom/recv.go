@@ -44,6 +44,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, amtRelayFlag())
 	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, metricsFlag())
@@ -109,7 +110,7 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	conn, err := joinProducers(ctx, hosts, opts.group, opts.ifi, log)
+	conn, err := joinChannel(ctx, c, hosts, opts.group, opts.ifi, log)
 	if conn == nil {
 		return err // nil for SIGINT or SIGTERM
 	}
@@ -295,7 +296,7 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 // recvLoop logs what the pipeline does: drops and summaries.
 type recvLoop struct {
 	log      zerolog.Logger
-	conn     *mcast.Receiver
+	conn     datagramConn // a native receiver or an AMT gateway
 	sums     *receive.Summaries
 	metrics  *metrics.Recv // nil if off
 	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
@@ -401,7 +402,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	if r.unsigned {
 		ev = ev.Uint64("unsigned", s.Unsigned)
 	}
-	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).
+	ev.Dict("dropped", dropped).Uint64("foreign_source", r.conn.Foreign()).Dict("transport", transportDict(r.conn)).
 		Array("producers", producers).
 		Msg(fmt.Sprintf("%s: %d frames (%d bytes) forwarded, %d datagrams dropped", msg, s.Frames, s.Bytes, s.Rejected()))
 }

@@ -453,7 +453,9 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	if g.state == Up || (g.state == Requesting && g.macNonce != 0) {
-		leave := appendReport(nil, recordChangeToInclude, g.group.Addr(), nil)
+		// BLOCK_OLD_SOURCES of the joined sources: amtrelayd reads
+		// CHANGE_TO_INCLUDE with no sources as a (*,G) leave, of nothing.
+		leave := appendReport(nil, recordBlockOld, g.group.Addr(), g.sources)
 		g.send(appendUpdate(g.buf[:0], g.mac, g.macNonce, leave), g.relay)
 		gw := g.gwSeen
 		if !gw.IsValid() {

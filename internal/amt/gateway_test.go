@@ -185,8 +185,8 @@ func TestGateway(t *testing.T) {
 				t.Fatal(err)
 			}
 			leave, _ := waitUpdate(t, r)
-			if leave.record != recordChangeToInclude || len(leave.sources) != 0 {
-				t.Errorf("got leave %+v, want CHANGE_TO_INCLUDE with no sources", leave)
+			if leave.record != recordBlockOld || !slices.Equal(leave.sources, []netip.Addr{tc.source}) {
+				t.Errorf("got leave %+v, want BLOCK_OLD_SOURCES of %s", leave, tc.source)
 			}
 			for got := range reads {
 				if !errors.Is(got.err, net.ErrClosed) {

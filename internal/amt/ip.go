@@ -27,7 +27,7 @@ const (
 // 3810 §5.2.12).
 const (
 	recordIsInclude       = 1 // MODE_IS_INCLUDE: the answer to a query
-	recordChangeToInclude = 3 // CHANGE_TO_INCLUDE_MODE: with no sources, a leave
+	recordBlockOld        = 6 // BLOCK_OLD_SOURCES: a leave of the sources listed
 )
 
 // igmpAllRouters and mldAllRouters are where IGMPv3 and MLDv2 reports go.
