@@ -26,8 +26,8 @@ const (
 // Group record types of IGMPv3 and MLDv2 reports (RFC 3376 §4.2.12, RFC
 // 3810 §5.2.12).
 const (
-	recordIsInclude       = 1 // MODE_IS_INCLUDE: the answer to a query
-	recordBlockOld        = 6 // BLOCK_OLD_SOURCES: a leave of the sources listed
+	recordIsInclude = 1 // MODE_IS_INCLUDE: the answer to a query
+	recordBlockOld  = 6 // BLOCK_OLD_SOURCES: a leave of the sources listed
 )
 
 // igmpAllRouters and mldAllRouters are where IGMPv3 and MLDv2 reports go.
