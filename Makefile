@@ -13,11 +13,14 @@ FUZZ_PARSE  ?= 2500000x
 FUZZ_VERIFY ?= 700000x
 FUZZ_HANDLE ?= 600000x
 FUZZ_V1     ?= 1000000x
+# The AMT parsers are small: a few seconds each.
+FUZZ_AMT    ?= 100000x
 ifdef FUZZTIME
 FUZZ_PARSE  := $(FUZZTIME)
 FUZZ_VERIFY := $(FUZZTIME)
 FUZZ_HANDLE := $(FUZZTIME)
 FUZZ_V1     := $(FUZZTIME)
+FUZZ_AMT    := $(FUZZTIME)
 endif
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
@@ -65,6 +68,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseV1$$' -fuzztime $(FUZZ_V1) -timeout 10m ./internal/frame/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZ_VERIFY) -timeout 10m ./internal/sign/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZ_HANDLE) -timeout 10m ./internal/receive/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAdvertisement$$' -fuzztime $(FUZZ_AMT) -timeout 10m ./internal/amt/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZ_AMT) -timeout 10m ./internal/amt/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseData$$' -fuzztime $(FUZZ_AMT) -timeout 10m ./internal/amt/
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
