@@ -6,12 +6,14 @@ package driad
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -60,35 +62,23 @@ func (r Resolver) Lookup(ctx context.Context, source netip.Addr) ([]Relay, error
 	if err != nil {
 		return nil, fmt.Errorf("driad: reverse name of %s: %w", source, err)
 	}
-	answer, err := r.ask(ctx, name, dns.TypeAMTRELAY)
+	records, err := r.askRelays(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	var relays []Relay
-	for _, rr := range answer {
-		a, ok := rr.(*dns.AMTRELAY)
-		if !ok {
+	for _, rel := range records {
+		if rel.Name == "" {
+			relays = append(relays, rel)
 			continue
 		}
-		rel := Relay{Precedence: a.Precedence, DiscoveryOptional: a.GatewayType&0x80 != 0}
-		switch a.GatewayType & 0x7f {
-		case dns.AMTRELAYIPv4, dns.AMTRELAYIPv6:
-			addr, ok := netip.AddrFromSlice(a.GatewayAddr)
-			if !ok {
-				continue
-			}
-			rel.Addr = addr.Unmap()
+		addrs, err := r.addrs(ctx, rel.Name)
+		if err != nil {
+			continue // try the others; none left is ErrNoRelay
+		}
+		for _, addr := range addrs {
+			rel.Addr = addr
 			relays = append(relays, rel)
-		case dns.AMTRELAYHost:
-			rel.Name = a.GatewayHost
-			addrs, err := r.addrs(ctx, a.GatewayHost)
-			if err != nil {
-				continue // try the others; none left is ErrNoRelay
-			}
-			for _, addr := range addrs {
-				rel.Addr = addr
-				relays = append(relays, rel)
-			}
 		}
 	}
 	if len(relays) == 0 {
@@ -96,6 +86,124 @@ func (r Resolver) Lookup(ctx context.Context, source netip.Addr) ([]Relay, error
 	}
 	rand.Shuffle(len(relays), func(i, j int) { relays[i], relays[j] = relays[j], relays[i] })
 	slices.SortStableFunc(relays, func(a, b Relay) int { return int(a.Precedence) - int(b.Precedence) })
+	return relays, nil
+}
+
+// askRelays asks for name's AMTRELAY records and decodes them itself:
+// github.com/miekg/dns (v1.1.73) decodes the relay field by the type byte
+// with the D bit still in it, and so loses the relay of every record with
+// D set. Records of type 0 (no relay) and of unknown types are left out.
+func (r Resolver) askRelays(ctx context.Context, name string) ([]Relay, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeAMTRELAY)
+	m.SetEdns0(1232, false)
+	q, err := m.Pack()
+	if err != nil {
+		return nil, fmt.Errorf("driad: ask for %s AMTRELAY: %w", name, err)
+	}
+	msg, err := r.exchangeRaw(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("driad: ask %s for %s AMTRELAY: %w", r.Server, name, err)
+	}
+	rcode := int(msg[3] & 0x0f)
+	if binary.BigEndian.Uint16(msg[0:2]) != m.Id || msg[2]&0x80 == 0 {
+		return nil, fmt.Errorf("driad: answer from %s does not match the question", r.Server)
+	}
+	if rcode == dns.RcodeNameError {
+		return nil, nil
+	}
+	if rcode != dns.RcodeSuccess {
+		return nil, fmt.Errorf("driad: ask %s for %s AMTRELAY: %s", r.Server, name, dns.RcodeToString[rcode])
+	}
+	return parseRelays(msg)
+}
+
+// exchangeRaw sends the packed query q to the server over UDP and returns
+// the raw answer, retrying over TCP when it is truncated.
+func (r Resolver) exchangeRaw(ctx context.Context, q []byte) ([]byte, error) {
+	for _, network := range []string{"udp", "tcp"} {
+		co, err := (&dns.Client{Net: network}).DialContext(ctx, r.Server.String())
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := ctx.Deadline(); ok {
+			_ = co.SetDeadline(d)
+		} else {
+			_ = co.SetDeadline(time.Now().Add(5 * time.Second))
+		}
+		_, err = co.Write(q)
+		buf := make([]byte, 65535)
+		n := 0
+		if err == nil {
+			n, err = co.Read(buf)
+		}
+		co.Close()
+		if err != nil {
+			return nil, err
+		}
+		if n < 12 {
+			return nil, errors.New("short answer")
+		}
+		if buf[2]&0x02 == 0 || network == "tcp" { // TC clear
+			return buf[:n], nil
+		}
+	}
+	panic("unreachable")
+}
+
+// parseRelays decodes the AMTRELAY records (RFC 8777 §4.2) of the answer
+// section of msg.
+func parseRelays(msg []byte) ([]Relay, error) {
+	bad := errors.New("driad: malformed answer")
+	qd, an := binary.BigEndian.Uint16(msg[4:6]), binary.BigEndian.Uint16(msg[6:8])
+	off := 12
+	for range qd {
+		_, o, err := dns.UnpackDomainName(msg, off)
+		if err != nil || o+4 > len(msg) {
+			return nil, bad
+		}
+		off = o + 4
+	}
+	var relays []Relay
+	for range an {
+		_, o, err := dns.UnpackDomainName(msg, off)
+		if err != nil || o+10 > len(msg) {
+			return nil, bad
+		}
+		typ, rdlen := binary.BigEndian.Uint16(msg[o:o+2]), int(binary.BigEndian.Uint16(msg[o+8:o+10]))
+		rd := o + 10
+		off = rd + rdlen
+		if off > len(msg) {
+			return nil, bad
+		}
+		if typ != dns.TypeAMTRELAY || rdlen < 2 {
+			continue
+		}
+		rel := Relay{Precedence: msg[rd], DiscoveryOptional: msg[rd+1]&0x80 != 0}
+		field := msg[rd+2 : off]
+		switch msg[rd+1] & 0x7f {
+		case dns.AMTRELAYIPv4:
+			if len(field) != 4 {
+				return nil, bad
+			}
+			rel.Addr = netip.AddrFrom4([4]byte(field))
+		case dns.AMTRELAYIPv6:
+			if len(field) != 16 {
+				return nil, bad
+			}
+			rel.Addr = netip.AddrFrom16([16]byte(field)).Unmap()
+		case dns.AMTRELAYHost:
+			// Uncompressed (RFC 8777 §4.2.3), so msg[:off] suffices.
+			host, end, err := dns.UnpackDomainName(msg[:off], rd+2)
+			if err != nil || end != off {
+				return nil, bad
+			}
+			rel.Name = host
+		default: // 0: no relay; others unknown
+			continue
+		}
+		relays = append(relays, rel)
+	}
 	return relays, nil
 }
 
