@@ -73,3 +73,24 @@ func TestParseAdvertisement(t *testing.T) {
 		t.Errorf("multicast relay: got %v, want ErrMalformed", err)
 	}
 }
+
+// TestMessageLengths: the gateway's messages have RFC 7450 §5.1's sizes.
+func TestMessageLengths(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		got  int
+		want int
+	}{
+		{"relay discovery", len(appendDiscovery(nil, 1)), discoveryLen},
+		{"request", len(appendRequest(nil, 1, true)), requestLen},
+		{"teardown", len(appendTeardown(nil, seedMAC, 1, netip.MustParseAddrPort("203.0.113.2:40000"))), teardownLen},
+		{"update header", len(appendUpdate(nil, seedMAC, 1, nil)), updateHeaderLen},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %d bytes, want %d", c.name, c.got, c.want)
+		}
+	}
+	if r := appendRequest(nil, 1, true); r[1] != 1 {
+		t.Errorf("request for MLDv2: got P byte %#x, want 1", r[1])
+	}
+}
