@@ -27,6 +27,8 @@ func TestImportBoundaries(t *testing.T) {
 		"metrics": {mod + "mcast", mod + "sink", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
 		"send":    {mod + "receive", mod + "mcast", mod + "metrics", mod + "sink", "net", "os", "flag", "github.com/rs/zerolog", "github.com/urfave/cli"},
 		"pidfile": {mod, "github.com/", "golang.org/x/net", "golang.org/x/time", "golang.org/x/crypto", "flag"},
+		"amt":     {mod, "os", "flag", "github.com/", "golang.org/x/"},
+		"driad":   {mod, "os", "flag", "github.com/rs/zerolog", "github.com/go-jose/", "github.com/urfave/cli"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", "./../../internal/"+pkg).Output()
