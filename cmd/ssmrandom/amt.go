@@ -15,6 +15,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/amt"
 	"github.com/nordunet/ssmrandom/internal/driad"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/metrics"
 )
 
 // envDNSServer names the DNS server (ADDRESS:PORT) --amt-relay auto asks
@@ -117,6 +118,22 @@ func amtDNSServer() (netip.AddrPort, error) {
 		return ap, nil
 	}
 	return driad.SystemServer("/etc/resolv.conf")
+}
+
+// transportMetrics says how datagrams arrive, for the metrics.
+func transportMetrics(conn datagramConn) func() metrics.Transport {
+	return func() metrics.Transport {
+		g, ok := conn.(*amt.Gateway)
+		if !ok {
+			return metrics.Transport{Kind: "native"}
+		}
+		s := g.Stats()
+		t := metrics.Transport{Kind: "amt", State: s.State.String(), Rediscoveries: s.Rediscoveries}
+		if s.Relay.IsValid() {
+			t.Relay = s.Relay.String()
+		}
+		return t
+	}
 }
 
 // transportDict says how datagrams arrive, for the summaries: native, or

@@ -126,7 +126,7 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign})
+	m.SetSource(metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign, Transport: transportMetrics(conn)})
 	defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded}).start(ctx, hup)()
 	if srv != nil {
 		defer serveMetrics(ctx, srv, m, log)()

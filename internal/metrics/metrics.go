@@ -105,6 +105,20 @@ type Source struct {
 	// joined were skipped: the mcast receiver's Foreign. Nil leaves out
 	// ssmrandom_recv_foreign_source_datagrams_total.
 	Foreign func() uint64
+	// Transport says how datagrams arrive: natively or through an AMT
+	// relay. Nil leaves out ssmrandom_recv_transport_info and
+	// ssmrandom_recv_amt_rediscoveries_total.
+	Transport func() Transport
+}
+
+// Transport is how a receiver gets its datagrams.
+type Transport struct {
+	Kind  string // "native" or "amt"
+	Relay string // the AMT relay's address and port; "" before one advertised itself, or native
+	State string // the AMT tunnel's state (discovering, requesting, up, closed); "" native
+	// Rediscoveries counts the times the AMT relay went silent and was
+	// discovered again.
+	Rediscoveries uint64
 }
 
 // Recv is the receiver's metrics. Make one with [NewRecv] and give it
@@ -257,13 +271,17 @@ var (
 		"Health test failures of a producer key's verified bytes, one per failure (not per frame refused on probation).", []string{"kid"}, nil)
 	descSinkErrors = prometheus.NewDesc(recvSinkErrorsName,
 		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
+	descTransport = prometheus.NewDesc(recvTransportName,
+		"Always 1: how datagrams arrive (kind native or amt), the AMT relay and the tunnel's state.", []string{"kind", "relay", "state"}, nil)
+	descRediscoveries = prometheus.NewDesc(recvAMTRediscoveriesName,
+		"Times the AMT relay went silent and was discovered again; absent for a native join.", nil, nil)
 	descUnsigned = prometheus.NewDesc(recvUnsignedName,
 		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned, descTransport, descRediscoveries} {
 		ch <- d
 	}
 }
@@ -283,6 +301,13 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, descSinkErrors, prometheus.CounterValue, float64(c.r.sinkErrors.Load()), "error")
 	if src.Foreign != nil {
 		send(ch, descForeign, prometheus.CounterValue, float64(src.Foreign()))
+	}
+	if src.Transport != nil {
+		t := src.Transport()
+		send(ch, descTransport, prometheus.GaugeValue, 1, t.Kind, t.Relay, t.State)
+		if t.Kind == "amt" {
+			send(ch, descRediscoveries, prometheus.CounterValue, float64(t.Rediscoveries))
+		}
 	}
 
 	var producers []receive.ProducerStats

@@ -24,6 +24,9 @@ const (
 	recvVerifyName       = "ssmrandom_recv_verify_duration_seconds"
 	recvTrustSkippedName = "ssmrandom_recv_trust_skipped_files"
 	recvTrustReloadsName = "ssmrandom_recv_trust_reloads_total"
+	recvTransportName    = "ssmrandom_recv_transport_info"
+
+	recvAMTRediscoveriesName = "ssmrandom_recv_amt_rediscoveries_total"
 
 	sendFramesName     = "ssmrandom_send_frames_total"
 	sendBytesName      = "ssmrandom_send_bytes_total"
