@@ -170,23 +170,43 @@ func buildAMTNet(t *testing.T, id string) amtNet {
 }
 
 // inNetns runs f on a thread in namespace ns; a socket f opens stays in
-// ns.
+// ns. The thread goes back to its namespace afterwards and lives on: a
+// locked thread that ended would take with it every child process that
+// had been started from it (harness.Start's parent-death signal is the
+// thread's, not the process's).
 func inNetns(t *testing.T, ns string, f func() error) {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer unix.Close(orig)
 		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
 		defer unix.Close(fd)
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		errc <- f()
+		ferr := f()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			// Stay locked: the thread, in the wrong namespace, ends with
+			// this goroutine.
+			errc <- fmt.Errorf("back from %s: %w", ns, err)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
 	}()
 	if err := <-errc; err != nil {
 		t.Fatalf("in %s: %v", ns, err)
