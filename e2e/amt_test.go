@@ -10,10 +10,11 @@ package e2e
 //	RELAY lo: discovery 192.0.2.1 / 2001:db8:ffff::1, relay 192.0.2.2 / 2001:db8:ffff::2
 //
 // The relay does no multicast routing: GW gets the channel only through
-// the tunnel. The data is IPv4 (one data family per relay instance); the
-// tunnel is IPv4 with --amt-relay ADDRESS, and IPv6 with --amt-relay auto,
-// the relay found by an AMTRELAY record (RFC 8777) that a DNS server this
-// test runs in GW serves.
+// the tunnel. Three families: IPv4 data over an IPv4 tunnel with
+// --amt-relay ADDRESS; IPv4 data over an IPv6 tunnel with --amt-relay
+// auto, the relay found by an AMTRELAY record (RFC 8777) that a DNS server
+// this test runs in GW serves; IPv6 data (MLDv2 reports; amtrelayd -l
+// inet6, one data family per relay instance) over an IPv6 tunnel.
 
 import (
 	"bytes"
