@@ -15,12 +15,15 @@ FUZZ_HANDLE ?= 600000x
 FUZZ_V1     ?= 1000000x
 # The host's seed checks run about 36,000 a second: about 15 s.
 FUZZ_HOSTSEED ?= 500000x
+# The AMT parsers are small: a few seconds each.
+FUZZ_AMT    ?= 100000x
 ifdef FUZZTIME
 FUZZ_PARSE  := $(FUZZTIME)
 FUZZ_VERIFY := $(FUZZTIME)
 FUZZ_HANDLE := $(FUZZTIME)
 FUZZ_V1     := $(FUZZTIME)
 FUZZ_HOSTSEED := $(FUZZTIME)
+FUZZ_AMT    := $(FUZZTIME)
 endif
 # The packages of make test: all but e2e/boot (make test-boot).
 TEST_PKGS = $(shell $(GO) list ./... | grep -v '/e2e/boot$$')
@@ -79,6 +82,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZ_VERIFY) -timeout 10m ./internal/sign/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZ_HANDLE) -timeout 10m ./internal/receive/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZ_HOSTSEED) -timeout 10m ./internal/hostseed/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAdvertisement$$' -fuzztime $(FUZZ_AMT) -timeout 10m ./internal/amt/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZ_AMT) -timeout 10m ./internal/amt/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseData$$' -fuzztime $(FUZZ_AMT) -timeout 10m ./internal/amt/
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

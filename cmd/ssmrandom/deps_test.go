@@ -33,6 +33,8 @@ func TestImportBoundaries(t *testing.T) {
 		"pidfile":  {mod, "github.com/", "golang.org/x/net", "golang.org/x/time", "golang.org/x/crypto", "flag"},
 		"memlimit": {mod, "os", "flag", "github.com/", "golang.org/x/"},
 		"watch":    {mod, "net", "flag", "github.com/rs/zerolog", "github.com/urfave/cli", "github.com/go-jose/"},
+		"amt":      {mod, "os", "flag", "github.com/", "golang.org/x/"},
+		"driad":    {mod, "os", "flag", "github.com/rs/zerolog", "github.com/go-jose/", "github.com/urfave/cli"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", "./../../internal/"+pkg).Output()

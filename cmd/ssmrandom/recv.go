@@ -46,6 +46,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "silence", Value: defaultSilence, Usage: "raise an alarm when no producer sent a verified frame, or the output took nothing, for `DURATION` (0: never)"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, amtRelayFlag())
 	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, metricsFlag(), controlFlag("recv"))
@@ -130,17 +131,19 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	conn, err := joinProducers(ctx, hosts, opts.group, opts.ifi, log)
+	conn, err := joinChannel(ctx, c, hosts, opts.group, opts.ifi, log)
 	if conn == nil {
 		return err // nil for SIGINT or SIGTERM
 	}
 	defer conn.Close()
-	defer keepJoined(conn, log)()
+	if native, ok := conn.(*mcast.Receiver); ok { // an AMT gateway keeps its tunnel up itself
+		defer keepJoined(native, log)()
+	}
 	pipe, err := newPipeline(c, opts, ring, out, m, log)
 	if err != nil {
 		return err
 	}
-	src := metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign}
+	src := metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign, Transport: transportMetrics(conn)}
 	if opts.silence > 0 {
 		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
 	}
@@ -362,7 +365,7 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 // recvLoop logs what the pipeline does: drops and summaries.
 type recvLoop struct {
 	log      zerolog.Logger
-	conn     *mcast.Receiver
+	conn     datagramConn // a native receiver or an AMT gateway
 	pipe     *receive.Pipeline
 	sums     *receive.Summaries
 	metrics  *metrics.Recv // nil if off
@@ -561,6 +564,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	if len(prods) > 0 {
 		ev = ev.Array("producers", producers)
 	}
+	ev = ev.Dict("transport", transportDict(r.conn))
 	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
 	if msg != "stopped" {
 		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),

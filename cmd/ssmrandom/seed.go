@@ -33,6 +33,7 @@ func seedCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop seed datagrams dated more than `DURATION` in the future"},
 	}
 	flags = append(flags, netFlags()...)
+	flags = append(flags, amtRelayFlag())
 	flags = append(flags, logFlags()[:2]...) // no summaries: seed is not a daemon
 	return &cli.Command{
 		Name:      "seed",
@@ -92,7 +93,7 @@ func runSeed(c *cli.Context, e *env) error {
 		}
 		defer kernel.Close()
 	}
-	conn, err := joinProducers(ctx, hosts, o.group, ifi, log)
+	conn, err := joinChannel(ctx, c, hosts, o.group, ifi, log)
 	if conn == nil {
 		if err == nil {
 			err = errors.New("interrupted")
@@ -100,8 +101,10 @@ func runSeed(c *cli.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
-	defer keepJoined(conn, log)()
-	log.Info().Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
+	if native, ok := conn.(*mcast.Receiver); ok { // an AMT gateway keeps its tunnel up itself
+		defer keepJoined(native, log)()
+	}
+	log.Info().Dict("transport", transportDict(conn)).Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
 	start := time.Now()
 	wait, cancel := context.WithTimeout(ctx, c.Duration("timeout"))
 	defer cancel()

@@ -111,6 +111,20 @@ type Source struct {
 	// the time the caller chose. Nil leaves out ssmrandom_recv_alarm, and
 	// [Recv.Health] reports no alarm.
 	Alarms func() receive.Alarms
+	// Transport says how datagrams arrive: natively or through an AMT
+	// relay. Nil leaves out ssmrandom_recv_transport_info and
+	// ssmrandom_recv_amt_rediscoveries_total.
+	Transport func() Transport
+}
+
+// Transport is how a receiver gets its datagrams.
+type Transport struct {
+	Kind  string // "native" or "amt"
+	Relay string // the AMT relay's address and port; "" before one advertised itself, or native
+	State string // the AMT tunnel's state (discovering, requesting, up, closed); "" native
+	// Rediscoveries counts the times the AMT relay went silent and was
+	// discovered again.
+	Rediscoveries uint64
 }
 
 // Recv is the receiver's metrics. Make one with [NewRecv] and give it
@@ -303,13 +317,17 @@ var (
 		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
 	descAlarm = prometheus.NewDesc(recvAlarmName,
 		"1 while the alarm is raised, else 0: silence (no verified frame from any producer for recv's --silence) or output_stuck (the output full and taking nothing for that long).", []string{"alarm"}, nil)
+	descTransport = prometheus.NewDesc(recvTransportName,
+		"Always 1: how datagrams arrive (kind native or amt), the AMT relay and the tunnel's state.", []string{"kind", "relay", "state"}, nil)
+	descRediscoveries = prometheus.NewDesc(recvAMTRediscoveriesName,
+		"Times the AMT relay went silent and was discovered again; absent for a native join.", nil, nil)
 	descUnsigned = prometheus.NewDesc(recvUnsignedName,
 		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned, descAlarm} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned, descAlarm, descTransport, descRediscoveries} {
 		ch <- d
 	}
 }
@@ -334,6 +352,13 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 		a := src.Alarms()
 		send(ch, descAlarm, prometheus.GaugeValue, boolFloat(a.Silent), "silence")
 		send(ch, descAlarm, prometheus.GaugeValue, boolFloat(a.Stuck), "output_stuck")
+	}
+	if src.Transport != nil {
+		t := src.Transport()
+		send(ch, descTransport, prometheus.GaugeValue, 1, t.Kind, t.Relay, t.State)
+		if t.Kind == "amt" {
+			send(ch, descRediscoveries, prometheus.CounterValue, float64(t.Rediscoveries))
+		}
 	}
 
 	var producers []receive.ProducerStats

@@ -691,3 +691,26 @@ func TestUnsignedHealthFailures(t *testing.T) {
 		t.Errorf("ssmrandom_recv_health_failures_total{kid=%q}: got %v, want 1", receive.UnsignedID, got)
 	}
 }
+
+// TestRecvTransport: the transport metrics of a receiver through an AMT
+// relay.
+func TestRecvTransport(t *testing.T) {
+	m := metrics.NewRecv(metrics.RecvConfig{Version: "v1.2.3"})
+	src := testSource()
+	src.Transport = func() metrics.Transport {
+		return metrics.Transport{Kind: "amt", Relay: "192.0.2.2:2268", State: "up", Rediscoveries: 3}
+	}
+	m.SetSource(src)
+	want := `
+# HELP ssmrandom_recv_amt_rediscoveries_total Times the AMT relay went silent and was discovered again; absent for a native join.
+# TYPE ssmrandom_recv_amt_rediscoveries_total counter
+ssmrandom_recv_amt_rediscoveries_total 3
+# HELP ssmrandom_recv_transport_info Always 1: how datagrams arrive (kind native or amt), the AMT relay and the tunnel's state.
+# TYPE ssmrandom_recv_transport_info gauge
+ssmrandom_recv_transport_info{kind="amt",relay="192.0.2.2:2268",state="up"} 1
+`
+	if err := testutil.GatherAndCompare(m, strings.NewReader(want),
+		"ssmrandom_recv_transport_info", "ssmrandom_recv_amt_rediscoveries_total"); err != nil {
+		t.Error(err)
+	}
+}

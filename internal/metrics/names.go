@@ -25,6 +25,9 @@ const (
 	recvTrustSkippedName = "ssmrandom_recv_trust_skipped_files"
 	recvTrustReloadsName = "ssmrandom_recv_trust_reloads_total"
 	recvAlarmName        = "ssmrandom_recv_alarm"
+	recvTransportName    = "ssmrandom_recv_transport_info"
+
+	recvAMTRediscoveriesName = "ssmrandom_recv_amt_rediscoveries_total"
 
 	sendFramesName     = "ssmrandom_send_frames_total"
 	sendBytesName      = "ssmrandom_send_bytes_total"
