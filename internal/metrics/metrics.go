@@ -14,9 +14,8 @@
 // count of datagrams from foreign sources), so the per-frame path costs
 // nothing. The rest are events the pipeline does not count, which the
 // caller reports with methods: [Recv.ObserveVerify] (its signature fits
-// [receive.Config.ObserveVerify]), [Recv.HealthFailure], [Recv.BlockFailure],
-// [Recv.SinkError]
-// and [Recv.TrustReloaded].
+// [receive.Config.ObserveVerify]), [Recv.HealthFailure],
+// [Recv.BlockFailure], [Recv.SinkError] and [Recv.TrustReloaded].
 //
 // Metrics labelled kid exist only for the producer keys that
 // [receive.Pipeline.Producers] reports: the keys of the keyring in use and
