@@ -462,15 +462,20 @@ func (r *recvLoop) checkAlarms() {
 // changed its producer's health: at debug level each one, at warn level
 // the first of each reason, at error level a producer that turns
 // unhealthy and at info level one that recovers; each health-test
-// failure is counted in the metrics and the summaries, not logged.
+// failure, and each isolated FIPS block failure (a good producer's chance
+// failure, no change of its state), is counted in the metrics and the
+// summaries, not logged.
 func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
-	if v.HealthFailed() {
+	switch {
+	case v.HealthFailed():
 		r.metrics.HealthFailure(v.KeyID)
+	case v.BlockFailed():
+		r.metrics.BlockFailure(v.KeyID)
 	}
 	switch v.Health {
 	case receive.BecameUnhealthy:
 		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
-			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after a FIPS 140-2 failure, at least one whole passing 2500-byte block)")
+			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after FIPS 140-2 blocks failing too often, at least one whole passing 2500-byte block)")
 	case receive.Recovered:
 		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
 	}
@@ -543,7 +548,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		for _, c := range []struct {
 			name string
 			n    uint64
-		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}} {
+		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}, {"fips_block_failures", p.HealthBlocks}} {
 			if c.n > 0 {
 				d = d.Uint64(c.name, c.n)
 			}
