@@ -283,7 +283,7 @@ func benchmarkCheck(b *testing.B, name string, cfg health.Config, size int) {
 		b.SetBytes(int64(size))
 		i := 0
 		for b.Loop() {
-			_ = m.Check(fs[i%len(fs)]) // about one FIPS block in 1,300 fails
+			_ = m.Check(fs[i%len(fs)]) // about one FIPS block in 1,280 fails
 			i++
 		}
 		if s := m.Stats(); s.Refused > s.Frames/100+5 {
