@@ -62,9 +62,9 @@ func recvCommand(e *env) *cli.Command {
 			"repetition count and adaptive proportion tests, the repetition count test on the\n" +
 			"differences between bytes, a duplicate check, and rngd's FIPS 140-2 tests (monobit,\n" +
 			"poker, runs, long run, continuous) on 2500-byte blocks. A producer that fails is not\n" +
-			"forwarded until 2048 good bytes in a row pass, after a FIPS failure at least one whole\n" +
-			"passing block. About one good block in 1,270 fails FIPS by chance: ~0.1% of frames\n" +
-			"refused (docs/research.md). A FIFO is held open\n" +
+			"forwarded until 2048 good bytes in a row pass, after FIPS failures at least one whole\n" +
+			"passing block. About one good block in 1,270 fails FIPS by chance: only its last frame\n" +
+			"is refused, counted and not logged (docs/research.md). A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
 			"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
 			"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
