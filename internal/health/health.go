@@ -188,8 +188,10 @@ const (
 	// RateFalseAlarm is the probability a full-entropy block is taken to
 	// fail the FIPS tests with: 2^-9, more than twice the rate measured
 	// (one block in 1,267 to 1,338, about 2^-10.3, in three runs on 1 GiB
-	// of crypto/rand data, bench/health), so that the rule's false-alarm
-	// bound holds.
+	// of crypto/rand data, bench/health), so that the false-alarm bounds
+	// of both failure-rate rules (the count of the last RateBlocks, and
+	// the run of failing blocks; see Isolated block failures in the
+	// package doc) hold.
 	RateFalseAlarm = 0x1p-9
 )
 
