@@ -184,10 +184,12 @@ func fipsAlarms(w io.Writer, s health.Stats, size int) error {
 	row("runs (FIPS 140-2 intervals)", s.Runs, 0)
 	row("long run (no run of 26 or more)", s.LongRun, pLong)
 	row("continuous (no 32-bit word repeated)", s.Continuous, pCont)
-	row("**any** (a failing block)", s.FIPS, 0)
-	fmt.Fprintf(w, "\nOne block in %.0f fails on full-entropy data (%d frames of %d refused in all, %.3f%%, the failing ones and their probations; "+
-		"SP 800-90B and difference failures in this monitor: %d).\n",
-		blocks/float64(s.FIPS), s.Refused, s.Frames, 100*float64(s.Refused)/float64(s.Frames), s.Repetition+s.Difference+s.Proportion+s.Duplicate)
+	row("**any** (a failing block)", s.FIPS+s.Isolated, 0)
+	fmt.Fprintf(w, "\nOne block in %.0f fails on full-entropy data (%d frames of %d refused in all, %.3f%%, the failing ones and any probations; "+
+		"isolated block failures, which change nothing else: %d; failures that made the source unhealthy: %d, of them FIPS failure-rate rules: %d, "+
+		"SP 800-90B, difference and duplicate failures: %d).\n",
+		blocks/float64(s.FIPS+s.Isolated), s.Refused, s.Frames, 100*float64(s.Refused)/float64(s.Frames), s.Isolated, s.Failures(), s.FIPS,
+		s.Repetition+s.Difference+s.Proportion+s.Duplicate)
 	return nil
 }
 
@@ -237,12 +239,15 @@ type source struct {
 
 // result is what the health tests did to one source.
 type result struct {
-	first    int64  // bytes forwarded before the first refused frame, or -1
-	by       string // the test that refused it
-	refused  uint64 // frames refused in all
-	frames   uint64
-	fwdBytes int64 // bytes forwarded in all
-	err      error
+	refusedAt int64  // bytes checked up to the end of the first refused frame, or -1
+	caught    int64  // bytes checked up to the end of the first frame that made the source unhealthy, or -1
+	first     int64  // bytes forwarded before that frame
+	by        string // the test that failed it
+	refused   uint64 // frames refused in all
+	isolated  uint64 // of them, for isolated FIPS block failures (health.ErrBlock)
+	frames    uint64
+	fwdBytes  int64 // bytes forwarded in all
+	err       error
 }
 
 // rngdResult is what rngd 5 would do with a source (see rngdModel).
@@ -336,12 +341,13 @@ func sources(w io.Writer, limit int64, size int) error {
 	}
 	fmt.Fprintf(w, "Bad sources, each run for %s in %d-byte frames through a monitor with the defaults "+
 		"(alpha 2^%g, H = %d, RCT cutoff %d, APT cutoff %d in %d, duplicates among the last %d frames, FIPS 140-2 tests on %d-byte blocks, "+
-		"probation %d bytes, %d after a FIPS failure, failure-rate rule over %d blocks) and through one without the FIPS tests (NoFIPS); beside them rngd 5 on the same bytes:\n\n",
+		"probation %d bytes, %d after a FIPS failure, failure-rate rules over the last %d blocks and on failing blocks in a row, other FIPS block failures isolated) and through one without the FIPS tests (NoFIPS); beside them rngd 5 on the same bytes:\n\n",
 		mib(limit), size, math.Log2(health.DefaultAlpha), health.DefaultMinEntropy, rct, apt, health.DefaultWindow,
 		health.DefaultRecent, health.BlockSize, health.DefaultRecoveryWindows*health.DefaultWindow, health.BlockSize, health.RateBlocks)
 	fmt.Fprintln(w, "| source | rngd 5: first failing block | rngd 5: source disabled | without FIPS 140-2: caught after | "+
-		"with FIPS 140-2 (default): caught after | refused by | forwarded before | frames refused | bytes forwarded in all |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---:|---|---:|")
+		"with FIPS 140-2 (default): first frame refused | with FIPS 140-2 (default): caught after | refused by | forwarded before | "+
+		"frames refused (isolated block failures) | bytes forwarded in all |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|---:|---|---:|")
 	for i, s := range srcs {
 		r, o := res[i], old[i]
 		for _, x := range []result{r, o} {
@@ -349,14 +355,14 @@ func sources(w io.Writer, limit int64, size int) error {
 				return fmt.Errorf("%s: %w", s.name, x.err)
 			}
 		}
-		caught := func(r result) string {
-			if r.first < 0 {
+		at := func(n int64) string {
+			if n < 0 {
 				return "not in " + mib(limit)
 			}
-			return bytesStr(r.first + int64(size))
+			return bytesStr(n)
 		}
 		fwd, by := "-", "-"
-		if r.first >= 0 {
+		if r.caught >= 0 {
 			fwd, by = bytesStr(r.first), r.by
 		}
 		rFirst, rDis := "not in "+mib(limit), "not in "+mib(limit)
@@ -366,11 +372,13 @@ func sources(w io.Writer, limit int64, size int) error {
 		if rd[i].disabled >= 0 {
 			rDis = bytesStr(rd[i].disabled)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d of %d (%.2f%%) | %s |\n",
-			s.name, rFirst, rDis, caught(o), caught(r), by, fwd,
-			r.refused, r.frames, 100*float64(r.refused)/float64(r.frames), bytesStr(r.fwdBytes))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %d of %d (%.2f%%; %d) | %s |\n",
+			s.name, rFirst, rDis, at(o.caught), at(r.refusedAt), at(r.caught), by, fwd,
+			r.refused, r.frames, 100*float64(r.refused)/float64(r.frames), r.isolated, bytesStr(r.fwdBytes))
 	}
-	fmt.Fprintf(w, "\nCaught after: bytes checked up to the end of the first refused frame. Forwarded before: bytes a receiver forwarded before it "+
+	fmt.Fprintf(w, "\nFirst frame refused: bytes checked up to the end of the first refused frame, an isolated FIPS block failure or not. "+
+		"Caught after: bytes checked up to the end of the first frame that made the source unhealthy (a change of state: logged, "+
+		"probation; not an isolated FIPS block failure). Forwarded before: bytes a receiver forwarded before it "+
 		"(a producer that holds its output back until the FIPS block covering it passed releases none of a block that fails). "+
 		"rngd: bytes read when its first block fails and when it disables the source (%d failed blocks, one forgiven per %d that pass), "+
 		"from a model of rng-tools 5 (fips.c and rngd's failure count, reading 8 bytes before the first block).\n", rngdMaxFailures, rngdOKCredit)
@@ -384,7 +392,7 @@ func run(next func([]byte) error, limit int64, size int, cfg health.Config) resu
 	if err != nil {
 		return result{err: err}
 	}
-	r := result{first: -1}
+	r := result{refusedAt: -1, caught: -1, first: -1}
 	f := make([]byte, size)
 	for sent := int64(0); sent+int64(size) <= limit; sent += int64(size) {
 		if err := next(f); err != nil {
@@ -395,12 +403,15 @@ func run(next func([]byte) error, limit int64, size int, cfg health.Config) resu
 			r.fwdBytes += int64(size)
 			continue
 		}
-		if r.first < 0 {
-			r.first, r.by = r.fwdBytes, testName(err)
+		if r.refusedAt < 0 {
+			r.refusedAt = sent + int64(size)
+		}
+		if r.caught < 0 && !errors.Is(err, health.ErrBlock) {
+			r.caught, r.first, r.by = sent+int64(size), r.fwdBytes, testName(err)
 		}
 	}
 	s := m.Stats()
-	r.refused, r.frames = s.Refused, s.Frames
+	r.refused, r.isolated, r.frames = s.Refused, s.Isolated, s.Frames
 	return r
 }
 

@@ -63,9 +63,9 @@ func recvCommand(e *env) *cli.Command {
 			"repetition count and adaptive proportion tests, the repetition count test on the\n" +
 			"differences between bytes, a duplicate check, and rngd's FIPS 140-2 tests (monobit,\n" +
 			"poker, runs, long run, continuous) on 2500-byte blocks. A producer that fails is not\n" +
-			"forwarded until 2048 good bytes in a row pass, after a FIPS failure at least one whole\n" +
-			"passing block. About one good block in 1,270 fails FIPS by chance: ~0.1% of frames\n" +
-			"refused (docs/research.md). A FIFO is held open\n" +
+			"forwarded until 2048 good bytes in a row pass, after FIPS failures at least one whole\n" +
+			"passing block. About one good block in 1,270 fails FIPS by chance: only its last frame\n" +
+			"is refused, counted and not logged (docs/research.md). A FIFO is held open\n" +
 			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
 			"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
 			"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
@@ -470,15 +470,20 @@ func (r *recvLoop) checkAlarms() {
 // changed its producer's health: at debug level each one, at warn level
 // the first of each reason, at error level a producer that turns
 // unhealthy and at info level one that recovers; each health-test
-// failure is counted in the metrics and the summaries, not logged.
+// failure, and each isolated FIPS block failure (a good producer's chance
+// failure, no change of its state), is counted in the metrics and the
+// summaries, not logged.
 func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
-	if v.HealthFailed() {
+	switch {
+	case v.HealthFailed():
 		r.metrics.HealthFailure(v.KeyID)
+	case v.BlockFailed():
+		r.metrics.BlockFailure(v.KeyID)
 	}
 	switch v.Health {
 	case receive.BecameUnhealthy:
 		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
-			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after a FIPS 140-2 failure, at least one whole passing 2500-byte block)")
+			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after FIPS 140-2 blocks failing too often, at least one whole passing 2500-byte block)")
 	case receive.Recovered:
 		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
 	}
@@ -551,7 +556,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		for _, c := range []struct {
 			name string
 			n    uint64
-		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}} {
+		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}, {"fips_block_failures", p.HealthBlocks}} {
 			if c.n > 0 {
 				d = d.Uint64(c.name, c.n)
 			}

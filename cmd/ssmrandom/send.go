@@ -349,7 +349,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if cfg.Health != nil {
 		m.WatchInput(func() metrics.InputHealth {
 			s := loop.Stats()
-			return metrics.InputHealth{Failures: s.HealthFailures, Dropped: s.HealthDropped, Unhealthy: s.Unhealthy}
+			return metrics.InputHealth{Failures: s.HealthFailures, Blocks: s.HealthBlocks, Dropped: s.HealthDropped, Unhealthy: s.Unhealthy}
 		})
 	}
 	defer notifyReady(ctx, log, func() uint64 { s := loop.Stats(); return s.Frames + s.SendErrors + s.SeedDatagrams })()
@@ -441,10 +441,17 @@ func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval t
 }
 
 // seedFields adds the seed counts of s to ev, if there are seed rounds,
-// and the health counts, if the input failed a health test.
+// and the health counts, if the input failed a health test or a FIPS
+// block.
 func seedFields(ev *zerolog.Event, s send.Stats) *zerolog.Event {
 	if s.HealthFailures > 0 {
-		ev = ev.Uint64("health_failures", s.HealthFailures).Uint64("health_dropped", s.HealthDropped).Bool("input_healthy", !s.Unhealthy)
+		ev = ev.Uint64("health_failures", s.HealthFailures)
+	}
+	if s.HealthBlocks > 0 {
+		ev = ev.Uint64("fips_block_failures", s.HealthBlocks)
+	}
+	if s.HealthFailures+s.HealthBlocks > 0 {
+		ev = ev.Uint64("health_dropped", s.HealthDropped).Bool("input_healthy", !s.Unhealthy)
 	}
 	if s.SeedRounds == 0 {
 		return ev

@@ -47,10 +47,12 @@
 //     the long-run test (no run of [LongRun] = 26 equal bits; FIPS 140-1
 //     had 34) or the continuous test rngd adds (no 32-bit word equal to the
 //     one before it). They catch what the SP 800-90B tests at alpha 2^-40
-//     miss, a mild bias (P(1) = 0.55) or a stuck bit, in the first block,
-//     at rngd's own false-alarm rate: on full-entropy bytes about one block
-//     in 1,300 fails one of them (measured by bench/health, see
-//     docs/research.md Q3). [Config].NoFIPS turns them off.
+//     miss, a mild bias (P(1) = 0.55) or a stuck bit, but at rngd's own
+//     false-alarm rate: on full-entropy bytes about one block in 1,270
+//     fails one of them (measured by bench/health, see docs/research.md
+//     Q3). So a failing block on its own is noise, not news: its frame is
+//     refused, and nothing else changes (see Isolated block failures).
+//     [Config].NoFIPS turns them off.
 //
 // The cutoffs RCT and APT follow SP 800-90B from the assessed min-entropy
 // H of a byte and the false-alarm probability alpha; see [Cutoffs].
@@ -65,8 +67,9 @@
 // differently:
 //
 //   - A receiver forwards a frame once it passes: when a block fails, the
-//     frame holding its last byte is refused and the producer is put on
-//     probation as for any other failure, but up to BlockSize-1 bytes of
+//     frame holding its last byte is refused (and, if the block trips a
+//     failure-rate rule, the producer is put on probation as for any
+//     other failure), but up to BlockSize-1 bytes of
 //     the failing block, in earlier frames, have been forwarded. That is
 //     the price of not delaying every frame by up to 2,500 bytes; the
 //     producer is expected to test its own source (next item).
@@ -78,12 +81,41 @@
 //     back and the data of that call. So no byte of a failing block
 //     leaves the producer.
 //
+// # Isolated block failures
+//
+// A failing FIPS block is either isolated or trips one of two
+// failure-rate rules, each set so that full-entropy data trips it with
+// probability at most alpha per block, taking [RateFalseAlarm] (2^-9,
+// more than twice the rate measured) as the chance a good block fails:
+//
+//   - the count rule: R or more of the last [RateBlocks] (256) blocks
+//     failed, R the smallest count with P(Binomial(256, RateFalseAlarm)
+//     >= R) <= alpha (12 with the defaults), which catches a source that
+//     fails blocks often (a bias of P(1) = 0.51 fails about one in six)
+//     as rngd disables it after 25;
+//   - the run rule: the last K blocks all failed, K the smallest count
+//     with RateFalseAlarm^K <= alpha (5 with the defaults), which catches
+//     a source that fails every block (a bias of P(1) = 0.55, a stuck bit)
+//     at its 5th block, 12,500 bytes.
+//
+// A block that trips neither is isolated: the frame holding its last
+// byte is refused with an error wrapping [ErrBlock] and ErrFIPS, the rest
+// of that frame is dropped with it untested, the next block starts with
+// the next frame, and that is all: the producer is not put on probation
+// (if it already is, its count of passing bytes starts again from 0),
+// [Monitor.Failed] does not change and [Stats].Failures does not count it
+// (Stats.Isolated does). The SP 800-90B tests, the RCT on differences and
+// the duplicate check keep their state: they passed every byte of the
+// frame.
+//
 // # Recovery
 //
-// A frame that fails a test is refused with an error wrapping
-// [ErrRepetition], [ErrDifference], [ErrProportion], [ErrDuplicate] or
-// [ErrFIPS], and puts the producer on probation ([Monitor.Failed]
-// reports true). The sample tests then start again from nothing: the next
+// A frame that fails a test (other than an isolated FIPS block failure)
+// is refused with an error wrapping [ErrRepetition], [ErrDifference],
+// [ErrProportion], [ErrDuplicate] or [ErrFIPS], and puts the producer on
+// probation ([Monitor.Failed] reports true): a change of state, which a
+// full-entropy source makes with probability at most about alpha per
+// byte, window or block. The sample tests then start again from nothing: the next
 // byte checked starts a new run, a new window and a new FIPS block (the
 // rest of the failing frame is not tested). Every frame checked on
 // probation is run through all the tests as usual but is refused even if
@@ -93,23 +125,23 @@
 // FIPS failure, to at least BlockSize bytes (so that a whole FIPS block
 // has passed since), the producer recovers: the frame that completes the
 // count is still refused, and the next frame is forwarded if it passes.
-// With the FIPS tests on, recovery also waits until fewer than R of the
-// last [RateBlocks] (256) blocks failed, R the smallest count with
-// P(Binomial(256, [RateFalseAlarm]) >= R) <= alpha (12 with the
-// defaults): so a source that fails blocks often (a bias of P(1) = 0.51
-// fails one in six) stays refused after its first dozen failures, as rngd
-// disables it after 25, and a good source trips the rule with probability
-// below alpha. A source that heals is forwarded again once its failures
-// have left the last 256 blocks. A frame that fails on probation is refused with its own error
-// and starts the count again from 0. The test state is not reset on
-// recovery: the probation bytes were tested like any others.
+// With the FIPS tests on, recovery also waits until neither failure-rate
+// rule holds: fewer than R of the last 256 blocks failed and the last
+// block passed. So a source that fails blocks often stays refused once
+// it has tripped a rule, and a source that heals is forwarded again once
+// its failures have left the last 256 blocks. A frame that fails on
+// probation is refused with its own error and starts the count again
+// from 0. The test state is not reset on recovery: the probation bytes
+// were tested like any others.
 //
 // So a source that is stuck, repeats its output, counts or fails FIPS
 // blocks often stays refused; a false alarm (on full-entropy bytes: at
 // most alpha per byte for the RCT and the RCT on differences, a few times
-// alpha per window for the APT, see [Cutoffs], and about one FIPS block
-// in 1,300) costs a probation; and a bad source that passes probation by
-// chance is forwarded only until the tests catch it again.
+// alpha per window for the APT, see [Cutoffs], at most alpha per block
+// for each failure-rate rule) costs a probation; a failing FIPS block of
+// a good source (about one in 1,270) costs its frame and nothing else;
+// and a bad source that passes probation by chance is forwarded only
+// until the tests catch it again.
 //
 // The tests catch broken sources only: a stuck, constant, biased or
 // counting source. A deterministic stream such as a cipher's keystream
@@ -156,8 +188,10 @@ const (
 	// RateFalseAlarm is the probability a full-entropy block is taken to
 	// fail the FIPS tests with: 2^-9, more than twice the rate measured
 	// (one block in 1,267 to 1,338, about 2^-10.3, in three runs on 1 GiB
-	// of crypto/rand data, bench/health), so that the rule's false-alarm
-	// bound holds.
+	// of crypto/rand data, bench/health), so that the false-alarm bounds
+	// of both failure-rate rules (the count of the last RateBlocks, and
+	// the run of failing blocks; see Isolated block failures in the
+	// package doc) hold.
 	RateFalseAlarm = 0x1p-9
 )
 
@@ -182,6 +216,11 @@ var (
 	ErrDuplicate  = errors.New("health: data repeats a recent frame")
 	ErrFIPS       = errors.New("health: FIPS 140-2 test failed")
 	ErrFailed     = errors.New("health: producer on probation after a failed test")
+	// ErrBlock marks a frame refused because it holds the last byte of a
+	// failing FIPS 140-2 block that trips neither failure-rate rule: the
+	// chance failure of a good source (about one block in 1,270), not a
+	// change of the producer's state. The error wraps ErrFIPS too.
+	ErrBlock = errors.New("health: an isolated FIPS 140-2 block failure")
 )
 
 // Config sets a [Monitor]'s tests. The zero value of each field means its
@@ -220,7 +259,8 @@ type Stats struct {
 	Difference uint64 // frames that failed the RCT on differences
 	Proportion uint64 // frames that failed the APT
 	Duplicate  uint64 // frames that failed the duplicate check
-	FIPS       uint64 // frames that failed a FIPS 140-2 test (one per failing block)
+	FIPS       uint64 // frames that failed a FIPS 140-2 test and tripped a failure-rate rule
+	Isolated   uint64 // frames refused for an isolated FIPS 140-2 block failure ([ErrBlock])
 	Recoveries uint64 // probations completed
 
 	// FIPS 140-2 blocks judged, and how many of them failed each test (a
@@ -228,7 +268,9 @@ type Stats struct {
 	Blocks, Monobit, Poker, Runs, LongRun, Continuous uint64
 }
 
-// Failures returns how many frames failed a test, of any kind.
+// Failures returns how many frames failed a test and changed the
+// producer's state (or restarted its probation), of any kind: all but the
+// isolated FIPS block failures.
 func (s Stats) Failures() uint64 {
 	return s.Repetition + s.Difference + s.Proportion + s.Duplicate + s.FIPS
 }
@@ -285,6 +327,9 @@ type Monitor struct {
 	ratePos int
 	rateN   int
 	rateCut int
+	// The run rule: the last runN blocks failed, in a row; runCut of them
+	// trip it.
+	runN, runCut int
 
 	failed bool
 	cause  kind   // of the last failure
@@ -292,10 +337,14 @@ type Monitor struct {
 
 	fipsRecovery uint64 // probation after a FIPS failure: at least a block
 
-	fail          [numKinds]error     // returned by the failing frame
-	probation     [numKinds]error     // returned on probation, by cause
-	fipsFail      [numFIPSMasks]error // for cause fipsKind, by mask
-	fipsProbation [numFIPSMasks]error
+	fail      [numKinds]error // returned by the failing frame
+	probation [numKinds]error // returned on probation, by cause
+	// For cause fipsKind, by rule (0 the count of RateBlocks, 1 the run)
+	// and mask; fipsBlock for an isolated failure, by mask.
+	fipsRule      int
+	fipsFail      [2][numFIPSMasks]error
+	fipsProbation [2][numFIPSMasks]error
+	fipsBlock     [numFIPSMasks]error
 	stats         Stats
 }
 
@@ -339,10 +388,19 @@ func New(cfg Config) (*Monitor, error) {
 		m.fips = new(fips)
 		m.fipsRecovery = max(m.recovery, BlockSize)
 		m.rateCut = binomialCutoff(RateBlocks, RateFalseAlarm, cfg.Alpha)
+		m.runCut = runCutoff(RateFalseAlarm, cfg.Alpha)
+		rules := [2]string{
+			fmt.Sprintf("%d of the last %d blocks failed", m.rateCut, RateBlocks),
+			fmt.Sprintf("%d blocks in a row failed", m.runCut),
+		}
 		for mask := 1; mask < numFIPSMasks; mask++ {
-			m.fipsFail[mask] = fmt.Errorf("%w: %s (block of %d bytes)", ErrFIPS, fipsMessage(mask), BlockSize)
-			msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fipsFail[mask].Error(), "health: ")
-			m.fipsProbation[mask] = &probationError{msg: msg, cause: m.fipsFail[mask]}
+			what := fmt.Sprintf("%s (block of %d bytes", fipsMessage(mask), BlockSize)
+			for r, rule := range rules {
+				m.fipsFail[r][mask] = fmt.Errorf("%w: %s; %s)", ErrFIPS, what, rule)
+				msg := ErrFailed.Error() + ": " + strings.TrimPrefix(m.fipsFail[r][mask].Error(), "health: ")
+				m.fipsProbation[r][mask] = &probationError{msg: msg, cause: m.fipsFail[r][mask]}
+			}
+			m.fipsBlock[mask] = &blockError{msg: fmt.Sprintf("%s: %s; isolated, as in a good source)", ErrFIPS, what)}
 		}
 	}
 	m.fail[repetition] = fmt.Errorf("%w: a byte value %d times in a row", ErrRepetition, rct)
@@ -366,16 +424,60 @@ func (e *probationError) Error() string { return e.msg }
 
 func (e *probationError) Unwrap() []error { return []error{ErrFailed, e.cause} }
 
+// blockError is the error of a frame refused for an isolated FIPS block
+// failure.
+type blockError struct{ msg string }
+
+func (e *blockError) Error() string { return e.msg }
+
+func (e *blockError) Unwrap() []error { return []error{ErrBlock, ErrFIPS} }
+
+// runCutoff returns the smallest k with p^k <= alpha: how many failing
+// blocks in a row, each failing with probability p on good data, make a
+// false alarm no likelier than alpha.
+func runCutoff(p, alpha float64) int {
+	k := 1
+	for q := p; q > alpha; q *= p {
+		k++
+	}
+	return k
+}
+
 // Check runs the tests on data, the entropy bytes of one verified frame of
 // the producer, and returns nil if data may be forwarded. Otherwise it
-// returns an error wrapping [ErrRepetition], [ErrDifference],
-// [ErrProportion], [ErrDuplicate] or [ErrFIPS] for a frame that fails a
-// test, or wrapping [ErrFailed]
-// and the cause of the last failure for a frame refused on probation (see
-// Recovery in the package doc). Check keeps no reference to data.
+// returns an error wrapping [ErrBlock] (and [ErrFIPS]) for a frame
+// refused for an isolated FIPS block failure, which changes nothing else
+// (see Isolated block failures in the package doc); an error wrapping
+// [ErrRepetition], [ErrDifference], [ErrProportion], [ErrDuplicate] or
+// [ErrFIPS] for a frame that fails a test and puts the producer on
+// probation; or one wrapping [ErrFailed] and the cause of the last
+// failure for a frame refused on probation (see Recovery). Any error
+// but ErrBlock says the producer is unhealthy (on probation) at this
+// frame; ErrBlock leaves its state as it was. Check keeps no reference
+// to data.
 func (m *Monitor) Check(data []byte) error {
 	m.stats.Frames++
-	if k := m.test(data); k != pass {
+	k := m.test(data)
+	if k == fipsKind {
+		switch {
+		case m.rateN >= m.rateCut:
+			m.fipsRule = 0
+		case m.runN >= m.runCut:
+			m.fipsRule = 1
+		default:
+			// An isolated failure: the frame is refused, nothing else
+			// changes. The bytes after the block, in data, are dropped
+			// with it, so the next block starts afresh.
+			m.stats.Refused++
+			m.stats.Isolated++
+			m.fips.reset()
+			if m.failed {
+				m.passed = 0
+			}
+			return m.fipsBlock[m.fipsMask]
+		}
+	}
+	if k != pass {
 		m.stats.Refused++
 		m.failed, m.cause, m.passed = true, k, 0
 		m.rctRun, m.difRun, m.aptPos = 0, 0, 0
@@ -393,7 +495,7 @@ func (m *Monitor) Check(data []byte) error {
 			m.stats.Duplicate++
 		case fipsKind:
 			m.stats.FIPS++
-			return m.fipsFail[m.fipsMask]
+			return m.fipsFail[m.fipsRule][m.fipsMask]
 		}
 		return m.fail[k]
 	}
@@ -406,12 +508,12 @@ func (m *Monitor) Check(data []byte) error {
 	if m.cause == fipsKind {
 		need = m.fipsRecovery
 	}
-	if m.passed >= need && (m.fips == nil || m.rateN < m.rateCut) {
+	if m.passed >= need && (m.fips == nil || m.rateN < m.rateCut && m.runN < m.runCut) {
 		m.failed = false
 		m.stats.Recoveries++
 	}
 	if m.cause == fipsKind {
-		return m.fipsProbation[m.fipsMask]
+		return m.fipsProbation[m.fipsRule][m.fipsMask]
 	}
 	return m.probation[m.cause]
 }
@@ -516,6 +618,9 @@ func (m *Monitor) verdict(fail bool) {
 	if fail {
 		m.rate[w] |= 1 << b
 		m.rateN++
+		m.runN++
+	} else {
+		m.runN = 0
 	}
 	if m.ratePos++; m.ratePos == RateBlocks {
 		m.ratePos = 0

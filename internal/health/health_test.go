@@ -283,7 +283,7 @@ func benchmarkCheck(b *testing.B, name string, cfg health.Config, size int) {
 		b.SetBytes(int64(size))
 		i := 0
 		for b.Loop() {
-			_ = m.Check(fs[i%len(fs)]) // about one FIPS block in 1,300 fails
+			_ = m.Check(fs[i%len(fs)]) // about one FIPS block in 1,280 fails
 			i++
 		}
 		if s := m.Stats(); s.Refused > s.Frames/100+5 {
@@ -309,7 +309,8 @@ func biased(seed uint64, p float64, n int) []byte {
 
 // A bias of P(1) = 0.55 passes the SP 800-90B tests but fails the FIPS
 // monobit test in the first block: the frame holding the block's last
-// byte is refused.
+// byte is refused, as an isolated block failure that changes nothing
+// else.
 func TestFIPSBias(t *testing.T) {
 	data := biased(1, 0.55, 3000)
 	m := newMonitor(t, health.Config{})
@@ -321,16 +322,26 @@ func TestFIPSBias(t *testing.T) {
 	}
 	err := m.Check(data[2000:2600])
 	checkErr(t, "frame holding byte 2500", err, health.ErrFIPS)
-	if got, want := err.Error(), "health: FIPS 140-2 test failed: monobit, poker, runs (block of 2500 bytes)"; got != want {
+	checkErr(t, "frame holding byte 2500", err, health.ErrBlock)
+	if errors.Is(err, health.ErrFailed) {
+		t.Errorf("an isolated block failure: got %v, want no ErrFailed", err)
+	}
+	if got, want := err.Error(), "health: FIPS 140-2 test failed: monobit, poker, runs (block of 2500 bytes; isolated, as in a good source)"; got != want {
 		t.Errorf("error: got %q, want %q", got, want)
+	}
+	if m.Failed() {
+		t.Error("after an isolated block failure: got Failed() true, want false")
 	}
 	if got := m.Pending(); got != 0 {
 		t.Errorf("after a failure: got Pending() %d, want 0", got)
 	}
 	s := m.Stats()
-	want := health.Stats{Frames: 5, Bytes: 2600, Refused: 1, FIPS: 1, Blocks: 1, Monobit: 1, Poker: 1, Runs: 1}
+	want := health.Stats{Frames: 5, Bytes: 2600, Refused: 1, Isolated: 1, Blocks: 1, Monobit: 1, Poker: 1, Runs: 1}
 	if s != want {
 		t.Errorf("Stats: got %+v, want %+v", s, want)
+	}
+	if got := s.Failures(); got != 0 {
+		t.Errorf("Failures(): got %d, want 0", got)
 	}
 
 	// The same bytes pass with the FIPS tests off.
@@ -341,25 +352,37 @@ func TestFIPSBias(t *testing.T) {
 	}
 }
 
-// After a FIPS failure the probation lasts a whole block, even when
-// Recovery is shorter, so that a source failing every block is never
-// forwarded; a block that fails on probation starts it again.
-func TestFIPSRecovery(t *testing.T) {
+// A source that fails every block (a bias of P(1) = 0.55) turns
+// unhealthy at its 5th failing block in a row, the run rule (0x1p-9^5 <=
+// 2^-40); the four before are refused as isolated failures. On probation
+// it stays refused while its blocks fail, and a good source then recovers
+// after a whole block, even when Recovery is shorter.
+func TestFIPSRun(t *testing.T) {
 	m := newMonitor(t, health.Config{Recovery: 100})
-	checkErr(t, "biased block", m.Check(biased(2, 0.55, health.BlockSize)), health.ErrFIPS)
-	// A biased source stays refused: each block fails again.
-	for i := range 3 {
-		bad := biased(uint64(3+i), 0.55, health.BlockSize)
+	for i := range 8 {
+		bad := biased(uint64(2+i), 0.55, health.BlockSize)
 		for j := 0; j < health.BlockSize; j += 500 {
 			err := m.Check(bad[j : j+500])
-			if j < health.BlockSize-500 {
-				checkErr(t, "biased probation frame", err, health.ErrFailed)
-				checkErr(t, "biased probation frame", err, health.ErrFIPS)
-			} else {
-				checkErr(t, "biased frame completing a block", err, health.ErrFIPS)
-				if errors.Is(err, health.ErrFailed) {
-					t.Errorf("block %d: got %v, want its own error, not ErrFailed", i, err)
+			last := j == health.BlockSize-500
+			switch {
+			case i <= 4 && !last:
+				checkErr(t, fmt.Sprintf("block %d, frame at %d", i, j), err, nil)
+			case i < 4:
+				checkErr(t, fmt.Sprintf("block %d, last frame", i), err, health.ErrBlock)
+			case !last:
+				checkErr(t, fmt.Sprintf("block %d, probation frame at %d", i, j), err, health.ErrFailed)
+				checkErr(t, fmt.Sprintf("block %d, probation frame at %d", i, j), err, health.ErrFIPS)
+			default:
+				checkErr(t, fmt.Sprintf("block %d, last frame", i), err, health.ErrFIPS)
+				if errors.Is(err, health.ErrBlock) || errors.Is(err, health.ErrFailed) {
+					t.Errorf("block %d: got %v, want a failure of its own, neither isolated nor on probation", i, err)
 				}
+				if want := "health: FIPS 140-2 test failed: monobit, poker, runs (block of 2500 bytes; 5 blocks in a row failed)"; i == 4 && err.Error() != want {
+					t.Errorf("block 4: got %q, want %q", err, want)
+				}
+			}
+			if got, want := m.Failed(), i > 4 || i == 4 && last; got != want {
+				t.Errorf("block %d, frame at %d: got Failed() %v, want %v", i, j, got, want)
 			}
 		}
 	}
@@ -372,8 +395,42 @@ func TestFIPSRecovery(t *testing.T) {
 		t.Fatal("after a whole good block: got Failed() true, want false")
 	}
 	checkErr(t, "good frame after recovery", m.Check(good[health.BlockSize:]), nil)
-	if s := m.Stats(); s.FIPS != 4 || s.Recoveries != 1 {
-		t.Errorf("Stats: got %+v, want 4 FIPS failures and 1 recovery", s)
+	if s := m.Stats(); s.Isolated != 4 || s.FIPS != 4 || s.Recoveries != 1 {
+		t.Errorf("Stats: got %+v, want 4 isolated failures, 4 FIPS failures and 1 recovery", s)
+	}
+}
+
+// goodSeed starts a ChaCha8 stream whose 500-byte frames fail a FIPS
+// block by chance three times in the first 457 blocks (blocks 7, 438 and
+// 456, counting from 0; a good source fails about one block in 1,270),
+// found by search.
+var goodSeed = [32]byte{0: 11, 1: 1}
+
+// A good source fails FIPS blocks now and then: each failing block is
+// refused, and nothing else happens: no probation, no change of state,
+// no failure counted.
+func TestGoodSourceIsolated(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	r := rand.NewChaCha8(goodSeed)
+	frame := make([]byte, 500)
+	var refused []int
+	for i := range 460 * health.BlockSize / len(frame) {
+		_, _ = r.Read(frame)
+		err := m.Check(frame)
+		if err != nil {
+			checkErr(t, fmt.Sprintf("frame %d", i), err, health.ErrBlock)
+			refused = append(refused, i)
+		}
+		if m.Failed() {
+			t.Fatalf("frame %d: got Failed() true, want false", i)
+		}
+	}
+	if got, want := fmt.Sprint(refused), "[39 2194 2284]"; got != want {
+		t.Errorf("frames refused: got %s, want %s", got, want)
+	}
+	s := m.Stats()
+	if s.Isolated != 3 || s.Failures() != 0 || s.Refused != 3 || s.Recoveries != 0 {
+		t.Errorf("Stats: got %+v, want 3 isolated failures, no other", s)
 	}
 }
 
@@ -421,8 +478,9 @@ func TestDifference(t *testing.T) {
 	}
 }
 
-// A source that fails FIPS blocks often stays refused: after the 12th
-// failure among the last 256 blocks, good blocks are refused until the
+// A source that fails FIPS blocks often, but never 5 in a row, turns
+// unhealthy at its 12th failure among the last 256 blocks (the 11 before
+// are isolated failures) and stays refused: good blocks are refused until the
 // oldest failure has left the window.
 func TestFIPSRate(t *testing.T) {
 	m := newMonitor(t, health.Config{})
@@ -430,11 +488,19 @@ func TestFIPSRate(t *testing.T) {
 	block := func(k int) []byte { return good[k*health.BlockSize : (k+1)*health.BlockSize] }
 	k := 0
 	for i := range 12 {
-		checkErr(t, fmt.Sprintf("bad block %d", k), m.Check(biased(uint64(50+i), 0.55, health.BlockSize)), health.ErrFIPS)
+		err := m.Check(biased(uint64(50+i), 0.55, health.BlockSize))
+		if i < 11 {
+			checkErr(t, fmt.Sprintf("bad block %d", k), err, health.ErrBlock)
+		} else {
+			checkErr(t, fmt.Sprintf("bad block %d", k), err, health.ErrFIPS)
+			if want := "health: FIPS 140-2 test failed: monobit, poker, runs (block of 2500 bytes; 12 of the last 256 blocks failed)"; err.Error() != want {
+				t.Errorf("bad block %d: got %q, want %q", k, err, want)
+			}
+		}
 		k++
-		for j := range 3 {
+		for range 3 {
 			want := error(nil)
-			if j == 0 || i == 11 {
+			if i == 11 {
 				want = health.ErrFailed
 			}
 			checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), want)
@@ -446,7 +512,7 @@ func TestFIPSRate(t *testing.T) {
 		checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), health.ErrFailed)
 	}
 	checkErr(t, fmt.Sprintf("good block %d", k), m.Check(block(k)), nil)
-	if s := m.Stats(); s.FIPS != 12 || s.Blocks != health.RateBlocks+2 {
-		t.Errorf("Stats: got %+v, want 12 FIPS failures in %d blocks", s, health.RateBlocks+2)
+	if s := m.Stats(); s.Isolated != 11 || s.FIPS != 1 || s.Blocks != health.RateBlocks+2 {
+		t.Errorf("Stats: got %+v, want 11 isolated failures and 1 FIPS failure in %d blocks", s, health.RateBlocks+2)
 	}
 }

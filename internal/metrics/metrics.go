@@ -14,8 +14,8 @@
 // count of datagrams from foreign sources), so the per-frame path costs
 // nothing. The rest are events the pipeline does not count, which the
 // caller reports with methods: [Recv.ObserveVerify] (its signature fits
-// [receive.Config.ObserveVerify]), [Recv.HealthFailure], [Recv.SinkError]
-// and [Recv.TrustReloaded].
+// [receive.Config.ObserveVerify]), [Recv.HealthFailure],
+// [Recv.BlockFailure], [Recv.SinkError] and [Recv.TrustReloaded].
 //
 // Metrics labelled kid exist only for the producer keys that
 // [receive.Pipeline.Producers] reports: the keys of the keyring in use and
@@ -143,6 +143,7 @@ type Recv struct {
 
 	sinkErrors atomic.Uint64
 	health     sync.Map // kid → *atomic.Uint64
+	blocks     sync.Map // kid → *atomic.Uint64, isolated FIPS block failures
 }
 
 // NewRecv returns the receiver's metrics, with an empty [Source]: until
@@ -212,12 +213,27 @@ func (r *Recv) ObserveVerify(d time.Duration) {
 // exported, so kid should be the key of a verified frame
 // ([receive.Verdict.KeyID]).
 func (r *Recv) HealthFailure(kid string) {
-	if r == nil {
-		return
+	if r != nil {
+		count(&r.health, kid)
 	}
-	v, ok := r.health.Load(kid)
+}
+
+// BlockFailure counts one isolated FIPS 140-2 block failure of the
+// producer key kid ([receive.Verdict.BlockFailed]): a frame refused with
+// no change of the producer's state, the chance failure of a good source
+// about once in 1,270 blocks. The kids exported are as for
+// [Recv.HealthFailure].
+func (r *Recv) BlockFailure(kid string) {
+	if r != nil {
+		count(&r.blocks, kid)
+	}
+}
+
+// count adds one to the counter of kid in m.
+func count(m *sync.Map, kid string) {
+	v, ok := m.Load(kid)
 	if !ok {
-		v, _ = r.health.LoadOrStore(kid, new(atomic.Uint64))
+		v, _ = m.LoadOrStore(kid, new(atomic.Uint64))
 	}
 	v.(*atomic.Uint64).Add(1)
 }
@@ -312,7 +328,9 @@ var (
 	descForeign = prometheus.NewDesc(recvForeignName,
 		"Datagrams from a source that was not joined, skipped by the socket before the pipeline.", nil, nil)
 	descHealth = prometheus.NewDesc(recvHealthName,
-		"Health test failures of a producer key's verified bytes, one per failure (not per frame refused on probation).", []string{"kid"}, nil)
+		"Health test failures of a producer key's verified bytes that made it unhealthy or kept it so, one per failure (not per frame refused on probation, nor isolated FIPS 140-2 block failures).", []string{"kid"}, nil)
+	descBlock = prometheus.NewDesc(recvBlockName,
+		"Isolated FIPS 140-2 block failures of a producer key's verified bytes: each refused the frame ending the block and changed nothing else (a good source fails about one block in 1,270).", []string{"kid"}, nil)
 	descSinkErrors = prometheus.NewDesc(recvSinkErrorsName,
 		"Writes to the output that failed, by kind: full (the output would block; the frame was dropped) or error (any other write error).", []string{"kind"}, nil)
 	descAlarm = prometheus.NewDesc(recvAlarmName,
@@ -327,7 +345,7 @@ var (
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descSinkErrors, descUnsigned, descAlarm, descTransport, descRediscoveries} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descBlock, descSinkErrors, descUnsigned, descAlarm, descTransport, descRediscoveries} {
 		ch <- d
 	}
 }
@@ -369,19 +387,28 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 	trusted := 0
 	// The original ssmrandom's unsigned frames (recv --allow-unsigned)
 	// are health-tested under one fixed id, which no key can have.
-	if v, ok := c.r.health.Load(receive.UnsignedID); ok {
-		send(ch, descHealth, prometheus.CounterValue, float64(v.(*atomic.Uint64).Load()), receive.UnsignedID)
+	for _, m := range []struct {
+		desc *prometheus.Desc
+		kids *sync.Map
+	}{{descHealth, &c.r.health}, {descBlock, &c.r.blocks}} {
+		if v, ok := m.kids.Load(receive.UnsignedID); ok {
+			send(ch, m.desc, prometheus.CounterValue, float64(v.(*atomic.Uint64).Load()), receive.UnsignedID)
+		}
 	}
 	for _, p := range producers {
 		kid := p.KeyID
 		send(ch, descFrames, prometheus.CounterValue, float64(p.Frames), kid)
 		send(ch, descForwardedFrames, prometheus.CounterValue, float64(p.Forwarded), kid)
 		send(ch, descForwardedBytes, prometheus.CounterValue, float64(p.Bytes), kid)
-		var failures uint64
+		var failures, blocks uint64
 		if v, ok := c.r.health.Load(kid); ok {
 			failures = v.(*atomic.Uint64).Load()
 		}
+		if v, ok := c.r.blocks.Load(kid); ok {
+			blocks = v.(*atomic.Uint64).Load()
+		}
 		send(ch, descHealth, prometheus.CounterValue, float64(failures), kid)
+		send(ch, descBlock, prometheus.CounterValue, float64(blocks), kid)
 		if !p.LastFrame.IsZero() {
 			send(ch, descLastFrame, prometheus.GaugeValue, float64(p.LastFrame.UnixNano())/1e9, kid)
 			if p.Trusted {

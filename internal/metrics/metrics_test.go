@@ -237,6 +237,7 @@ func TestRecvScrape(t *testing.T) {
 	want(counter, 5, "ssmrandom_recv_sink_errors_total", "kind", "full")
 	want(counter, 0, "ssmrandom_recv_sink_errors_total", "kind", "error")
 	want(counter, 0, "ssmrandom_recv_health_failures_total", "kid", kidA)
+	want(counter, 0, "ssmrandom_recv_fips_block_failures_total", "kid", kidA)
 	want(counter, 0, "ssmrandom_recv_trust_reloads_total", "result", "ok")
 	want(counter, 0, "ssmrandom_recv_trust_reloads_total", "result", "error")
 	want(gauge, 0, "ssmrandom_recv_trust_skipped_files")
@@ -312,9 +313,14 @@ func TestKidLabels(t *testing.T) {
 	m.HealthFailure(kidA)
 	m.HealthFailure(kidA)
 	m.HealthFailure(kidForged)
+	m.BlockFailure(kidA)
+	m.BlockFailure(kidForged)
 	f := scrape(t, serve(t, m))
 	if got := f.value(t, counter, "ssmrandom_recv_health_failures_total", "kid", kidA); got != 2 {
 		t.Errorf("ssmrandom_recv_health_failures_total{kid=%q}: got %v, want 2", kidA, got)
+	}
+	if got := f.value(t, counter, "ssmrandom_recv_fips_block_failures_total", "kid", kidA); got != 1 {
+		t.Errorf("ssmrandom_recv_fips_block_failures_total{kid=%q}: got %v, want 1", kidA, got)
 	}
 	want := []string{kidA, kidB, kidRetired}
 	for name, mf := range f {
@@ -331,7 +337,8 @@ func TestKidLabels(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"ssmrandom_recv_frames_total", "ssmrandom_recv_forwarded_frames_total",
-		"ssmrandom_recv_forwarded_bytes_total", "ssmrandom_recv_health_failures_total", "ssmrandom_recv_key_info"} {
+		"ssmrandom_recv_forwarded_bytes_total", "ssmrandom_recv_health_failures_total", "ssmrandom_recv_fips_block_failures_total",
+		"ssmrandom_recv_key_info"} {
 		for _, kid := range want {
 			f.find(t, name, "kid", kid)
 		}
@@ -494,7 +501,9 @@ func TestSendScrape(t *testing.T) {
 	if got := scrape(t, serve(t, m)).value(t, gauge, "ssmrandom_send_input_healthy"); got != 1 {
 		t.Errorf("ssmrandom_send_input_healthy before WatchInput: got %v, want 1", got)
 	}
-	m.WatchInput(func() metrics.InputHealth { return metrics.InputHealth{Failures: 2, Dropped: 5000, Unhealthy: true} })
+	m.WatchInput(func() metrics.InputHealth {
+		return metrics.InputHealth{Failures: 2, Blocks: 3, Dropped: 5000, Unhealthy: true}
+	})
 	f := scrape(t, serve(t, m))
 	if got := f.value(t, gauge, "ssmrandom_send_input_healthy"); got != 0 {
 		t.Errorf("ssmrandom_send_input_healthy: got %v, want 0", got)
@@ -508,6 +517,7 @@ func TestSendScrape(t *testing.T) {
 		{"ssmrandom_send_errors_total", 1},
 		{"ssmrandom_send_read_errors_total", 1},
 		{"ssmrandom_send_health_failures_total", 2},
+		{"ssmrandom_send_fips_block_failures_total", 3},
 		{"ssmrandom_send_health_dropped_bytes_total", 5000},
 	} {
 		if got := f.value(t, counter, c.name); got != c.want {
@@ -686,9 +696,14 @@ func TestUnsignedHealthFailures(t *testing.T) {
 		}
 	}
 	m.HealthFailure(receive.UnsignedID)
+	m.BlockFailure(receive.UnsignedID)
+	m.BlockFailure(receive.UnsignedID)
 	f = scrape(t, serve(t, m))
 	if got := f.value(t, counter, "ssmrandom_recv_health_failures_total", "kid", receive.UnsignedID); got != 1 {
 		t.Errorf("ssmrandom_recv_health_failures_total{kid=%q}: got %v, want 1", receive.UnsignedID, got)
+	}
+	if got := f.value(t, counter, "ssmrandom_recv_fips_block_failures_total", "kid", receive.UnsignedID); got != 2 {
+		t.Errorf("ssmrandom_recv_fips_block_failures_total{kid=%q}: got %v, want 2", receive.UnsignedID, got)
 	}
 }
 

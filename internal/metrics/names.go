@@ -19,6 +19,7 @@ const (
 	recvKeyInfoName      = "ssmrandom_recv_key_info"
 	recvForeignName      = "ssmrandom_recv_foreign_source_datagrams_total"
 	recvHealthName       = "ssmrandom_recv_health_failures_total"
+	recvBlockName        = "ssmrandom_recv_fips_block_failures_total"
 	recvSinkErrorsName   = "ssmrandom_recv_sink_errors_total"
 	recvUnsignedName     = "ssmrandom_recv_unsigned_frames_total"
 	recvVerifyName       = "ssmrandom_recv_verify_duration_seconds"
@@ -35,6 +36,7 @@ const (
 	sendReadErrorsName = "ssmrandom_send_read_errors_total"
 
 	sendHealthFailuresName = "ssmrandom_send_health_failures_total"
+	sendBlockFailuresName  = "ssmrandom_send_fips_block_failures_total"
 	sendHealthDroppedName  = "ssmrandom_send_health_dropped_bytes_total"
 	sendInputHealthyName   = "ssmrandom_send_input_healthy"
 

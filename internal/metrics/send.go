@@ -27,8 +27,9 @@ type Send struct {
 // InputHealth is what the health tests of the sender's input have found
 // so far (send.Stats has the same counts).
 type InputHealth struct {
-	Failures  uint64 // reads of the input that failed a test
-	Dropped   uint64 // input bytes dropped for it
+	Failures  uint64 // reads of the input that failed a test and made it failing
+	Blocks    uint64 // reads refused for an isolated FIPS 140-2 block failure
+	Dropped   uint64 // input bytes dropped for either
 	Unhealthy bool   // whether the input is failing now
 }
 
@@ -55,10 +56,13 @@ func NewSend(version string) *Send {
 		return InputHealth{}
 	}
 	failures := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: sendHealthFailuresName,
-		Help: "Reads of the entropy input that failed a health test (send --health on); nothing is sent until the input passes again."},
+		Help: "Reads of the entropy input that failed a health test and made it unhealthy (send --health on); nothing is sent until the input passes again."},
 		func() float64 { return float64(input().Failures) })
+	blocks := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: sendBlockFailuresName,
+		Help: "Isolated FIPS 140-2 block failures of the entropy input: the block's bytes were dropped and nothing else changed (a good source fails about one block in 1,270)."},
+		func() float64 { return float64(input().Blocks) })
 	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: sendHealthDroppedName,
-		Help: "Entropy input bytes dropped by the health tests: those of failing reads and of their FIPS blocks, and those read on probation."},
+		Help: "Entropy input bytes dropped by the health tests: those of failing reads and of their FIPS blocks (isolated block failures too), and those read on probation."},
 		func() float64 { return float64(input().Dropped) })
 	healthy := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: sendInputHealthyName,
 		Help: "1 while the entropy input passes the health tests (or they are off), 0 from a failure until it passes again."},
@@ -69,7 +73,7 @@ func NewSend(version string) *Send {
 			return 1
 		})
 	s.reg = newRegistry(version, s.frames, s.bytes, s.sendErrors, s.readErrors, s.seedRounds, s.seedMembers, s.seedDatagrams,
-		failures, dropped, healthy)
+		failures, blocks, dropped, healthy)
 	return s
 }
 

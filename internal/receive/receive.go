@@ -231,9 +231,11 @@ type producer struct {
 	frames, forwarded, bytes atomic.Uint64
 	last                     atomic.Int64 // Unix nanoseconds of the last verified frame
 	// unhealthy is set from a failed health test until the producer
-	// recovers; failures counts failed tests, not frames on probation.
+	// recovers; failures counts failed tests, not frames on probation
+	// nor isolated FIPS block failures, which blocks counts.
 	unhealthy atomic.Bool
 	failures  atomic.Uint64
+	blocks    atomic.Uint64
 	// dropped counts the key's verified frames that were not forwarded,
 	// by reason.
 	dropped [numReasons]atomic.Uint64
@@ -311,8 +313,10 @@ type ProducerStats struct {
 	LastFrame time.Time     // when the last verified frame was checked; zero if none
 	Unhealthy bool          // the producer failed a health test and has not recovered
 	// HealthFailures counts the producer's frames that failed a health
-	// test, not those refused on probation after a failure.
-	HealthFailures uint64
+	// test, not those refused on probation after a failure nor isolated
+	// FIPS block failures; HealthBlocks counts those (health.ErrBlock):
+	// frames refused with no change of the producer's state.
+	HealthFailures, HealthBlocks uint64
 	// Dropped counts the key's verified frames that were not forwarded,
 	// by reason ([Replay], [Unhealthy], [OutputFull], [SampledOut] and
 	// such): a datagram that only names the key is not counted here,
@@ -330,7 +334,7 @@ func (p *Pipeline) Producers() []ProducerStats {
 		k, trusted := t.ring.Lookup(kid)
 		s := ProducerStats{KeyID: kid, File: k.File, Valid: k.Valid, Trusted: trusted,
 			Frames: c.frames.Load(), Forwarded: c.forwarded.Load(), Bytes: c.bytes.Load(),
-			Unhealthy: c.unhealthy.Load(), HealthFailures: c.failures.Load()}
+			Unhealthy: c.unhealthy.Load(), HealthFailures: c.failures.Load(), HealthBlocks: c.blocks.Load()}
 		for i := range c.dropped {
 			s.Dropped[i] = c.dropped[i].Load()
 		}
@@ -597,7 +601,13 @@ func (p *Pipeline) admit(w *work) {
 		}
 		if err := w.prod.health.Check(w.frame.Data); err != nil {
 			v.Reason, v.Err = Unhealthy, err
-			if v.HealthFailed() {
+			switch {
+			case v.BlockFailed():
+				// Refused, and nothing else: the producer's state is
+				// what it was.
+				w.prod.blocks.Add(1)
+				return
+			case v.HealthFailed():
 				w.prod.failures.Add(1)
 			}
 			if !w.prod.unhealthy.Swap(true) {

@@ -14,8 +14,9 @@ type Summary struct {
 	// Total are the counters since the Pipeline was made.
 	Total Stats
 	// Producers are the per-key counters of the interval (Frames,
-	// Forwarded, Bytes, Dropped, HealthFailures); the other fields are as
-	// [Pipeline.Producers] reports them at the end of the interval.
+	// Forwarded, Bytes, Dropped, HealthFailures, HealthBlocks); the other
+	// fields are as [Pipeline.Producers] reports them at the end of the
+	// interval.
 	Producers []ProducerStats
 	// Start and End are the interval: End is when the Summary was made,
 	// Start when the previous one was (or when [NewSummaries] was called).
@@ -81,6 +82,7 @@ func (s ProducerStats) sub(t ProducerStats) ProducerStats {
 	s.Forwarded -= t.Forwarded
 	s.Bytes -= t.Bytes
 	s.HealthFailures -= t.HealthFailures
+	s.HealthBlocks -= t.HealthBlocks
 	for i := range s.Dropped {
 		s.Dropped[i] -= t.Dropped[i]
 	}

@@ -108,10 +108,19 @@ const (
 
 // HealthFailed reports whether v is a new failure of a producer's health
 // tests, the one event of a failure to report (log it, count it): an
-// [Unhealthy] verdict whose error is not that of a frame refused while
-// the producer is on probation after a failure (health.ErrFailed).
+// [Unhealthy] verdict whose error is neither that of a frame refused
+// while the producer is on probation after a failure (health.ErrFailed)
+// nor an isolated FIPS block failure ([Verdict.BlockFailed]).
 func (v Verdict) HealthFailed() bool {
-	return v.Reason == Unhealthy && !errors.Is(v.Err, health.ErrFailed)
+	return v.Reason == Unhealthy && !errors.Is(v.Err, health.ErrFailed) && !errors.Is(v.Err, health.ErrBlock)
+}
+
+// BlockFailed reports whether v refused a frame for an isolated FIPS
+// 140-2 block failure (health.ErrBlock): the chance failure of a good
+// source, about one block in 1,270, which changes nothing but this frame.
+// Count it; it is no news to log.
+func (v Verdict) BlockFailed() bool {
+	return v.Reason == Unhealthy && errors.Is(v.Err, health.ErrBlock)
 }
 
 // HealthMonitors returns a [Config.Health] that gives each producer a

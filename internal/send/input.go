@@ -26,7 +26,10 @@ const inputRead = health.BlockSize
 // once the FIPS block that covers them has passed (all but the last
 // [health.Monitor.Pending] bytes checked); when a check fails, every byte
 // held back and the bytes of that read are dropped, so no byte of a
-// failing block is framed, signed or sealed. While the source fails, Read
+// failing block is framed, signed or sealed. An isolated FIPS block
+// failure ([health.ErrBlock], the chance failure of a good source) ends
+// there: it is counted and the input reads on, not failing. Any other
+// failure makes the source failing (change is told once); while it fails, Read
 // does not return: it reads on (no faster than limit allows, if not nil)
 // until the source passes again, its context is done or it has an error.
 // At the end of the source (io.EOF) the bytes held back, in a last block
@@ -50,8 +53,8 @@ type input struct {
 	err           error // the source's error, once it has one
 	failing       bool
 
-	failures, dropped atomic.Uint64
-	unhealthy         atomic.Bool
+	failures, blocks, dropped atomic.Uint64
+	unhealthy                 atomic.Bool
 }
 
 // newInput returns the input reading r, with the health tests of cfg
@@ -125,11 +128,15 @@ func (in *input) fill() {
 // back, and releases or drops them.
 func (in *input) check(data []byte) {
 	if err := in.mon.Check(data); err != nil {
-		if !errors.Is(err, health.ErrFailed) {
-			in.failures.Add(1)
-		}
 		in.dropped.Add(uint64(in.end - in.rel + len(data)))
 		in.end = in.rel
+		switch {
+		case errors.Is(err, health.ErrBlock):
+			in.blocks.Add(1)
+			return
+		case !errors.Is(err, health.ErrFailed):
+			in.failures.Add(1)
+		}
 		if !in.failing {
 			in.failing = true
 			in.unhealthy.Store(true)

@@ -80,8 +80,9 @@ type Config struct {
 	// this configures them, on every byte of Input before the frames or
 	// the seed rounds use any of it: bytes are held back until the FIPS
 	// 140-2 block that covers them has passed, and a read that fails a
-	// test drops every byte held back and itself. While the input fails,
-	// nothing is sent, neither frames nor seeds, and the input is read on
+	// test drops every byte held back and itself. An isolated FIPS block
+	// failure (health.ErrBlock) ends there; after any other failure, while
+	// the input fails, nothing is sent, neither frames nor seeds, and the input is read on
 	// (no faster than Rate) until it passes again (see Recovery in the
 	// package doc of health). At the end of Input the bytes held back, a
 	// last block too short for the FIPS tests, are sent: they passed the
@@ -89,7 +90,8 @@ type Config struct {
 	Health *health.Config
 	// HealthChange, if not nil, is called when Input starts failing the
 	// health tests, with the first failure, and with nil when it passes
-	// again; from the goroutine reading Input, which waits for it.
+	// again (an isolated FIPS block failure is no such change); from the
+	// goroutine reading Input, which waits for it.
 	HealthChange func(err error)
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
@@ -116,11 +118,13 @@ type Stats struct {
 	SeedDatagrams uint64 // seed datagrams sent
 
 	// With [Config.Health]: reads of the input that failed a health test
-	// (not those refused on probation after one), the input bytes dropped
-	// for it, and whether the input is failing now (from its first failure
-	// until it passes again).
-	HealthFailures, HealthDropped uint64
-	Unhealthy                     bool
+	// and made it failing (not those refused on probation after one, nor
+	// isolated FIPS block failures), reads refused for an isolated FIPS
+	// block failure (health.ErrBlock), the input bytes dropped for either,
+	// and whether the input is failing now (from a failure until it passes
+	// again).
+	HealthFailures, HealthBlocks, HealthDropped uint64
+	Unhealthy                                   bool
 }
 
 // Loop sends entropy until its source ends, its count is reached, its
@@ -187,7 +191,8 @@ func (l *Loop) Stats() Stats {
 		s.SeedRounds, s.SeedMembers, s.SeedDatagrams = l.seeds.rounds.Load(), l.seeds.sealed.Load(), l.seeds.datagrams.Load()
 	}
 	if l.in != nil {
-		s.HealthFailures, s.HealthDropped, s.Unhealthy = l.in.failures.Load(), l.in.dropped.Load(), l.in.unhealthy.Load()
+		s.HealthFailures, s.HealthBlocks = l.in.failures.Load(), l.in.blocks.Load()
+		s.HealthDropped, s.Unhealthy = l.in.dropped.Load(), l.in.unhealthy.Load()
 	}
 	return s
 }
