@@ -155,7 +155,7 @@ func runRecv(c *cli.Context, e *env) error {
 		defer serveMetrics(ctx, srv, m, log)()
 	}
 	sums := receive.NewSummaries(pipe)
-	waitControl, err := serveControl(ctx, c, "recv", log, recvStatus(pipe, sums, out, opts.silence, c.Int("credit")))
+	waitControl, err := serveControl(ctx, c, "recv", log, recvStatus(pipe, sums, out, conn, opts.silence, c.Int("credit")))
 	if err != nil {
 		return err
 	}
@@ -170,8 +170,10 @@ func runRecv(c *cli.Context, e *env) error {
 }
 
 // recvStatus returns what recv answers ssmrandom status.
-func recvStatus(pipe *receive.Pipeline, sums *receive.Summaries, out sink.Sink, silence time.Duration, credit int) func() control.Status {
-	r := control.Recv{Silence: silence, Output: out.String(), Credit: credit}
+func recvStatus(pipe *receive.Pipeline, sums *receive.Summaries, out sink.Sink, conn datagramConn, silence time.Duration, credit int) func() control.Status {
+	transport := transportMetrics(conn)
+	r := control.Recv{Silence: silence, Output: out.String(), Credit: credit,
+		Transport: func() control.Transport { return control.Transport(transport()) }}
 	if p, ok := out.(interface{ Pending() (int, error) }); ok {
 		r.Pending = p.Pending
 	}

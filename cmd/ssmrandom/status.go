@@ -31,9 +31,11 @@ func statusCommand(e *env) *cli.Command {
 		Usage:     "ask a running recv or send how it is doing",
 		ArgsUsage: "[recv|send]",
 		Description: "Asks the recv (or send) that runs on this host over its control socket (--control) and\n" +
-			"prints, per producer key, the age of its last frame and the frames and bytes forwarded\n" +
-			"and dropped by reason in the last --stats-interval, and what the output took: the bytes\n" +
-			"rngd drained from the FIFO, or the bits credited to the kernel. Exit status 0: the\n" +
+			"prints how recv gets its datagrams (native, or amt: the relay, the tunnel's state and\n" +
+			"how often the relay was re-discovered), per producer key, the age of its last frame\n" +
+			"and the frames and bytes forwarded and dropped by reason in the last --stats-interval,\n" +
+			"and what the output took: the bytes rngd drained from the FIFO, or the bits credited\n" +
+			"to the kernel. Exit status 0: the\n" +
 			"daemon is healthy; 1: it is degraded (silence, an output nobody drains, an unhealthy\n" +
 			"producer, failing sends) or the query failed; 3: no daemon answers.",
 		Flags: []cli.Flag{
@@ -101,6 +103,9 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		interval = fmt.Sprintf("in the last %s (to %s)", st.IntervalEnd.Sub(st.IntervalStart).Round(time.Second), st.IntervalEnd.Local().Format(time.TimeOnly))
 	}
 	fmt.Fprintf(w, "  counts: %s\n", interval)
+	if t := st.Transport; t != nil {
+		fmt.Fprintf(w, "  transport: %s\n", transportText(*t))
+	}
 	for _, p := range st.Producers {
 		fmt.Fprintf(w, "\nproducer %s", p.KeyID)
 		if !p.Trusted {
@@ -140,6 +145,19 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		fmt.Fprintf(w, "  sent: %s, %s, %s\n", plural(s.Frames, "frame"), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
 		fmt.Fprintf(w, "  in all: %s, %s, %s\n", plural(s.TotalFrames, "frame"), plural(s.TotalBytes, "byte"), plural(s.TotalSendErrors, "send error"))
 	}
+}
+
+// transportText says how a receiver gets its datagrams: "native", or
+// "amt, relay 192.0.2.2:2268, up, rediscovered 1 time".
+func transportText(t control.Transport) string {
+	if t.Kind != "amt" {
+		return t.Kind
+	}
+	relay := t.Relay
+	if relay == "" {
+		relay = "none yet"
+	}
+	return fmt.Sprintf("amt, relay %s, %s, rediscovered %s", relay, t.State, plural(t.Rediscoveries, "time"))
 }
 
 // byReason formats counts by reason, "output_full 2, replay 1", in the

@@ -41,6 +41,8 @@ type Status struct {
 	IntervalStart time.Time `json:"interval_start,omitzero"`
 	IntervalEnd   time.Time `json:"interval_end,omitzero"`
 
+	// How a receiver gets its datagrams.
+	Transport *Transport `json:"transport,omitempty"`
 	// A receiver's producers, its drops of the interval by reason (all
 	// datagrams, whoever sent them; reasons with none left out) and its
 	// output.
@@ -69,6 +71,17 @@ type Producer struct {
 	Forwarded uint64            `json:"forwarded"`
 	Bytes     uint64            `json:"bytes"`
 	Dropped   map[string]uint64 `json:"dropped,omitempty"`
+}
+
+// Transport is how a receiver gets its datagrams: natively or through an
+// AMT relay (RFC 7450).
+type Transport struct {
+	Kind  string `json:"kind"`            // "native" or "amt"
+	Relay string `json:"relay,omitempty"` // the AMT relay's address and port; none before one advertised itself
+	State string `json:"state,omitempty"` // the AMT tunnel's state (discovering, requesting, up, closed)
+	// Rediscoveries counts the times the AMT relay went silent and was
+	// discovered again.
+	Rediscoveries uint64 `json:"rediscoveries"`
 }
 
 // Sink is what a receiver's output took.
@@ -111,6 +124,8 @@ type Recv struct {
 	Output  string
 	Pending func() (int, error)
 	Credit  int
+	// Transport, if not nil, says how the datagrams arrive now.
+	Transport func() Transport
 }
 
 // RecvStatus returns the Status of a receiver at now, but for the
@@ -158,6 +173,10 @@ func RecvStatus(r Recv, now time.Time) Status {
 		k.Credited = &bits
 	}
 	s.Sink = k
+	if r.Transport != nil {
+		t := r.Transport()
+		s.Transport = &t
+	}
 	return s
 }
 

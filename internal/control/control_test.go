@@ -80,7 +80,8 @@ func TestServeQuery(t *testing.T) {
 
 // TestRecvStatus checks what a receiver reports: the last interval's
 // counts with zero reasons left out, last frame ages, what the FIFO's
-// reader took, and degraded for an alarm or an unhealthy producer.
+// reader took, the transport, and degraded for an alarm or an unhealthy
+// producer.
 func TestRecvStatus(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var last receive.Summary
@@ -111,9 +112,17 @@ func TestRecvStatus(t *testing.T) {
 	if len(st.Problems) != 1 || !st.Degraded() {
 		t.Errorf("problems: got %q, want one: producer b unhealthy", st.Problems)
 	}
-	st = control.RecvStatus(control.Recv{Now: receive.Summary{Total: receive.Stats{Bytes: 10}}, Alarms: receive.Alarms{Silent: true}, Silence: time.Minute, Credit: 2}, now)
+	if st.Transport != nil {
+		t.Errorf("transport: got %+v, want none when Recv has none", st.Transport)
+	}
+	amt := control.Transport{Kind: "amt", Relay: "192.0.2.2:2268", State: "up", Rediscoveries: 2}
+	st = control.RecvStatus(control.Recv{Now: receive.Summary{Total: receive.Stats{Bytes: 10}}, Alarms: receive.Alarms{Silent: true}, Silence: time.Minute, Credit: 2,
+		Transport: func() control.Transport { return amt }}, now)
 	if len(st.Problems) != 1 || st.Problems[0] != "silence: no verified frame from any producer for 1m0s" || *st.Sink.Credited != 20 || !st.IntervalEnd.IsZero() {
 		t.Errorf("silent: got problems %q, sink %+v, interval end %v", st.Problems, st.Sink, st.IntervalEnd)
+	}
+	if st.Transport == nil || *st.Transport != amt {
+		t.Errorf("transport: got %+v, want %+v", st.Transport, amt)
 	}
 }
 

@@ -147,7 +147,10 @@ func (in *input) check(data []byte) {
 		return
 	}
 	in.end += len(data)
-	in.rel = in.end - in.mon.Pending()
+	// The block in progress may have begun in a read refused on
+	// probation, whose bytes were dropped: then every byte here is
+	// pending, and none is released.
+	in.rel = max(in.end-in.mon.Pending(), 0)
 	if in.failing {
 		in.failing = false
 		in.unhealthy.Store(false)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -125,10 +126,18 @@ const inputReadSlack = 2 * health.BlockSize
 
 // TestHealthRecovers checks that a source that is bad and then good is
 // sent from again once it passes, and that none of its bad bytes, nor any
-// good byte of a block the bad bytes failed, is sent.
+// good byte of a block the bad bytes failed, is sent; also when the
+// source's reads are shorter than a FIPS block, so that the probation
+// ends in the middle of one (which once panicked).
 func TestHealthRecovers(t *testing.T) {
+	for _, per := range []int{0, 1000} {
+		t.Run(fmt.Sprintf("reads of %d", per), func(t *testing.T) { testHealthRecovers(t, per) })
+	}
+}
+
+func testHealthRecovers(t *testing.T, per int) {
 	const size, count = 256, 40
-	src := &source{bad: zero, badLeft: 10000, good: rand.NewChaCha8([32]byte{1})}
+	src := &source{bad: zero, badLeft: 10000, good: rand.NewChaCha8([32]byte{1}), per: per}
 	var ch changes
 	c, _, st, err := run(t, send.Config{Input: src, Framer: send.Raw{}, Size: size, Count: count,
 		Health: &health.Config{}, HealthChange: ch.add})
