@@ -17,6 +17,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // validityHint is the hint of every bad validity flag.
@@ -64,7 +65,7 @@ func keygenCommand(e *env) *cli.Command {
 			}
 			if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
 				// A configuration error: restarting cannot fix it (exit 2).
-				return usagef(validityHint, "--not-after %s is already past: receivers would refuse every frame of the key", rfc3339(valid.NotAfter))
+				return usagef(validityHint, "--not-after %s is already past: receivers would refuse every frame of the key", words.Time(valid.NotAfter))
 			}
 			if dir := filepath.Dir(prefix); dir != "." {
 				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -89,9 +90,9 @@ func keygenCommand(e *env) *cli.Command {
 			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
 			switch keyState(valid, now) {
 			case stateValid:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", validityText(valid))
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", words.Validity(valid.NotBefore, valid.NotAfter))
 			default:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", validityText(valid), refusal)
+				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", words.Validity(valid.NotBefore, valid.NotAfter), refusal)
 			}
 			fmt.Fprintln(e.stdout, kid)
 			return nil
@@ -159,7 +160,7 @@ func validityFlags(c *cli.Context, now time.Time) (sign.Validity, error) {
 		}
 	}
 	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotAfter.After(v.NotBefore) {
-		return sign.Validity{}, usagef(validityHint, "--not-after %s is not after --not-before %s", rfc3339(v.NotAfter), rfc3339(v.NotBefore))
+		return sign.Validity{}, usagef(validityHint, "--not-after %s is not after --not-before %s", words.Time(v.NotAfter), words.Time(v.NotBefore))
 	}
 	if err := v.Check(); err != nil { // what a JWK can hold: up to the year 9999
 		return sign.Validity{}, usagef(validityHint, "bad validity period %s: a JWK holds whole seconds from 1970 to the end of 9999", v)
@@ -194,23 +195,6 @@ func parseDays(s string) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(s)
 	return d, err == nil
-}
-
-// rfc3339 formats t in UTC, in RFC 3339 with fractions of a second only
-// where there are some.
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// validityText says when a key is valid, in words.
-func validityText(v sign.Validity) string {
-	switch {
-	case v.NotBefore.IsZero() && v.NotAfter.IsZero():
-		return "at all times"
-	case v.NotAfter.IsZero():
-		return "from " + rfc3339(v.NotBefore) + " on"
-	case v.NotBefore.IsZero():
-		return "until " + rfc3339(v.NotAfter)
-	}
-	return "from " + rfc3339(v.NotBefore) + " until " + rfc3339(v.NotAfter)
 }
 
 // Key states: where now stands in a key's validity period.

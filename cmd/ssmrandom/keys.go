@@ -14,6 +14,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // metricsTimeout bounds the whole --metrics request, body included.
@@ -118,7 +119,7 @@ func runKeys(c *cli.Context, e *env) error {
 	}
 	switch {
 	case len(skipped) > 0:
-		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", plural(uint64(len(skipped)), "file"), path),
+		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", words.Plural(uint64(len(skipped)), "file"), path),
 			"fix or remove what was skipped")
 	case ring.Len() == 0:
 		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)
@@ -195,7 +196,7 @@ func printKeys(w io.Writer, rep *keysReport, withMetrics bool) error {
 		if t == nil {
 			return "-"
 		}
-		return rfc3339(*t)
+		return words.Time(*t)
 	}
 	for _, k := range rep.Keys {
 		file := k.File
@@ -206,11 +207,11 @@ func printKeys(w io.Writer, rep *keysReport, withMetrics bool) error {
 		if withMetrics {
 			age := "-"
 			if k.AgeSeconds != nil {
-				age = agoText(time.Duration(*k.AgeSeconds * float64(time.Second)))
+				age = words.Ago(time.Duration(*k.AgeSeconds * float64(time.Second)))
 			}
 			last := "none yet"
 			if k.LastFrame != nil {
-				last = rfc3339(k.LastFrame.Truncate(time.Second))
+				last = words.Time(k.LastFrame.Truncate(time.Second))
 			}
 			line += "\t" + last + "\t" + age
 		}
@@ -225,23 +226,4 @@ func printKeys(w io.Writer, rep *keysReport, withMetrics bool) error {
 		}
 	}
 	return nil
-}
-
-// agoText says how long ago something happened d before now: "3s ago",
-// "2h5m0s ago", "9d4h ago" from two days on, or "in 2s" for a time ahead.
-func agoText(d time.Duration) string {
-	if d < 0 {
-		return "in " + durationText(-d)
-	}
-	return durationText(d) + " ago"
-}
-
-// durationText is d to the second, or from two days on to the hour in
-// days and hours.
-func durationText(d time.Duration) string {
-	if d >= 48*time.Hour {
-		d = d.Round(time.Hour)
-		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
-	}
-	return d.Round(time.Second).String()
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/send"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // membersHint is the hint of a --members that cannot be read.
@@ -85,7 +86,7 @@ func runKeysMembers(c *cli.Context, e *env) error {
 	switch {
 	case len(skipped) > 0:
 		return withHint(fmt.Errorf("%s of --members %s did not load (listed as skipped): send refuses to start with it, and a running send passes it over when it reloads its members",
-			plural(uint64(len(skipped)), "file"), path), "fix or remove what was skipped")
+			words.Plural(uint64(len(skipped)), "file"), path), "fix or remove what was skipped")
 	case set.Len() == 0:
 		return fmt.Errorf("no X25519 host key in %s; send --members would refuse to start", path)
 	}
@@ -101,7 +102,7 @@ func printMembers(w io.Writer, rep *membersReport) error {
 		if t == nil {
 			return "-"
 		}
-		return rfc3339(*t)
+		return words.Time(*t)
 	}
 	for _, m := range rep.Keys {
 		fmt.Fprintln(tw, strings.Join([]string{m.KeyID, m.HostID, m.State, orDash(m.NotBefore), orDash(m.NotAfter), m.File}, "\t"))

@@ -27,6 +27,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/sample"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 func recvCommand(e *env) *cli.Command {
@@ -556,10 +557,10 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	if len(prods) > 0 {
 		ev = ev.Array("producers", producers)
 	}
-	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
+	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
 	if msg != "stopped" {
 		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
-			plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
+			words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
 	}
 	if r.alarms.Any() {
 		alarms := zerolog.Arr()

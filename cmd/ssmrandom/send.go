@@ -23,6 +23,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/send"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // defaultRate is the default --rate in bytes per second: 32 frames of 512
@@ -326,7 +327,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 		}
 		if failing.Load() {
 			failing.Store(false)
-			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", plural(lost, "frame"))
+			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", words.Plural(lost, "frame"))
 		}
 		m.Sent(ev.Bytes)
 		log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
@@ -380,9 +381,9 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 			mode.signer.KeyID(), mode.signer.Valid().NotAfter.UTC().Format(time.RFC3339))
 	}
 	s := loop.Stats()
-	msg := fmt.Sprintf("sent %s, %s, %s", plural(s.Frames, mode.noun), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
+	msg := fmt.Sprintf("sent %s, %s, %s", words.Plural(s.Frames, mode.noun), words.Plural(s.Bytes, "byte"), words.Plural(s.SendErrors, "send error"))
 	if s.SeedRounds > 0 {
-		msg += fmt.Sprintf("; %s in %s in %s", plural(s.SeedMembers, "seed"), plural(s.SeedDatagrams, "seed datagram"), plural(s.SeedRounds, "seed round"))
+		msg += fmt.Sprintf("; %s in %s in %s", words.Plural(s.SeedMembers, "seed"), words.Plural(s.SeedDatagrams, "seed datagram"), words.Plural(s.SeedRounds, "seed round"))
 	}
 	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg(msg)
 	return err
@@ -427,10 +428,10 @@ func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval t
 					SeedRounds: s.SeedRounds - iv.start.SeedRounds, SeedMembers: s.SeedMembers - iv.start.SeedMembers, SeedDatagrams: s.SeedDatagrams - iv.start.SeedDatagrams}
 				iv.mu.Unlock()
 				ev := seedFields(log.Info(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes)
-				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", plural(d.Frames, "frame"), plural(d.Bytes, "byte"), interval)
+				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", words.Plural(d.Frames, "frame"), words.Plural(d.Bytes, "byte"), interval)
 				if d.SendErrors > 0 {
 					ev = seedFields(log.Warn(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes).Uint64("send_errors", d.SendErrors)
-					msg += ", " + plural(d.SendErrors, "frame") + " lost to send errors"
+					msg += ", " + words.Plural(d.SendErrors, "frame") + " lost to send errors"
 				}
 				ev.Msg(msg)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/control"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // Exit statuses of status, besides exitOK, exitUsage and exitRuntime
@@ -115,7 +116,7 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 			age = fmt.Sprintf("%s ago", time.Duration(*p.LastFrameAge*float64(time.Second)).Round(time.Millisecond))
 		}
 		fmt.Fprintf(w, "  last frame: %s\n", age)
-		fmt.Fprintf(w, "  forwarded: %s, %s\n", plural(p.Forwarded, "frame"), plural(p.Bytes, "byte"))
+		fmt.Fprintf(w, "  forwarded: %s, %s\n", words.Plural(p.Forwarded, "frame"), words.Plural(p.Bytes, "byte"))
 		if len(p.Dropped) > 0 {
 			fmt.Fprintf(w, "  dropped: %s\n", byReason(p.Dropped))
 		}
@@ -124,12 +125,12 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		fmt.Fprintf(w, "\ndropped: %s\n", byReason(st.Dropped))
 	}
 	if k := st.Sink; k != nil {
-		fmt.Fprintf(w, "\noutput %s\n  written: %s (%d in all)\n", k.Output, plural(k.Bytes, "byte"), k.TotalBytes)
+		fmt.Fprintf(w, "\noutput %s\n  written: %s (%d in all)\n", k.Output, words.Plural(k.Bytes, "byte"), k.TotalBytes)
 		if k.Drained != nil {
-			fmt.Fprintf(w, "  drained by its reader: %s in all, %d waiting\n", plural(*k.Drained, "byte"), *k.Pending)
+			fmt.Fprintf(w, "  drained by its reader: %s in all, %d waiting\n", words.Plural(*k.Drained, "byte"), *k.Pending)
 		}
 		if k.Credited != nil {
-			fmt.Fprintf(w, "  credited to the kernel: %s in all\n", plural(*k.Credited, "bit"))
+			fmt.Fprintf(w, "  credited to the kernel: %s in all\n", words.Plural(*k.Credited, "bit"))
 		}
 	}
 	if s := st.Send; s != nil {
@@ -137,8 +138,8 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		if s.KeyID != "" {
 			fmt.Fprintf(w, "key %s\n", s.KeyID)
 		}
-		fmt.Fprintf(w, "  sent: %s, %s, %s\n", plural(s.Frames, "frame"), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
-		fmt.Fprintf(w, "  in all: %s, %s, %s\n", plural(s.TotalFrames, "frame"), plural(s.TotalBytes, "byte"), plural(s.TotalSendErrors, "send error"))
+		fmt.Fprintf(w, "  sent: %s, %s, %s\n", words.Plural(s.Frames, "frame"), words.Plural(s.Bytes, "byte"), words.Plural(s.SendErrors, "send error"))
+		fmt.Fprintf(w, "  in all: %s, %s, %s\n", words.Plural(s.TotalFrames, "frame"), words.Plural(s.TotalBytes, "byte"), words.Plural(s.TotalSendErrors, "send error"))
 	}
 }
 
