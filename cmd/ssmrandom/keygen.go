@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/words"
@@ -88,8 +89,8 @@ func keygenCommand(e *env) *cli.Command {
 				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
 			}
 			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
-			switch keyState(valid, now) {
-			case stateValid:
+			switch keylist.State(valid, now) {
+			case keylist.Valid:
 				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", words.Validity(valid.NotBefore, valid.NotAfter))
 			default:
 				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", words.Validity(valid.NotBefore, valid.NotAfter), refusal)
@@ -195,22 +196,4 @@ func parseDays(s string) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(s)
 	return d, err == nil
-}
-
-// Key states: where now stands in a key's validity period.
-const (
-	stateValid   = "valid"
-	stateExpired = "expired"
-	stateNotYet  = "not yet valid"
-)
-
-// keyState returns the state of a key with period v at now.
-func keyState(v sign.Validity, now time.Time) string {
-	switch {
-	case v.Contains(now):
-		return stateValid
-	case !v.NotAfter.IsZero() && !now.Before(v.NotAfter):
-		return stateExpired
-	}
-	return stateNotYet
 }
