@@ -48,57 +48,71 @@ func keygenCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "not-after", Usage: "the key is valid until `TIME`, RFC 3339: the first second it is no longer valid"},
 			&cli.StringFlag{Name: "valid-for", Usage: "the key is valid for `DURATION` from --not-before or now, such as 8760h or 365d"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			prefix := c.String("output")
-			if c.Bool("host") && !c.IsSet("output") {
-				prefix = "keys/host"
-			}
-			if prefix == "" || prefix[len(prefix)-1] == '/' {
-				return usagef("-o/--output takes a file name prefix such as keys/producer", "bad key prefix %q", prefix)
-			}
-			now := time.Now()
-			valid, err := validityFlags(c, now)
-			if err != nil {
-				return err
-			}
-			if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
-				// A configuration error: restarting cannot fix it (exit 2).
-				return usagef(validityHint, "--not-after %s is already past: receivers would refuse every frame of the key", words.Time(valid.NotAfter))
-			}
-			if dir := filepath.Dir(prefix); dir != "." {
-				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-					if err := os.MkdirAll(dir, 0o700); err != nil {
-						return fmt.Errorf("keygen: %w", err)
-					}
-					fmt.Fprintf(e.stderr, "ssmrandom: made the folder %s (mode 0700)\n", dir)
-				}
-			}
-			write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
-			if c.Bool("host") {
-				write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
-			}
-			kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
-			if errors.Is(err, fs.ErrExist) {
-				// Exit 2: a restart cannot fix it.
-				return asUsage(err, "choose another -o/--output prefix, or replace the files with --force")
-			}
-			if err != nil {
-				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
-			}
-			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
-			switch keylist.State(valid, now) {
-			case keylist.Valid:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", words.Validity(valid.NotBefore, valid.NotAfter))
-			default:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", words.Validity(valid.NotBefore, valid.NotAfter), refusal)
-			}
-			fmt.Fprintln(e.stdout, kid)
-			return nil
-		},
+		Action: func(c *cli.Context) error { return runKeygen(c, e) },
 	}
+}
+
+func runKeygen(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	prefix := c.String("output")
+	if c.Bool("host") && !c.IsSet("output") {
+		prefix = "keys/host"
+	}
+	if prefix == "" || prefix[len(prefix)-1] == '/' {
+		return usagef("-o/--output takes a file name prefix such as keys/producer", "bad key prefix %q", prefix)
+	}
+	now := time.Now()
+	valid, err := validityFlags(c, now)
+	if err != nil {
+		return err
+	}
+	if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
+		// A configuration error: restarting cannot fix it (exit 2).
+		return usagef(validityHint, "--not-after %s is already past: receivers would refuse every frame of the key", words.Time(valid.NotAfter))
+	}
+	if err := makeKeyFolder(prefix, e); err != nil {
+		return err
+	}
+	write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
+	if c.Bool("host") {
+		write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
+	}
+	kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
+	if errors.Is(err, fs.ErrExist) {
+		// Exit 2: a restart cannot fix it.
+		return asUsage(err, "choose another -o/--output prefix, or replace the files with --force")
+	}
+	if err != nil {
+		return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
+	}
+	fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
+	switch keylist.State(valid, now) {
+	case keylist.Valid:
+		fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", words.Validity(valid.NotBefore, valid.NotAfter))
+	default:
+		fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", words.Validity(valid.NotBefore, valid.NotAfter), refusal)
+	}
+	fmt.Fprintln(e.stdout, kid)
+	return nil
+}
+
+// makeKeyFolder makes the folder of prefix, mode 0700, if it is missing,
+// and says so.
+func makeKeyFolder(prefix string, e *env) error {
+	dir := filepath.Dir(prefix)
+	if dir == "." {
+		return nil
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "ssmrandom: made the folder %s (mode 0700)\n", dir)
+	return nil
 }
 
 // writeProducerKey makes an Ed25519 producer key and writes its files.
