@@ -309,29 +309,8 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.signer != nil {
 		cfg.Expires = mode.signer.Valid().NotAfter
 	}
-	// A failing send is logged when it starts failing and when it works
-	// again; the errors in between are counted in the summaries and the
-	// metrics, not logged one by one.
-	var failing atomic.Bool // read by status queries
-	var lost uint64
-	cfg.Observe = func(ev send.Event) {
-		if ev.Err != nil {
-			m.SendError()
-			lost++
-			if !failing.Load() {
-				failing.Store(true)
-				lost = 1
-				log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
-			}
-			return
-		}
-		if failing.Load() {
-			failing.Store(false)
-			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", words.Plural(lost, "frame"))
-		}
-		m.Sent(ev.Bytes)
-		log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
-	}
+	obs := &sendObserver{log: log, m: m}
+	cfg.Observe = obs.observe
 	if mode.seeds != nil {
 		cfg.Seeds = mode.seeds.config(log, m)
 	}
@@ -363,7 +342,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	}
 	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
 		start, end := iv.last()
-		return control.SendStatus(kid, start, end, loop.Stats(), failing.Load())
+		return control.SendStatus(kid, start, end, loop.Stats(), obs.failing.Load())
 	})
 	if err != nil {
 		return err
@@ -380,13 +359,47 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 		err = fmt.Errorf("key %s expired at %s: receivers drop its frames from then on; start send with the next key",
 			mode.signer.KeyID(), mode.signer.Valid().NotAfter.UTC().Format(time.RFC3339))
 	}
-	s := loop.Stats()
-	msg := fmt.Sprintf("sent %s, %s, %s", words.Plural(s.Frames, mode.noun), words.Plural(s.Bytes, "byte"), words.Plural(s.SendErrors, "send error"))
+	logSendTotal(log, loop.Stats(), mode.noun)
+	return err
+}
+
+// logSendTotal logs what a sender sent in all, its frames called noun.
+func logSendTotal(log zerolog.Logger, s send.Stats, noun string) {
+	msg := fmt.Sprintf("sent %s, %s, %s", words.Plural(s.Frames, noun), words.Plural(s.Bytes, "byte"), words.Plural(s.SendErrors, "send error"))
 	if s.SeedRounds > 0 {
 		msg += fmt.Sprintf("; %s in %s in %s", words.Plural(s.SeedMembers, "seed"), words.Plural(s.SeedDatagrams, "seed datagram"), words.Plural(s.SeedRounds, "seed round"))
 	}
 	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg(msg)
-	return err
+}
+
+// sendObserver logs and counts each frame sent. A failing send is logged
+// when it starts failing and when it works again; the errors in between
+// are counted in the summaries and the metrics, not logged one by one.
+type sendObserver struct {
+	log     zerolog.Logger
+	m       *metrics.Send
+	failing atomic.Bool // read by status queries
+	lost    uint64      // the loop's goroutine only
+}
+
+// observe is send.Config.Observe.
+func (o *sendObserver) observe(ev send.Event) {
+	if ev.Err != nil {
+		o.m.SendError()
+		o.lost++
+		if !o.failing.Load() {
+			o.failing.Store(true)
+			o.lost = 1
+			o.log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
+		}
+		return
+	}
+	if o.failing.Load() {
+		o.failing.Store(false)
+		o.log.Info().Uint64("frames_lost", o.lost).Msgf("sending works again, after %s lost", words.Plural(o.lost, "frame"))
+	}
+	o.m.Sent(ev.Bytes)
+	o.log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
 }
 
 // sendIntervals logs a sender's summaries, and keeps its counters at the
