@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -114,4 +115,30 @@ func CheckPrivate(path string, fi fs.FileInfo, errPerm error) error {
 		return fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", errPerm, path, perm, path)
 	}
 	return nil
+}
+
+// List returns the key files path names: path itself if it is not a
+// folder, else the files in it whose names end in .jwk or .json and do
+// not start with ".", in name order. Its errors are those of the stat and
+// of reading the folder.
+func List(path string) ([]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries { // in name order
+		name := e.Name()
+		if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
+			files = append(files, filepath.Join(path, name))
+		}
+	}
+	return files, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -100,5 +101,31 @@ func TestCheckPrivate(t *testing.T) {
 			t.Errorf("mode %04o: got %v, want refused %v", mode, err, bad)
 		}
 		os.Remove(p)
+	}
+}
+
+// TestList: a file is itself; a folder its .jwk and .json files, in name
+// order, without dot files or folders; a missing path an error.
+func TestList(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"b.jwk", "a.json", ".hidden.jwk", "notes.txt", "c.pub.jwk"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub.jwk"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got, err := keyfile.List(dir)
+	want := []string{filepath.Join(dir, "a.json"), filepath.Join(dir, "b.jwk"), filepath.Join(dir, "c.pub.jwk")}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	one := filepath.Join(dir, "notes.txt")
+	if got, err := keyfile.List(one); err != nil || !slices.Equal(got, []string{one}) {
+		t.Errorf("a file: got %q, %v; want itself", got, err)
+	}
+	if _, err := keyfile.List(filepath.Join(dir, "none")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing: got %v, want fs.ErrNotExist", err)
 	}
 }

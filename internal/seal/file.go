@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/keyfile"
@@ -223,24 +221,9 @@ func LoadMembers(path string) (set *Members, warnings []string, err error) {
 // take away the members that still load. The set may be empty. err is
 // only for a path that cannot be read at all.
 func ReloadMembers(path string) (set *Members, warnings []string, skipped []error, err error) {
-	fi, err := os.Stat(path)
+	files, err := keyfile.List(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
-	}
-	files := []string{path}
-	if fi.IsDir() {
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
-		}
-		files = files[:0]
-		for _, e := range entries {
-			name := e.Name()
-			if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
-				files = append(files, filepath.Join(path, name))
-			}
-		}
-		sort.Strings(files)
 	}
 	var all []Member
 	for _, f := range files {

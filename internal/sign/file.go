@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/nordunet/ssmrandom/internal/keyfile"
 )
@@ -152,24 +149,9 @@ func LoadTrust(path string) (ring *Keyring, warnings []Warning, err error) {
 // keys that still load. The keyring may be empty. err is only for a path
 // that cannot be read at all.
 func ReloadTrust(path string) (ring *Keyring, warnings []Warning, skipped []error, err error) {
-	fi, err := os.Stat(path)
+	files, err := keyfile.List(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
-	}
-	files := []string{path}
-	if fi.IsDir() {
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
-		}
-		files = files[:0]
-		for _, e := range entries {
-			name := e.Name()
-			if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
-				files = append(files, filepath.Join(path, name))
-			}
-		}
-		sort.Strings(files)
 	}
 	var keys []Key
 	first := make(map[string]Key) // each kid's first copy, for the warning below
