@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -335,13 +334,13 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.seeds != nil {
 		defer mode.seeds.start(ctx, log, loop)()
 	}
-	iv := &sendIntervals{loop: loop}
+	sums := send.NewSummaries(loop)
 	var kid string
 	if mode.signer != nil {
 		kid = mode.signer.KeyID()
 	}
 	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
-		start, end := iv.last()
+		start, end := sums.Last()
 		return control.SendStatus(kid, start, end, loop.Stats(), obs.failing.Load())
 	})
 	if err != nil {
@@ -350,7 +349,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	ctx, cancel := context.WithCancel(ctx)
 	defer waitControl()
 	defer cancel() // ends the control server, before its wait
-	defer iv.log(ctx, log, c.Duration("stats-interval"))()
+	defer logSummaries(ctx, sums, log, c.Duration("stats-interval"))()
 	err = loop.Run(ctx)
 	switch {
 	case errors.Is(err, send.ErrRead):
@@ -402,24 +401,9 @@ func (o *sendObserver) observe(ev send.Event) {
 	o.log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
 }
 
-// sendIntervals logs a sender's summaries, and keeps its counters at the
-// start and end of the last interval for status queries.
-type sendIntervals struct {
-	loop       *send.Loop
-	mu         sync.Mutex
-	start, end send.Stats
-}
-
-// last returns the counters at the start and end of the last interval.
-func (iv *sendIntervals) last() (start, end send.Stats) {
-	iv.mu.Lock()
-	defer iv.mu.Unlock()
-	return iv.start, iv.end
-}
-
-// log logs what the loop did in each interval (never if it is 0) until
-// the returned function is called.
-func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval time.Duration) (stop func()) {
+// logSummaries logs what the loop did in each interval (never if it is
+// 0) until the returned function is called.
+func logSummaries(ctx context.Context, sums *send.Summaries, log zerolog.Logger, interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		return func() {}
 	}
@@ -434,12 +418,7 @@ func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval t
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				s := iv.loop.Stats()
-				iv.mu.Lock()
-				iv.start, iv.end = iv.end, s
-				d := send.Stats{Frames: s.Frames - iv.start.Frames, Bytes: s.Bytes - iv.start.Bytes, SendErrors: s.SendErrors - iv.start.SendErrors,
-					SeedRounds: s.SeedRounds - iv.start.SeedRounds, SeedMembers: s.SeedMembers - iv.start.SeedMembers, SeedDatagrams: s.SeedDatagrams - iv.start.SeedDatagrams}
-				iv.mu.Unlock()
+				d := sums.Next()
 				ev := seedFields(log.Info(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes)
 				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", words.Plural(d.Frames, "frame"), words.Plural(d.Bytes, "byte"), interval)
 				if d.SendErrors > 0 {
