@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/nordunet/ssmrandom/internal/completion"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 )
@@ -63,8 +64,8 @@ func withHint(err error, hint string) error {
 // run is the whole program: it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	if n := len(args); n > 1 && args[n-1] == completionFlag {
-		complete(app, args[1:n-1], stdout)
+	if n := len(args); n > 1 && args[n-1] == completion.Flag {
+		completion.Complete(app, args[1:n-1], stdout)
 		return exitOK
 	}
 	err := app.Run(args)

@@ -15,8 +15,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // validityHint is the hint of every bad validity flag.
@@ -46,59 +48,73 @@ func keygenCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "not-after", Usage: "the key is valid until `TIME`, RFC 3339: the first second it is no longer valid"},
 			&cli.StringFlag{Name: "valid-for", Usage: "the key is valid for `DURATION` from --not-before or now, such as 8760h or 365d"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			prefix := c.String("output")
-			if c.Bool("host") && !c.IsSet("output") {
-				prefix = "keys/host"
-			}
-			if prefix == "" || prefix[len(prefix)-1] == '/' {
-				return usagef("-o/--output takes a file name prefix such as keys/producer", "bad key prefix %q", prefix)
-			}
-			now := time.Now()
-			valid, err := validityFlags(c, now)
-			if err != nil {
-				return err
-			}
-			write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
-			past := "receivers would refuse every frame of the key"
-			if c.Bool("host") {
-				write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
-				past = "producers would seal no seed to the key"
-			}
-			if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
-				// A configuration error: restarting cannot fix it (exit 2).
-				return usagef(validityHint, "--not-after %s is already past: %s", rfc3339(valid.NotAfter), past)
-			}
-			if dir := filepath.Dir(prefix); dir != "." {
-				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-					if err := os.MkdirAll(dir, 0o700); err != nil {
-						return fmt.Errorf("keygen: %w", err)
-					}
-					fmt.Fprintf(e.stderr, "ssmrandom: made the folder %s (mode 0700)\n", dir)
-				}
-			}
-			kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
-			if errors.Is(err, fs.ErrExist) {
-				// Exit 2: a restart cannot fix it.
-				return asUsage(err, "choose another -o/--output prefix, or replace the files with --force")
-			}
-			if err != nil {
-				return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
-			}
-			fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
-			switch keyState(valid, now) {
-			case stateValid:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", validityText(valid))
-			default:
-				fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", validityText(valid), refusal)
-			}
-			fmt.Fprintln(e.stdout, kid)
-			return nil
-		},
+		Action: func(c *cli.Context) error { return runKeygen(c, e) },
 	}
+}
+
+func runKeygen(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	prefix := c.String("output")
+	if c.Bool("host") && !c.IsSet("output") {
+		prefix = "keys/host"
+	}
+	if prefix == "" || prefix[len(prefix)-1] == '/' {
+		return usagef("-o/--output takes a file name prefix such as keys/producer", "bad key prefix %q", prefix)
+	}
+	now := time.Now()
+	valid, err := validityFlags(c, now)
+	if err != nil {
+		return err
+	}
+	write, who, refusal := writeProducerKey, "give it to receivers", "receivers refuse its frames"
+	past := "receivers would refuse every frame of the key"
+	if c.Bool("host") {
+		write, who, refusal = writeHostKey, "copy it into producers' members folders", "producers seal no seed to it"
+		past = "producers would seal no seed to the key"
+	}
+	if !valid.NotAfter.IsZero() && !now.Before(valid.NotAfter) {
+		// A configuration error: restarting cannot fix it (exit 2).
+		return usagef(validityHint, "--not-after %s is already past: %s", words.Time(valid.NotAfter), past)
+	}
+	if err := makeKeyFolder(prefix, e); err != nil {
+		return err
+	}
+	kid, privPath, pubPath, err := write(prefix, valid, c.Bool("force"))
+	if errors.Is(err, fs.ErrExist) {
+		// Exit 2: a restart cannot fix it.
+		return asUsage(err, "choose another -o/--output prefix, or replace the files with --force")
+	}
+	if err != nil {
+		return withHint(err, "choose another -o/--output prefix, or replace the files with --force")
+	}
+	fmt.Fprintf(e.stderr, "ssmrandom: wrote %s (private, keep it secret) and %s (public, %s)\n", privPath, pubPath, who)
+	switch keylist.State(valid, now) {
+	case keylist.Valid:
+		fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s\n", words.Validity(valid.NotBefore, valid.NotAfter))
+	default:
+		fmt.Fprintf(e.stderr, "ssmrandom: the key is valid %s: not yet valid, %s until then\n", words.Validity(valid.NotBefore, valid.NotAfter), refusal)
+	}
+	fmt.Fprintln(e.stdout, kid)
+	return nil
+}
+
+// makeKeyFolder makes the folder of prefix, mode 0700, if it is missing,
+// and says so.
+func makeKeyFolder(prefix string, e *env) error {
+	dir := filepath.Dir(prefix)
+	if dir == "." {
+		return nil
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "ssmrandom: made the folder %s (mode 0700)\n", dir)
+	return nil
 }
 
 // writeProducerKey makes an Ed25519 producer key and writes its files.
@@ -161,7 +177,7 @@ func validityFlags(c *cli.Context, now time.Time) (sign.Validity, error) {
 		}
 	}
 	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotAfter.After(v.NotBefore) {
-		return sign.Validity{}, usagef(validityHint, "--not-after %s is not after --not-before %s", rfc3339(v.NotAfter), rfc3339(v.NotBefore))
+		return sign.Validity{}, usagef(validityHint, "--not-after %s is not after --not-before %s", words.Time(v.NotAfter), words.Time(v.NotBefore))
 	}
 	if err := v.Check(); err != nil { // what a JWK can hold: up to the year 9999
 		return sign.Validity{}, usagef(validityHint, "bad validity period %s: a JWK holds whole seconds from 1970 to the end of 9999", v)
@@ -196,39 +212,4 @@ func parseDays(s string) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(s)
 	return d, err == nil
-}
-
-// rfc3339 formats t in UTC, in RFC 3339 with fractions of a second only
-// where there are some.
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// validityText says when a key is valid, in words.
-func validityText(v sign.Validity) string {
-	switch {
-	case v.NotBefore.IsZero() && v.NotAfter.IsZero():
-		return "at all times"
-	case v.NotAfter.IsZero():
-		return "from " + rfc3339(v.NotBefore) + " on"
-	case v.NotBefore.IsZero():
-		return "until " + rfc3339(v.NotAfter)
-	}
-	return "from " + rfc3339(v.NotBefore) + " until " + rfc3339(v.NotAfter)
-}
-
-// Key states: where now stands in a key's validity period.
-const (
-	stateValid   = "valid"
-	stateExpired = "expired"
-	stateNotYet  = "not yet valid"
-)
-
-// keyState returns the state of a key with period v at now.
-func keyState(v sign.Validity, now time.Time) string {
-	switch {
-	case v.Contains(now):
-		return stateValid
-	case !v.NotAfter.IsZero() && !now.Before(v.NotAfter):
-		return stateExpired
-	}
-	return stateNotYet
 }

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // metricsTimeout bounds the whole --metrics request, body included.
@@ -42,38 +41,6 @@ func keysCommand(e *env) *cli.Command {
 		Action: func(c *cli.Context) error { return runKeys(c, e) },
 	}
 }
-
-// keyRow is one line of the listing, and its JSON form.
-type keyRow struct {
-	KeyID     string     `json:"kid"`
-	File      string     `json:"file,omitempty"` // "" for a key only the receiver knows
-	NotBefore *time.Time `json:"not_before,omitempty"`
-	NotAfter  *time.Time `json:"not_after,omitempty"`
-	// State is valid, expired or not yet valid; "not trusted" for a key
-	// the receiver reports but --trust does not hold.
-	State string `json:"state"`
-	// LastFrame is the receiver's last verified frame of the key; nil if
-	// none, or without --metrics.
-	LastFrame *time.Time `json:"last_frame,omitempty"`
-	// AgeSeconds is how long before the listing LastFrame was.
-	AgeSeconds *float64 `json:"last_frame_age_seconds,omitempty"`
-}
-
-// keysReport is the JSON form of the whole listing.
-type keysReport struct {
-	Trust    string       `json:"trust"`
-	Metrics  string       `json:"metrics,omitempty"`
-	Keys     []keyRow     `json:"keys"`
-	Skipped  []skippedRow `json:"skipped"`
-	Warnings []string     `json:"warnings"`
-}
-
-// skippedRow is a trust file that did not load.
-type skippedRow struct {
-	Error string `json:"error"` // names the file
-}
-
-const stateNotTrusted = "not trusted"
 
 func runKeys(c *cli.Context, e *env) error {
 	if err := noArgs(c); err != nil {
@@ -106,19 +73,13 @@ func runKeys(c *cli.Context, e *env) error {
 			return withHint(err, "--metrics takes the metrics endpoint of a running recv, such as http://127.0.0.1:9641/metrics")
 		}
 	}
-	rep := keysReport{Trust: path, Metrics: c.String("metrics"), Keys: keyRows(ring, last, time.Now()), Skipped: []skippedRow{}, Warnings: trustWarnings(warnings)}
-	if rep.Warnings == nil {
-		rep.Warnings = []string{}
-	}
-	for _, err := range skipped {
-		rep.Skipped = append(rep.Skipped, skippedRow{Error: err.Error()})
-	}
-	if err := writeKeys(c, e, &rep, metricsURL != nil); err != nil {
+	list := keylist.NewTrust(path, ring, skipped, trustWarnings(warnings), c.String("metrics"), last, time.Now())
+	if err := writeListing(c, e, list, list.Warnings); err != nil {
 		return err
 	}
 	switch {
 	case len(skipped) > 0:
-		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", plural(uint64(len(skipped)), "file"), path),
+		return withHint(fmt.Errorf("%s of --trust %s did not load (listed as skipped): recv refuses to start with it, and a running recv passes it over when it reloads its keys", words.Plural(uint64(len(skipped)), "file"), path),
 			"fix or remove what was skipped")
 	case ring.Len() == 0:
 		return fmt.Errorf("no Ed25519 key in %s; recv would refuse to start", path)
@@ -139,109 +100,17 @@ func metricsURLFlag(c *cli.Context) (*url.URL, error) {
 	return u, nil
 }
 
-// keyRows lists the keys of ring and, with the receiver's last frames of
-// each kid (nil without --metrics), those the receiver still has that
-// ring does not.
-func keyRows(ring *sign.Keyring, last map[string]time.Time, now time.Time) []keyRow {
-	rows := []keyRow{}
-	for _, k := range ring.Keys() {
-		row := keyRow{KeyID: k.ID, File: k.File, State: keyState(k.Valid, now)}
-		if !k.Valid.NotBefore.IsZero() {
-			row.NotBefore = &k.Valid.NotBefore
-		}
-		if !k.Valid.NotAfter.IsZero() {
-			row.NotAfter = &k.Valid.NotAfter
-		}
-		rows = append(rows, row)
-	}
-	for kid := range last {
-		if _, ok := ring.Lookup(kid); !ok { // still in the receiver, no longer in --trust
-			rows = append(rows, keyRow{KeyID: kid, State: stateNotTrusted})
-		}
-	}
-	for i := range rows {
-		if t, ok := last[rows[i].KeyID]; ok && !t.IsZero() {
-			age := now.Sub(t).Seconds()
-			rows[i].LastFrame, rows[i].AgeSeconds = &t, &age
-		}
-	}
-	return rows
-}
-
-// writeKeys writes the listing: JSON with --json, else the warnings to
-// stderr and a table to stdout.
-func writeKeys(c *cli.Context, e *env, rep *keysReport, withMetrics bool) error {
+// writeListing writes a key listing: JSON with --json, else the warnings
+// to stderr and a table to stdout.
+func writeListing(c *cli.Context, e *env, list interface {
+	WriteJSON(io.Writer) error
+	WriteText(io.Writer) error
+}, warnings []string) error {
 	if c.Bool("json") {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return list.WriteJSON(e.stdout)
 	}
-	for _, w := range rep.Warnings {
+	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
 	}
-	return printKeys(e.stdout, rep, withMetrics)
-}
-
-// printKeys writes the listing as an aligned table, then the skipped
-// files.
-func printKeys(w io.Writer, rep *keysReport, withMetrics bool) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "KID\tSTATE\tNOT BEFORE\tNOT AFTER\tFILE"
-	if withMetrics {
-		head += "\tLAST FRAME\tAGE"
-	}
-	fmt.Fprintln(tw, head)
-	orDash := func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return rfc3339(*t)
-	}
-	for _, k := range rep.Keys {
-		file := k.File
-		if file == "" {
-			file = "-"
-		}
-		line := strings.Join([]string{k.KeyID, k.State, orDash(k.NotBefore), orDash(k.NotAfter), file}, "\t")
-		if withMetrics {
-			age := "-"
-			if k.AgeSeconds != nil {
-				age = agoText(time.Duration(*k.AgeSeconds * float64(time.Second)))
-			}
-			last := "none yet"
-			if k.LastFrame != nil {
-				last = rfc3339(k.LastFrame.Truncate(time.Second))
-			}
-			line += "\t" + last + "\t" + age
-		}
-		fmt.Fprintln(tw, line)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, s := range rep.Skipped {
-		if _, err := fmt.Fprintf(w, "skipped: %s\n", s.Error); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// agoText says how long ago something happened d before now: "3s ago",
-// "2h5m0s ago", "9d4h ago" from two days on, or "in 2s" for a time ahead.
-func agoText(d time.Duration) string {
-	if d < 0 {
-		return "in " + durationText(-d)
-	}
-	return durationText(d) + " ago"
-}
-
-// durationText is d to the second, or from two days on to the hour in
-// days and hours.
-func durationText(d time.Duration) string {
-	if d >= 48*time.Hour {
-		d = d.Round(time.Hour)
-		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
-	}
-	return d.Round(time.Second).String()
+	return list.WriteText(e.stdout)
 }

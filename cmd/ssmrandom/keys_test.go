@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -124,14 +125,14 @@ func TestKeysMetricsJSON(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("got status %d, stderr %q; want 0 and nothing", code, errOut)
 	}
-	var rep keysReport
+	var rep keylist.Trust
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
 	if rep.Metrics != url || len(rep.Keys) != 4 || len(rep.Skipped) != 0 {
 		t.Fatalf("got metrics %q, %d keys, %d skipped; want %q, 4, 0", rep.Metrics, len(rep.Keys), len(rep.Skipped), url)
 	}
-	byKid := map[string]keyRow{}
+	byKid := map[string]keylist.Key{}
 	for _, k := range rep.Keys {
 		byKid[k.KeyID] = k
 	}
@@ -147,10 +148,10 @@ func TestKeysMetricsJSON(t *testing.T) {
 			t.Errorf("kid %s: got last frame %v, want none", kid, k.LastFrame)
 		}
 	}
-	if k := byKid[kids[1]]; k.State != stateExpired || k.NotAfter == nil || k.NotAfter.Unix() != 1609459200 {
+	if k := byKid[kids[1]]; k.State != keylist.Expired || k.NotAfter == nil || k.NotAfter.Unix() != 1609459200 {
 		t.Errorf("got %+v, want expired at 1609459200", k)
 	}
-	if k := byKid["gonegonegonegonegonegonegonegonegonegonegog"]; k.State != stateNotTrusted || k.File != "" {
+	if k := byKid["gonegonegonegonegonegonegonegonegonegonegog"]; k.State != keylist.NotTrusted || k.File != "" {
 		t.Errorf("got %+v, want a key that is not trusted, with no file", k)
 	}
 }

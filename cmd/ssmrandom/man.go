@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"regexp"
-	"slices"
-	"strings"
-
 	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/manual"
 )
 
 // manCommand prints the manual page, made from the commands' own help
@@ -22,29 +18,36 @@ func manCommand(e *env) *cli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			return writeMan(e.stdout, c.App)
+			return manual.Write(e.stdout, c.App, manual.Page{Sections: manSections, SeeAlso: manSeeAlso, DocsNote: manDocsNote, Docs: manDocs})
 		},
 	}
 }
 
+// manSeeAlso are the other manual pages SEE ALSO names, and manDocsNote
+// says where the files of manDocs are.
+var manSeeAlso = []string{"rngd(8)", "random(4)", "systemd.exec(5)"}
+
+const manDocsNote = "Where this page or --help names docs/NAME.md, the file is /usr/share/doc/ssmrandom/NAME.md " +
+	"in the Debian package, and docs/NAME.md in the source; /usr/share/doc/ssmrandom/README.Debian covers the package itself."
+
 // manDocs are the files of docs/ that the manual page names in SEE ALSO.
 // The Debian package installs every docs/*.md in /usr/share/doc/ssmrandom
 // (scripts/deb.sh), and make deb-check holds it to that list.
-var manDocs = []struct{ file, what string }{
-	{"protocol.md", "the wire format, normative: frames, signatures, the receiver's checks in order"},
-	{"security.md", "what is protected and what is not, crediting entropy, the health tests"},
-	{"deployment.md", "what the network needs (SSM, IGMPv3/MLDv2, snooping, firewalls, MTU), sizing, keys"},
-	{"boot.md", "seeds at boot: the initramfs-tools hook, the dracut module, the seed unit and timer, seed.conf"},
-	{"metrics.md", "the Prometheus metrics of recv and send, example queries and alerts, the Grafana dashboard"},
-	{"migration.md", "moving from the original ssmrandom: its commands, options and files"},
-	{"performance.md", "what signing and verifying cost, measured"},
-	{"research.md", "the original ssmrandom's open questions, answered with measurements"},
+var manDocs = []manual.Doc{
+	{File: "protocol.md", What: "the wire format, normative: frames, signatures, the receiver's checks in order"},
+	{File: "security.md", What: "what is protected and what is not, crediting entropy, the health tests"},
+	{File: "deployment.md", What: "what the network needs (SSM, IGMPv3/MLDv2, snooping, firewalls, MTU), sizing, keys"},
+	{File: "boot.md", What: "seeds at boot: the initramfs-tools hook, the dracut module, the seed unit and timer, seed.conf"},
+	{File: "metrics.md", What: "the Prometheus metrics of recv and send, example queries and alerts, the Grafana dashboard"},
+	{File: "migration.md", What: "moving from the original ssmrandom: its commands, options and files"},
+	{File: "performance.md", What: "what signing and verifying cost, measured"},
+	{File: "research.md", What: "the original ssmrandom's open questions, answered with measurements"},
 }
 
 // manSections are the parts of the page that are not in any --help: each
-// a title and its body, in the light markup of [roffBody].
-var manSections = []struct{ title, body string }{
-	{"EXIT STATUS", `
+// a title and its body, in the light markup of [manual.Section].
+var manSections = []manual.Section{
+	{Title: "EXIT STATUS", Body: `
 :: 0
 Success. For inspect: the datagram verifies; for keys: every trust file loaded; for seed: the host's seed was taken and written; for status: the daemon asked is healthy.
 :: 1
@@ -55,17 +58,17 @@ A usage or configuration error: bad flags or arguments, a key or trust file that
 status only: no recv or send answers on the control socket (--control): none runs, or it runs without a socket.
 ..
 Errors are one line on stderr, "ssmrandom: error: ...", often followed by "ssmrandom: hint: ..." naming the flag to change.`},
-	{"SIGNALS", `
+	{Title: "SIGNALS", Body: `
 :: SIGINT, SIGTERM
 send, rawsend and recv stop: they log a summary of what they sent or forwarded and dropped, remove their --pidfile and exit with status 0. seed stops waiting, says what it heard and exits with status 1, writing nothing.
 :: SIGHUP
 recv reads --trust again (the units' systemctl reload sends it): a key added is trusted and a key removed refused from the next frame on. recv also reloads by itself when a file in --trust changes.`},
-	{"ENVIRONMENT", `
+	{Title: "ENVIRONMENT", Body: `
 :: NOTIFY_SOCKET
 Set by systemd for a Type=notify service (the package's send and recv units): send, rawsend and recv tell it READY=1 once ready (recv: joined and its output open; send: its socket open), RELOADING=1 and READY=1 around each reload, STOPPING=1 when they stop.
 :: WATCHDOG_USEC
 Set by systemd for WatchdogSec=: send and rawsend ping it (WATCHDOG=1) every half period in which they sent a datagram; recv has no watchdog.`},
-	{"FILES", `
+	{Title: "FILES", Body: `
 The paths of the Debian package; built from source, the defaults of the flags apply.
 :: /etc/default/ssmrandom
 The flags of the systemd units ssmrandom-send, ssmrandom-recv and ssmrandom-recv-kernel (SSMRANDOM_ARGS, SSMRANDOM_HOST, ...).
@@ -95,7 +98,7 @@ Gives /dev/hwrng to the group ssmrandom (mode 0640), so that the sender may read
 Shell completion of commands and flags, also printed by ssmrandom completion bash and ssmrandom completion zsh.
 :: /usr/share/doc/ssmrandom/
 README.Debian (the package, the units, rngd), the files of docs/ named below, and examples/: the rngd drop-in and a Grafana dashboard.`},
-	{"EXAMPLES", `
+	{Title: "EXAMPLES", Body: `
 Make a producer key pair, and sign and send entropy from the hardware RNG:
 $ ssmrandom keygen -o /etc/ssmrandom/producer
 $ ssmrandom send -k /etc/ssmrandom/producer.jwk -r /dev/hwrng -g 232.0.1.100
@@ -118,196 +121,4 @@ $ ssmrandom inspect --trust /etc/ssmrandom/trust datagram.bin
 ..
 Complete ssmrandom's commands and flags in the running bash:
 $ source <(ssmrandom completion bash)`},
-}
-
-// writeMan writes the manual page ssmrandom(8) in roff (man(7)): the
-// description, options and commands from the app's own help text, then
-// [manSections] and SEE ALSO.
-func writeMan(w io.Writer, app *cli.App) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, ".TH SSMRANDOM 8 \"\" \"ssmrandom %s\" \"System Administration\"\n", roffEscape(app.Version))
-	b.WriteString(".nh\n") // no hyphenation: flags and paths stay whole
-	b.WriteString(".SH NAME\n")
-	fmt.Fprintf(&b, "%s \\- %s\n", app.Name, roffEscape(app.Usage))
-	b.WriteString(".SH SYNOPSIS\n")
-	fmt.Fprintf(&b, ".B %s\n.I command\n.RI [ options ]\n.RI [ arguments ]\n.br\n", app.Name)
-	fmt.Fprintf(&b, ".B %s\n.RB [ \\-\\-help | \\-\\-version ]\n", app.Name)
-	b.WriteString(".SH DESCRIPTION\n")
-	b.WriteString(roffParagraphs(app.Description))
-	b.WriteString(".SH OPTIONS\n")
-	writeManFlags(&b, app.VisibleFlags(), true)
-	b.WriteString(".SH COMMANDS\n")
-	b.WriteString("Every command also takes \\fB\\-h\\fR, \\fB\\-\\-help\\fR.\n")
-	for _, c := range app.VisibleCommands() {
-		if c.Name == "help" {
-			continue
-		}
-		synopsis := app.Name + " " + c.Name
-		if len(c.VisibleFlags()) > 0 {
-			synopsis += " [options]"
-		}
-		if c.ArgsUsage != "" {
-			synopsis += " " + c.ArgsUsage
-		}
-		fmt.Fprintf(&b, ".SS %s\n", roffEscape(synopsis))
-		b.WriteString(roffParagraphs(upperFirst(c.Usage) + "."))
-		if c.Description != "" {
-			b.WriteString(".PP\n")
-			b.WriteString(roffParagraphs(c.Description))
-		}
-		writeManFlags(&b, c.VisibleFlags(), false)
-	}
-	for _, s := range manSections {
-		fmt.Fprintf(&b, ".SH %s\n", s.title)
-		b.WriteString(roffBody(s.body))
-	}
-	b.WriteString(".SH SEE ALSO\n")
-	b.WriteString(".BR rngd (8),\n.BR random (4),\n.BR systemd.exec (5)\n.PP\n")
-	b.WriteString(roffEscape("Where this page or --help names docs/NAME.md, the file is /usr/share/doc/ssmrandom/NAME.md "+
-		"in the Debian package, and docs/NAME.md in the source; /usr/share/doc/ssmrandom/README.Debian covers the package itself.") + "\n")
-	for _, d := range manDocs {
-		fmt.Fprintf(&b, ".TP\n.I docs/%s\n%s.\n", roffEscape(d.file), roffEscape(upperFirst(d.what)))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// writeManFlags writes one tagged paragraph per flag: its names, short
-// ones first, the placeholder of its value, its usage and its default.
-// -h/--help is left out unless withHelp.
-func writeManFlags(b *strings.Builder, flags []cli.Flag, withHelp bool) {
-	for _, f := range flags {
-		df, ok := f.(cli.DocGenerationFlag)
-		names := f.Names()
-		if !ok || (!withHelp && slices.Contains(names, "help")) {
-			continue
-		}
-		placeholder, usage := unquoteUsage(df.GetUsage())
-		if placeholder == "" && df.TakesValue() {
-			placeholder = "VALUE"
-		}
-		slices.SortStableFunc(names, func(x, y string) int { return len(x) - len(y) })
-		var tag []string
-		for _, n := range names {
-			dash := "\\-\\-"
-			if len(n) == 1 {
-				dash = "\\-"
-			}
-			tag = append(tag, "\\fB"+dash+roffEscape(n)+"\\fR")
-		}
-		line := strings.Join(tag, ", ")
-		if df.TakesValue() {
-			line += " \\fI" + roffEscape(placeholder) + "\\fR"
-		}
-		text := roffEscape(usage)
-		if placeholder != "" {
-			text = strings.Replace(text, roffEscape(placeholder), "\\fI"+roffEscape(placeholder)+"\\fR", 1)
-		}
-		if df.TakesValue() {
-			def := df.GetDefaultText()
-			if def == "" {
-				def = df.GetValue()
-			}
-			if def != "" && def != `""` {
-				text += " (default: " + roffEscape(strings.Trim(def, `"`)) + ")"
-			}
-		}
-		fmt.Fprintf(b, ".TP\n%s\n%s\n", line, roffLines(text))
-	}
-}
-
-// unquoteUsage returns the placeholder a usage text names in back quotes
-// (as urfave/cli's help does) and the text without them.
-func unquoteUsage(usage string) (placeholder, text string) {
-	i := strings.IndexByte(usage, '`')
-	if i < 0 {
-		return "", usage
-	}
-	j := strings.IndexByte(usage[i+1:], '`')
-	if j < 0 {
-		return "", usage
-	}
-	return usage[i+1 : i+1+j], usage[:i] + usage[i+1:i+1+j] + usage[i+1+j+1:]
-}
-
-// roffEscape makes text safe inside a roff text line: backslashes and
-// hyphens escaped (\- is what man(7) pages use in options, so that they
-// can be searched for and copied).
-func roffEscape(s string) string {
-	return strings.NewReplacer(`\`, `\e`, "-", `\-`).Replace(s)
-}
-
-// roffLines makes escaped text into text lines: none may start with a
-// control character (. or ').
-func roffLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		l = strings.TrimLeft(l, " ")
-		if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
-			l = `\&` + l
-		}
-		lines[i] = l
-	}
-	return strings.Join(lines, "\n")
-}
-
-// roffParagraphs turns help text (lines broken for a terminal, paragraphs
-// apart by a blank line) into filled roff paragraphs.
-func roffParagraphs(s string) string {
-	var out []string
-	for _, p := range regexp.MustCompile(`\n\s*\n`).Split(strings.TrimSpace(s), -1) {
-		out = append(out, roffLines(roffEscape(p)))
-	}
-	return strings.Join(out, "\n.PP\n") + "\n"
-}
-
-// roffBody renders the markup of [manSections]: ":: TERM" starts a
-// tagged paragraph whose text follows (more ":: TERM" lines right after
-// it add terms), ".." starts a new plain paragraph,
-// "$ COMMAND" is an example command line; other lines are text.
-func roffBody(s string) string {
-	var b strings.Builder
-	inExample, inTerms := false, false
-	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
-		term, isTerm := strings.CutPrefix(l, ":: ")
-		if isTerm {
-			macro := ".TP"
-			if inTerms {
-				macro = ".TQ"
-			}
-			fmt.Fprintf(&b, "%s\n.B %s\n", macro, roffEscape(term))
-			inTerms = true
-			continue
-		}
-		inTerms = false
-		if cmd, ok := strings.CutPrefix(l, "$ "); ok {
-			if !inExample {
-				b.WriteString(".PP\n.RS\n.EX\n")
-				inExample = true
-			}
-			b.WriteString(roffLines(roffEscape(cmd)) + "\n")
-			continue
-		}
-		if inExample {
-			b.WriteString(".EE\n.RE\n")
-			inExample = false
-		}
-		if l == ".." {
-			b.WriteString(".PP\n")
-		} else {
-			b.WriteString(roffLines(roffEscape(l)) + "\n")
-		}
-	}
-	if inExample {
-		b.WriteString(".EE\n.RE\n")
-	}
-	return b.String()
-}
-
-// upperFirst returns s with its first letter in upper case.
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -51,7 +51,7 @@ func TestManSections(t *testing.T) {
 				if len(n) == 1 {
 					dashes = `\-`
 				}
-				if name := `\fB` + dashes + roffEscape(n) + `\fR`; !strings.Contains(page, name) {
+				if name := `\fB` + dashes + strings.ReplaceAll(n, "-", `\-`) + `\fR`; !strings.Contains(page, name) {
 					t.Errorf("command %s: flag %s not on the page", c.Name, name)
 				}
 			}
@@ -66,7 +66,7 @@ func TestManExamples(t *testing.T) {
 	app.Setup()
 	n := 0
 	for _, s := range manSections {
-		for _, l := range strings.Split(s.body, "\n") {
+		for _, l := range strings.Split(s.Body, "\n") {
 			line, ok := strings.CutPrefix(l, "$ ")
 			if !ok || strings.HasPrefix(line, "source ") {
 				continue
@@ -117,7 +117,7 @@ func TestManDocs(t *testing.T) {
 	}
 	var listed []string
 	for _, d := range manDocs {
-		listed = append(listed, d.file)
+		listed = append(listed, d.File)
 	}
 	slices.Sort(listed)
 	if !slices.Equal(listed, docs) {

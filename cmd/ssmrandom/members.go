@@ -2,48 +2,26 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/send"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // membersHint is the hint of a --members that cannot be read.
 const membersHint = "--members takes a folder of host public keys (JWK files made by 'ssmrandom keygen --host'), a JWK file or a JWK Set file"
-
-// memberRow is one line of keys --members, and its JSON form. It holds the
-// public key's id, never the key.
-type memberRow struct {
-	KeyID     string     `json:"kid"`
-	HostID    string     `json:"host_id"`
-	File      string     `json:"file"`
-	NotBefore *time.Time `json:"not_before,omitempty"`
-	NotAfter  *time.Time `json:"not_after,omitempty"`
-	State     string     `json:"state"`
-}
-
-// membersReport is the JSON form of keys --members.
-type membersReport struct {
-	Members  string       `json:"members"`
-	Keys     []memberRow  `json:"keys"`
-	Skipped  []skippedRow `json:"skipped"`
-	Warnings []string     `json:"warnings"`
-}
 
 // runKeysMembers is keys --members: it lists the members as send loads
 // them.
@@ -53,66 +31,16 @@ func runKeysMembers(c *cli.Context, e *env) error {
 	if err != nil {
 		return asUsage(err, membersHint)
 	}
-	now := time.Now()
-	rep := membersReport{Members: path, Keys: []memberRow{}, Skipped: []skippedRow{}, Warnings: append([]string{}, warnings...)}
-	for _, m := range set.All() {
-		row := memberRow{KeyID: m.ID, HostID: hex.EncodeToString(m.HostID[:]), File: m.File, State: keyState(m.Valid, now)}
-		if !m.Valid.NotBefore.IsZero() {
-			row.NotBefore = &m.Valid.NotBefore
-		}
-		if !m.Valid.NotAfter.IsZero() {
-			row.NotAfter = &m.Valid.NotAfter
-		}
-		rep.Keys = append(rep.Keys, row)
-	}
-	for _, err := range skipped {
-		rep.Skipped = append(rep.Skipped, skippedRow{Error: err.Error()})
-	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(&rep); err != nil {
-			return err
-		}
-	} else {
-		for _, w := range rep.Warnings {
-			fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
-		}
-		if err := printMembers(e.stdout, &rep); err != nil {
-			return err
-		}
+	list := keylist.NewMembers(path, set, skipped, warnings, time.Now())
+	if err := writeListing(c, e, list, list.Warnings); err != nil {
+		return err
 	}
 	switch {
 	case len(skipped) > 0:
 		return withHint(fmt.Errorf("%s of --members %s did not load (listed as skipped): send refuses to start with it, and a running send passes it over when it reloads its members",
-			plural(uint64(len(skipped)), "file"), path), "fix or remove what was skipped")
+			words.Plural(uint64(len(skipped)), "file"), path), "fix or remove what was skipped")
 	case set.Len() == 0:
 		return fmt.Errorf("no X25519 host key in %s; send --members would refuse to start", path)
-	}
-	return nil
-}
-
-// printMembers writes keys --members as an aligned table, then the skipped
-// files.
-func printMembers(w io.Writer, rep *membersReport) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST KEY ID\tHOST ID\tSTATE\tNOT BEFORE\tNOT AFTER\tFILE")
-	orDash := func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return rfc3339(*t)
-	}
-	for _, m := range rep.Keys {
-		fmt.Fprintln(tw, strings.Join([]string{m.KeyID, m.HostID, m.State, orDash(m.NotBefore), orDash(m.NotAfter), m.File}, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, s := range rep.Skipped {
-		if _, err := fmt.Fprintf(w, "skipped: %s\n", s.Error); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -145,7 +73,7 @@ func (r *membersReloader) reload(trigger string) {
 	for _, err := range skipped {
 		r.log.Error().Err(err).Msg("passed over a --members file that does not load; the other members stay")
 	}
-	added, removed := diffMembers(r.prev, set)
+	added, removed := seal.Diff(r.prev, set)
 	r.set(set)
 	r.prev = set
 	ev := r.log.Info()
@@ -154,30 +82,6 @@ func (r *membersReloader) reload(trigger string) {
 	}
 	ev.Str("trigger", trigger).Int("members", set.Len()).Int("added", added).Int("removed", removed).Int("skipped_files", len(skipped)).
 		Msg(fmt.Sprintf("members reloaded: %d members (%d added, %d removed)", set.Len(), added, removed))
-}
-
-// diffMembers counts the members next has and prev has not, and those
-// prev has and next has not.
-func diffMembers(prev, next *seal.Members) (added, removed int) {
-	in := func(s *seal.Members) map[string]bool {
-		m := make(map[string]bool, s.Len())
-		for _, x := range s.All() {
-			m[x.ID] = true
-		}
-		return m
-	}
-	p, n := in(prev), in(next)
-	for id := range n {
-		if !p[id] {
-			added++
-		}
-	}
-	for id := range p {
-		if !n[id] {
-			removed++
-		}
-	}
-	return added, removed
 }
 
 // seedSetup is send --members: the seed rounds' configuration, read from

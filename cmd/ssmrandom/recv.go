@@ -27,6 +27,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/sample"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 func recvCommand(e *env) *cli.Command {
@@ -122,11 +123,7 @@ func runRecv(c *cli.Context, e *env) error {
 	}
 	defer out.Close()
 	receiving := false
-	defer func() {
-		if made && !receiving {
-			os.Remove(c.String("output"))
-		}
-	}()
+	defer removeFIFO(made, c.String("output"), &receiving)
 	ring, err := loadTrust(c.String("trust"), log)
 	if err != nil {
 		return err
@@ -143,30 +140,51 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	receiving, err = newRecvLoop(log, conn, pipe, m, opts).serve(ctx, c, stop, hup, srv, out, ring.Len(), opts)
+	return err
+}
+
+// removeFIFO removes path, the FIFO recv made, unless recv got as far as
+// receiving: a recv that fails to start leaves no FIFO behind.
+func removeFIFO(made bool, path string, receiving *bool) {
+	if made && !*receiving {
+		os.Remove(path)
+	}
+}
+
+// newRecvLoop returns the loop that reads conn into pipe, and has m read
+// the pipeline's counters and alarms, and the datagrams from other
+// sources that conn dropped.
+func newRecvLoop(log zerolog.Logger, conn datagramConn, pipe *receive.Pipeline, m *metrics.Recv, opts *recvOptions) *recvLoop {
 	src := metrics.Source{Stats: pipe.Stats, Producers: pipe.Producers, Foreign: conn.Foreign, Transport: transportMetrics(conn)}
 	if opts.silence > 0 {
 		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
 	}
 	m.SetSource(src)
+	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned,
+		silence: opts.silence, warned: map[receive.Reason]bool{}}
+}
+
+// serve reloads --trust (on hup and when it changes), serves the metrics
+// on srv (if not nil) and status queries, and receives until ctx is done;
+// then it calls stop, which ends the reloader and the servers, before it
+// waits for them. started reports whether it got as far as receiving.
+func (r *recvLoop) serve(ctx context.Context, c *cli.Context, stop func(), hup chan os.Signal, srv *metrics.Server, out sink.Sink, keys int, opts *recvOptions) (started bool, err error) {
 	if c.String("trust") != "" {
-		defer (&trustReloader{path: c.String("trust"), log: log, pipe: pipe, report: m.TrustReloaded, fitMemory: os.Getenv("GOMEMLIMIT") == ""}).start(ctx, hup)()
+		defer (&trustReloader{path: c.String("trust"), log: r.log, pipe: r.pipe, report: r.metrics.TrustReloaded, fitMemory: os.Getenv("GOMEMLIMIT") == ""}).start(ctx, hup)()
 	}
 	if srv != nil {
-		defer serveMetrics(ctx, srv, m, log)()
+		defer serveMetrics(ctx, srv, r.metrics, r.log)()
 	}
-	sums := receive.NewSummaries(pipe)
-	waitControl, err := serveControl(ctx, c, "recv", log, recvStatus(pipe, sums, out, conn, opts.silence, c.Int("credit")))
+	waitControl, err := serveControl(ctx, c, "recv", r.log, recvStatus(r.pipe, r.sums, out, r.conn, opts.silence, c.Int("credit")))
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer waitControl()
-	defer stop() // ends the reloader and the servers, before their waits
-	receiving = true
-	log.Info().Str("output", out.String()).Int("keys", ring.Len()).Int("max_datagram", opts.maxDatagram).Msg("receiving")
-	defer notifyReady(ctx, log, nil)() // systemd: READY=1 now, STOPPING=1 at the end
-	r := &recvLoop{log: log, conn: conn, pipe: pipe, sums: sums, metrics: m, unsigned: opts.cfg.AllowUnsigned,
-		silence: opts.silence, warned: map[receive.Reason]bool{}}
-	return r.run(ctx, pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
+	defer stop()
+	r.log.Info().Str("output", out.String()).Int("keys", keys).Int("max_datagram", opts.maxDatagram).Msg("receiving")
+	defer notifyReady(ctx, r.log, nil)() // systemd: READY=1 now, STOPPING=1 at the end
+	return true, r.run(ctx, r.pipe, receive.Options{Workers: c.Int("workers"), Batch: c.Int("batch")}, c.Duration("stats-interval"))
 }
 
 // recvStatus returns what recv answers ssmrandom status.
@@ -549,6 +567,33 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	if foreign > 0 {
 		ev = ev.Uint64("foreign_source", foreign)
 	}
+	if len(prods) > 0 {
+		ev = ev.Array("producers", producersArr(prods))
+	}
+	ev = ev.Dict("transport", transportDict(r.conn))
+	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
+	if msg != "stopped" {
+		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
+			words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
+	}
+	if r.alarms.Any() {
+		alarms := zerolog.Arr()
+		if r.alarms.Silent {
+			alarms.Str("silence")
+			text += "; silence: no verified frame for " + r.silence.String()
+		}
+		if r.alarms.Stuck {
+			alarms.Str("output_stuck")
+			text += "; output stuck for " + r.silence.String()
+		}
+		ev = ev.Array("alarms", alarms)
+	}
+	ev.Msg(text)
+}
+
+// producersArr is the producers of a summary line: each key's counters
+// that are not 0, and the age of its last frame.
+func producersArr(prods []receive.ProducerStats) *zerolog.Array {
 	producers := zerolog.Arr()
 	for _, p := range prods {
 		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted)
@@ -568,28 +613,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		}
 		producers.Dict(d)
 	}
-	if len(prods) > 0 {
-		ev = ev.Array("producers", producers)
-	}
-	ev = ev.Dict("transport", transportDict(r.conn))
-	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
-	if msg != "stopped" {
-		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
-			plural(st.Frames, "frame"), plural(st.Bytes, "byte"), plural(st.Rejected(), "datagram"))
-	}
-	if r.alarms.Any() {
-		alarms := zerolog.Arr()
-		if r.alarms.Silent {
-			alarms.Str("silence")
-			text += "; silence: no verified frame for " + r.silence.String()
-		}
-		if r.alarms.Stuck {
-			alarms.Str("output_stuck")
-			text += "; output stuck for " + r.silence.String()
-		}
-		ev = ev.Array("alarms", alarms)
-	}
-	ev.Msg(text)
+	return producers
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else

@@ -105,10 +105,20 @@ func runSeed(c *cli.Context, e *env) error {
 		defer keepJoined(native, log)()
 	}
 	log.Info().Dict("transport", transportDict(conn)).Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
+	waited, err := waitSeeds(ctx, c.Duration("timeout"), conn, taker, log)
+	if err != nil {
+		return err
+	}
+	return putSeeds(e, o.out, kernel, taker, waited)
+}
+
+// waitSeeds reads seed datagrams from conn until taker has its seeds, or
+// timeout passes, or ctx is done, and returns the seconds it waited.
+func waitSeeds(ctx context.Context, timeout time.Duration, conn datagramConn, taker *hostseed.Taker, log zerolog.Logger) (float64, error) {
 	start := time.Now()
-	wait, cancel := context.WithTimeout(ctx, c.Duration("timeout"))
+	wait, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err = hostseed.Run(wait, taker, hostseed.Loop[netip.Addr]{
+	err := hostseed.Run(wait, taker, hostseed.Loop[netip.Addr]{
 		Read: func(buf []byte) (int, netip.Addr, error) {
 			n, src, err := conn.Read(buf)
 			if errors.Is(err, mcast.ErrTruncated) {
@@ -124,26 +134,31 @@ func runSeed(c *cli.Context, e *env) error {
 	if err != nil {
 		st := taker.Stats()
 		if errors.Is(err, context.DeadlineExceeded) {
-			return withHint(fmt.Errorf("no seed after %.1f s: heard %s", waited, st.Heard()), seedHint(st))
+			return waited, withHint(fmt.Errorf("no seed after %.1f s: heard %s", waited, st.Heard()), seedHint(st))
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted after %.1f s: heard %s", waited, st.Heard())
+			return waited, fmt.Errorf("interrupted after %.1f s: heard %s", waited, st.Heard())
 		}
-		return err
 	}
+	return waited, err
+}
+
+// putSeeds combines taker's seeds, writes the seed where -o says, and
+// says so in one line: on stdout, or with -o - on stderr.
+func putSeeds(e *env, out string, kernel sink.Kernel, taker *hostseed.Taker, waited float64) error {
 	seed, err := taker.Seed()
 	defer clear(seed[:])
 	if err != nil {
 		return err
 	}
-	done, err := putSeed(e, o.out, kernel, seed[:])
+	done, err := putSeed(e, out, kernel, seed[:])
 	if err != nil {
 		return err
 	}
 	kids := taker.Producers()
 	line := fmt.Sprintf("seed: %s from %d producer keys (%s) after %.1f s\n", done, len(kids), strings.Join(kids, ", "), waited)
 	w := e.stdout
-	if o.out == "-" {
+	if out == "-" {
 		w = e.stderr // stdout holds the seed
 	}
 	_, err = fmt.Fprint(w, line)

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/send"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // defaultRate is the default --rate in bytes per second: 32 frames of 512
@@ -308,29 +308,8 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.signer != nil {
 		cfg.Expires = mode.signer.Valid().NotAfter
 	}
-	// A failing send is logged when it starts failing and when it works
-	// again; the errors in between are counted in the summaries and the
-	// metrics, not logged one by one.
-	var failing atomic.Bool // read by status queries
-	var lost uint64
-	cfg.Observe = func(ev send.Event) {
-		if ev.Err != nil {
-			m.SendError()
-			lost++
-			if !failing.Load() {
-				failing.Store(true)
-				lost = 1
-				log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
-			}
-			return
-		}
-		if failing.Load() {
-			failing.Store(false)
-			log.Info().Uint64("frames_lost", lost).Msgf("sending works again, after %s lost", plural(lost, "frame"))
-		}
-		m.Sent(ev.Bytes)
-		log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
-	}
+	obs := &sendObserver{log: log, m: m}
+	cfg.Observe = obs.observe
 	if mode.seeds != nil {
 		cfg.Seeds = mode.seeds.config(log, m)
 	}
@@ -356,14 +335,14 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.seeds != nil {
 		defer mode.seeds.start(ctx, log, loop)()
 	}
-	iv := &sendIntervals{loop: loop}
+	sums := send.NewSummaries(loop)
 	var kid string
 	if mode.signer != nil {
 		kid = mode.signer.KeyID()
 	}
 	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
-		start, end := iv.last()
-		return control.SendStatus(kid, start, end, loop.Stats(), failing.Load())
+		start, end := sums.Last()
+		return control.SendStatus(kid, start, end, loop.Stats(), obs.failing.Load())
 	})
 	if err != nil {
 		return err
@@ -371,7 +350,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	ctx, cancel := context.WithCancel(ctx)
 	defer waitControl()
 	defer cancel() // ends the control server, before its wait
-	defer iv.log(ctx, log, c.Duration("stats-interval"))()
+	defer logSummaries(ctx, sums, log, c.Duration("stats-interval"))()
 	err = loop.Run(ctx)
 	switch {
 	case errors.Is(err, send.ErrRead):
@@ -380,33 +359,52 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 		err = fmt.Errorf("key %s expired at %s: receivers drop its frames from then on; start send with the next key",
 			mode.signer.KeyID(), mode.signer.Valid().NotAfter.UTC().Format(time.RFC3339))
 	}
-	s := loop.Stats()
-	msg := fmt.Sprintf("sent %s, %s, %s", plural(s.Frames, mode.noun), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
-	if s.SeedRounds > 0 {
-		msg += fmt.Sprintf("; %s in %s in %s", plural(s.SeedMembers, "seed"), plural(s.SeedDatagrams, "seed datagram"), plural(s.SeedRounds, "seed round"))
-	}
-	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg(msg)
+	logSendTotal(log, loop.Stats(), mode.noun)
 	return err
 }
 
-// sendIntervals logs a sender's summaries, and keeps its counters at the
-// start and end of the last interval for status queries.
-type sendIntervals struct {
-	loop       *send.Loop
-	mu         sync.Mutex
-	start, end send.Stats
+// logSendTotal logs what a sender sent in all, its frames called noun.
+func logSendTotal(log zerolog.Logger, s send.Stats, noun string) {
+	msg := fmt.Sprintf("sent %s, %s, %s", words.Plural(s.Frames, noun), words.Plural(s.Bytes, "byte"), words.Plural(s.SendErrors, "send error"))
+	if s.SeedRounds > 0 {
+		msg += fmt.Sprintf("; %s in %s in %s", words.Plural(s.SeedMembers, "seed"), words.Plural(s.SeedDatagrams, "seed datagram"), words.Plural(s.SeedRounds, "seed round"))
+	}
+	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg(msg)
 }
 
-// last returns the counters at the start and end of the last interval.
-func (iv *sendIntervals) last() (start, end send.Stats) {
-	iv.mu.Lock()
-	defer iv.mu.Unlock()
-	return iv.start, iv.end
+// sendObserver logs and counts each frame sent. A failing send is logged
+// when it starts failing and when it works again; the errors in between
+// are counted in the summaries and the metrics, not logged one by one.
+type sendObserver struct {
+	log     zerolog.Logger
+	m       *metrics.Send
+	failing atomic.Bool // read by status queries
+	lost    uint64      // the loop's goroutine only
 }
 
-// log logs what the loop did in each interval (never if it is 0) until
-// the returned function is called.
-func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval time.Duration) (stop func()) {
+// observe is send.Config.Observe.
+func (o *sendObserver) observe(ev send.Event) {
+	if ev.Err != nil {
+		o.m.SendError()
+		o.lost++
+		if !o.failing.Load() {
+			o.failing.Store(true)
+			o.lost = 1
+			o.log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
+		}
+		return
+	}
+	if o.failing.Load() {
+		o.failing.Store(false)
+		o.log.Info().Uint64("frames_lost", o.lost).Msgf("sending works again, after %s lost", words.Plural(o.lost, "frame"))
+	}
+	o.m.Sent(ev.Bytes)
+	o.log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
+}
+
+// logSummaries logs what the loop did in each interval (never if it is
+// 0) until the returned function is called.
+func logSummaries(ctx context.Context, sums *send.Summaries, log zerolog.Logger, interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		return func() {}
 	}
@@ -421,17 +419,12 @@ func (iv *sendIntervals) log(ctx context.Context, log zerolog.Logger, interval t
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				s := iv.loop.Stats()
-				iv.mu.Lock()
-				iv.start, iv.end = iv.end, s
-				d := send.Stats{Frames: s.Frames - iv.start.Frames, Bytes: s.Bytes - iv.start.Bytes, SendErrors: s.SendErrors - iv.start.SendErrors,
-					SeedRounds: s.SeedRounds - iv.start.SeedRounds, SeedMembers: s.SeedMembers - iv.start.SeedMembers, SeedDatagrams: s.SeedDatagrams - iv.start.SeedDatagrams}
-				iv.mu.Unlock()
+				d := sums.Next()
 				ev := seedFields(log.Info(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes)
-				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", plural(d.Frames, "frame"), plural(d.Bytes, "byte"), interval)
+				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", words.Plural(d.Frames, "frame"), words.Plural(d.Bytes, "byte"), interval)
 				if d.SendErrors > 0 {
 					ev = seedFields(log.Warn(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes).Uint64("send_errors", d.SendErrors)
-					msg += ", " + plural(d.SendErrors, "frame") + " lost to send errors"
+					msg += ", " + words.Plural(d.SendErrors, "frame") + " lost to send errors"
 				}
 				ev.Msg(msg)
 			}

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -73,106 +70,17 @@ func runStatus(c *cli.Context, e *env) error {
 		return err
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
-			return err
-		}
+		err = st.WriteJSON(e.stdout)
 	} else {
-		printStatus(e.stdout, st, time.Now())
+		err = st.WriteText(e.stdout, time.Now())
+	}
+	if err != nil {
+		return err
 	}
 	if st.Degraded() {
 		return &cliError{err: fmt.Errorf("%s is degraded: %s", st.Daemon, strings.Join(st.Problems, "; ")), code: exitDegraded}
 	}
 	return nil
-}
-
-// printStatus prints st for a reader, as wg show does: a line for the
-// daemon, then one block per producer and one for the output.
-func printStatus(w io.Writer, st control.Status, now time.Time) {
-	state := "ok"
-	if st.Degraded() {
-		state = "DEGRADED"
-	}
-	fmt.Fprintf(w, "%s: %s (pid %d, version %s, up %s)\n", st.Daemon, state, st.PID, st.Version, now.Sub(st.Started).Round(time.Second))
-	for _, p := range st.Problems {
-		fmt.Fprintf(w, "  problem: %s\n", p)
-	}
-	interval := "no interval ended yet"
-	if !st.IntervalEnd.IsZero() {
-		interval = fmt.Sprintf("in the last %s (to %s)", st.IntervalEnd.Sub(st.IntervalStart).Round(time.Second), st.IntervalEnd.Local().Format(time.TimeOnly))
-	}
-	fmt.Fprintf(w, "  counts: %s\n", interval)
-	if t := st.Transport; t != nil {
-		fmt.Fprintf(w, "  transport: %s\n", transportText(*t))
-	}
-	for _, p := range st.Producers {
-		fmt.Fprintf(w, "\nproducer %s", p.KeyID)
-		if !p.Trusted {
-			fmt.Fprint(w, " (no longer trusted)")
-		}
-		if p.Unhealthy {
-			fmt.Fprint(w, " (UNHEALTHY)")
-		}
-		fmt.Fprintln(w)
-		age := "never"
-		if p.LastFrameAge != nil {
-			age = fmt.Sprintf("%s ago", time.Duration(*p.LastFrameAge*float64(time.Second)).Round(time.Millisecond))
-		}
-		fmt.Fprintf(w, "  last frame: %s\n", age)
-		fmt.Fprintf(w, "  forwarded: %s, %s\n", plural(p.Forwarded, "frame"), plural(p.Bytes, "byte"))
-		if len(p.Dropped) > 0 {
-			fmt.Fprintf(w, "  dropped: %s\n", byReason(p.Dropped))
-		}
-	}
-	if len(st.Dropped) > 0 {
-		fmt.Fprintf(w, "\ndropped: %s\n", byReason(st.Dropped))
-	}
-	if k := st.Sink; k != nil {
-		fmt.Fprintf(w, "\noutput %s\n  written: %s (%d in all)\n", k.Output, plural(k.Bytes, "byte"), k.TotalBytes)
-		if k.Drained != nil {
-			fmt.Fprintf(w, "  drained by its reader: %s in all, %d waiting\n", plural(*k.Drained, "byte"), *k.Pending)
-		}
-		if k.Credited != nil {
-			fmt.Fprintf(w, "  credited to the kernel: %s in all\n", plural(*k.Credited, "bit"))
-		}
-	}
-	if s := st.Send; s != nil {
-		fmt.Fprintln(w)
-		if s.KeyID != "" {
-			fmt.Fprintf(w, "key %s\n", s.KeyID)
-		}
-		fmt.Fprintf(w, "  sent: %s, %s, %s\n", plural(s.Frames, "frame"), plural(s.Bytes, "byte"), plural(s.SendErrors, "send error"))
-		fmt.Fprintf(w, "  in all: %s, %s, %s\n", plural(s.TotalFrames, "frame"), plural(s.TotalBytes, "byte"), plural(s.TotalSendErrors, "send error"))
-	}
-}
-
-// transportText says how a receiver gets its datagrams: "native", or
-// "amt, relay 192.0.2.2:2268, up, rediscovered 1 time".
-func transportText(t control.Transport) string {
-	if t.Kind != "amt" {
-		return t.Kind
-	}
-	relay := t.Relay
-	if relay == "" {
-		relay = "none yet"
-	}
-	return fmt.Sprintf("amt, relay %s, %s, rediscovered %s", relay, t.State, plural(t.Rediscoveries, "time"))
-}
-
-// byReason formats counts by reason, "output_full 2, replay 1", in the
-// order of the names.
-func byReason(m map[string]uint64) string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %d", n, m[n])
-	}
-	return strings.Join(parts, ", ")
 }
 
 // controlFlag is --control of recv and send.

@@ -64,7 +64,7 @@ func (r *trustReloader) reload(trigger string) {
 	for _, err := range skipped {
 		r.log.Error().Str("error", plainError(err)).Msg("passed over a --trust file that does not load; the other keys stay trusted")
 	}
-	added, removed, changed := diffKeys(r.pipe.Trust(), ring)
+	added, removed, changed := sign.Diff(r.pipe.Trust(), ring)
 	r.pipe.SetTrust(ring)
 	ev := r.log.Info()
 	if len(skipped) > 0 {
@@ -101,28 +101,6 @@ func trustWarnings(ws []sign.Warning) []string {
 		}
 	}
 	return lines
-}
-
-// diffKeys returns the ids of the keys that next has and prev has not,
-// those prev has and next has not, and those in both whose validity
-// period differs.
-func diffKeys(prev, next *sign.Keyring) (added, removed, changed []string) {
-	added, removed, changed = []string{}, []string{}, []string{}
-	for _, k := range next.Keys() {
-		old, ok := prev.Lookup(k.ID)
-		switch {
-		case !ok:
-			added = append(added, k.ID)
-		case old.Valid != k.Valid:
-			changed = append(changed, k.ID)
-		}
-	}
-	for _, k := range prev.Keys() {
-		if _, ok := next.Lookup(k.ID); !ok {
-			removed = append(removed, k.ID)
-		}
-	}
-	return added, removed, changed
 }
 
 // start reloads --trust on each value from hup (the caller's SIGHUP

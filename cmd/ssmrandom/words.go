@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"regexp"
 	"slices"
@@ -11,15 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 )
-
-// plural returns n and noun, with an s unless n is 1: "1 frame",
-// "2 frames".
-func plural(n uint64, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
 
 // roundDuration rounds d for a reader: to the second from a second on
 // ("1m0s"), else to the millisecond ("300ms").

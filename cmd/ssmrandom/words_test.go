@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/nordunet/ssmrandom/internal/words"
 	"io/fs"
 	"syscall"
 	"testing"
@@ -10,8 +11,8 @@ import (
 
 func TestPlural(t *testing.T) {
 	for n, want := range map[uint64]string{0: "0 frames", 1: "1 frame", 2: "2 frames"} {
-		if got := plural(n, "frame"); got != want {
-			t.Errorf("plural(%d): got %q, want %q", n, got, want)
+		if got := words.Plural(n, "frame"); got != want {
+			t.Errorf("words.Plural(%d): got %q, want %q", n, got, want)
 		}
 	}
 }

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/nordunet/ssmrandom/internal/keyfile"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -24,7 +22,7 @@ const (
 )
 
 // MaxKeyFile is the largest host key or JWK Set file read, in bytes.
-const MaxKeyFile = 1 << 20
+const MaxKeyFile = keyfile.MaxSize
 
 // ErrPermissions reports a private host key file that group or others
 // may read.
@@ -83,69 +81,21 @@ func WriteHostKeyPair(prefix string, k *HostKey, valid sign.Validity, force bool
 	return privPath, pubPath, nil
 }
 
-// writeFile writes b to path through a temporary file in the same folder.
-// Without replace it fails if path exists, even if it appeared meanwhile.
-func writeFile(path string, b []byte, mode os.FileMode, replace bool) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil { // CreateTemp uses O_EXCL and mode 0600
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	if err = tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	if replace {
-		err = os.Rename(tmp.Name(), path)
-	} else if err = os.Link(tmp.Name(), path); err == nil {
-		os.Remove(tmp.Name())
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("seal: %s exists; not overwriting it", path)
-		}
-		return fmt.Errorf("seal: write %s: %w", path, err)
+// writeFile writes b to path as [keyfile.Write] does. Without replace it
+// fails if path exists, even if it appeared meanwhile.
+func writeFile(path string, b []byte, mode os.FileMode, replace bool) error {
+	err := keyfile.Write(path, b, mode, replace)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("seal: %s exists; not overwriting it", path)
+	case err != nil:
+		return fmt.Errorf("seal: %w", err)
 	}
 	return nil
 }
 
 // readKeyFile reads a key file of at most [MaxKeyFile] bytes.
-func readKeyFile(path string) ([]byte, os.FileInfo, error) {
-	// O_NONBLOCK: a FIFO named like a key file must not hang the open.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, errors.New("not a regular file")
-	}
-	if fi.Size() > MaxKeyFile {
-		return nil, nil, fmt.Errorf("over %d bytes; not a key file", MaxKeyFile)
-	}
-	b := make([]byte, fi.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && len(b) > 0 {
-		return nil, nil, err
-	}
-	return b, fi, nil
-}
+func readKeyFile(path string) ([]byte, os.FileInfo, error) { return keyfile.Read(path) }
 
 // LoadHostKey reads a private host key JWK file. Like ssh, it refuses a
 // file that group or others may read ([ErrPermissions]).
@@ -154,8 +104,8 @@ func LoadHostKey(path string) (*HostKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: host key: %w", err)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
+	if err := keyfile.CheckPrivate(path, fi, ErrPermissions); err != nil {
+		return nil, err
 	}
 	_, k, err := parseJWK(b)
 	if err != nil {
@@ -271,24 +221,9 @@ func LoadMembers(path string) (set *Members, warnings []string, err error) {
 // take away the members that still load. The set may be empty. err is
 // only for a path that cannot be read at all.
 func ReloadMembers(path string) (set *Members, warnings []string, skipped []error, err error) {
-	fi, err := os.Stat(path)
+	files, err := keyfile.List(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
-	}
-	files := []string{path}
-	if fi.IsDir() {
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
-		}
-		files = files[:0]
-		for _, e := range entries {
-			name := e.Name()
-			if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
-				files = append(files, filepath.Join(path, name))
-			}
-		}
-		sort.Strings(files)
 	}
 	var all []Member
 	for _, f := range files {

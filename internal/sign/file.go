@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
-	"syscall"
+
+	"github.com/nordunet/ssmrandom/internal/keyfile"
 )
 
 // Suffixes of the two files [WriteKeyPair] writes.
@@ -20,7 +17,7 @@ const (
 )
 
 // MaxKeyFile is the largest key or JWK Set file read, in bytes.
-const MaxKeyFile = 1 << 20
+const MaxKeyFile = keyfile.MaxSize
 
 // ErrPermissions reports a private key file that group or others may read.
 var ErrPermissions = errors.New("sign: private key is readable by group or others")
@@ -49,7 +46,7 @@ func WriteKeyPair(prefix string, priv ed25519.PrivateKey, valid Validity, force 
 	if !force {
 		for _, p := range []string{privPath, pubPath} {
 			if _, err := os.Lstat(p); err == nil {
-				return "", "", existsError(p)
+				return "", "", fmt.Errorf("sign: %w", &keyfile.ExistsError{Path: p})
 			}
 		}
 	}
@@ -63,76 +60,23 @@ func WriteKeyPair(prefix string, priv ed25519.PrivateKey, valid Validity, force 
 	return privPath, pubPath, nil
 }
 
-// writeFile writes b to path through a temporary file in the same folder.
-// Without replace it fails if path exists, even if it appeared meanwhile.
-func writeFile(path string, b []byte, mode os.FileMode, replace bool) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil { // CreateTemp uses O_EXCL and mode 0600
-		return fmt.Errorf("sign: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("sign: write %s: %w", path, err)
-	}
-	if err = tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("sign: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sign: write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("sign: write %s: %w", path, err)
-	}
-	if replace {
-		err = os.Rename(tmp.Name(), path)
-	} else if err = os.Link(tmp.Name(), path); err == nil {
-		os.Remove(tmp.Name())
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return existsError(path)
-		}
-		return fmt.Errorf("sign: write %s: %w", path, err)
+// writeFile writes b to path as [keyfile.Write] does. Without replace it
+// fails if path exists, even if it appeared meanwhile.
+func writeFile(path string, b []byte, mode os.FileMode, replace bool) error {
+	if err := keyfile.Write(path, b, mode, replace); err != nil {
+		return fmt.Errorf("sign: %w", err)
 	}
 	return nil
 }
 
-// existsError is the error of a key file that exists and is not to be
-// overwritten; it matches [fs.ErrExist] with errors.Is.
-type existsError string
-
-func (e existsError) Error() string {
-	return fmt.Sprintf("sign: %s exists; not overwriting it", string(e))
-}
-
-func (existsError) Is(target error) bool { return target == fs.ErrExist }
-
 // readKeyFile reads a key file of at most [MaxKeyFile] bytes.
 func readKeyFile(path string) ([]byte, os.FileInfo, error) {
-	// O_NONBLOCK: a FIFO named like a key file must not hang the open.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	b, fi, err := keyfile.Read(path)
+	switch {
+	case errors.Is(err, keyfile.ErrNotRegular), errors.Is(err, keyfile.ErrTooBig):
+		return nil, nil, fmt.Errorf("sign: %s is %w", path, err)
+	case err != nil:
 		return nil, nil, fmt.Errorf("sign: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("sign: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("sign: %s is not a regular file", path)
-	}
-	if fi.Size() > MaxKeyFile {
-		return nil, nil, fmt.Errorf("sign: %s is over %d bytes; not a key file", path, MaxKeyFile)
-	}
-	b := make([]byte, fi.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && len(b) > 0 {
-		return nil, nil, fmt.Errorf("sign: read %s: %w", path, err)
 	}
 	return b, fi, nil
 }
@@ -151,8 +95,8 @@ func LoadSigner(path string) (*Signer, error) {
 	if priv == nil {
 		return nil, fmt.Errorf("sign: %s: %w: it is a public key; signing needs the private key", path, ErrKey)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o; want 0600 (chmod 600 %s)", ErrPermissions, path, perm, path)
+	if err := keyfile.CheckPrivate(path, fi, ErrPermissions); err != nil {
+		return nil, err
 	}
 	s, err := NewSigner(priv)
 	if err != nil {
@@ -205,24 +149,9 @@ func LoadTrust(path string) (ring *Keyring, warnings []Warning, err error) {
 // keys that still load. The keyring may be empty. err is only for a path
 // that cannot be read at all.
 func ReloadTrust(path string) (ring *Keyring, warnings []Warning, skipped []error, err error) {
-	fi, err := os.Stat(path)
+	files, err := keyfile.List(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
-	}
-	files := []string{path}
-	if fi.IsDir() {
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
-		}
-		files = files[:0]
-		for _, e := range entries {
-			name := e.Name()
-			if !e.IsDir() && (strings.HasSuffix(name, ".jwk") || strings.HasSuffix(name, ".json")) && !strings.HasPrefix(name, ".") {
-				files = append(files, filepath.Join(path, name))
-			}
-		}
-		sort.Strings(files)
 	}
 	var keys []Key
 	first := make(map[string]Key) // each kid's first copy, for the warning below

@@ -1,4 +1,4 @@
-package main
+package describe
 
 import (
 	"bytes"
@@ -14,12 +14,17 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
+
+// testLimits are inspect's: the read buffer, and recv's default limit
+// over IPv4 on Ethernet.
+var testLimits = Limits{Datagram: 65535, Default: 1472}
 
 // vector returns the protocol.md §6 datagram and a keyring of its key.
 func vector(t testing.TB) ([]byte, *sign.Keyring) {
 	t.Helper()
-	b, err := os.ReadFile("../../internal/sign/testdata/vector-ok.txt")
+	b, err := os.ReadFile("../sign/testdata/vector-ok.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,16 +55,15 @@ func checkInspect(t *testing.T, in []byte, ring *sign.Keyring) bool {
 	t.Helper()
 	verified := false
 	for _, r := range []*sign.Keyring{nil, ring} {
-		rep, err := inspect(in, "input", r, time.Now())
+		rep, err := Read(in, "input", r, time.Now(), testLimits)
 		if err != nil {
-			var ce *cliError
-			if !errors.As(err, &ce) || ce.code != exitUsage || !strings.Contains(err.Error(), "both in hex and in base64") {
+			if !errors.Is(err, ErrAmbiguous) {
 				t.Fatalf("inspect(%.40q): got error %v, want a report or the ambiguity usage error", in, err)
 			}
 			return false
 		}
 		var text bytes.Buffer
-		if err := printInspect(&text, rep); err != nil {
+		if err := rep.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range text.Bytes() {
@@ -70,8 +74,8 @@ func checkInspect(t *testing.T, in []byte, ring *sign.Keyring) bool {
 		if _, err := json.Marshal(rep); err != nil {
 			t.Fatalf("inspect(%.40q): JSON: %v", in, err)
 		}
-		status := rep.status()
-		if status != nil && escapeControl(status.Error()) != status.Error() {
+		status := rep.Err()
+		if status != nil && words.Escape(status.Error()) != status.Error() {
 			t.Fatalf("inspect(%.40q): the error line holds control characters: %q", in, status)
 		}
 		if r != nil {
@@ -110,9 +114,9 @@ func TestInspectHostile(t *testing.T) {
 		"one dot":         []byte("."),
 		"two dots":        []byte(".."),
 		"newline":         []byte("\n"),
-		"huge":            bytes.Repeat([]byte("A"), maxInspectInput+1),
-		"huge dots":       bytes.Repeat([]byte("."), maxInspectInput),
-		"largest":         bytes.Repeat([]byte("A.A.A"), maxInspectInput/5),
+		"huge":            bytes.Repeat([]byte("A"), testLimits.MaxInput()+1),
+		"huge dots":       bytes.Repeat([]byte("."), testLimits.MaxInput()),
+		"largest":         bytes.Repeat([]byte("A.A.A"), testLimits.MaxInput()/5),
 		"binary":          random(1200),
 		"binary, 2 dots":  append(append(random(100), '.'), append(random(100), append([]byte{'.'}, random(100)...)...)...),
 		"escape codes":    []byte("\x1b[2J\x1b]0;title\x07.\x1b[31m.\x9b"),
@@ -145,9 +149,9 @@ func TestInspectHostile(t *testing.T) {
 	}
 }
 
-// TestDecodeInput: raw, hex and base64 inputs, and one that is a datagram
+// TestDecode: raw, hex and base64 inputs, and one that is a datagram
 // in both encodings.
-func TestDecodeInput(t *testing.T) {
+func TestDecode(t *testing.T) {
 	dgram, _ := vector(t)
 	wrapped := base64.StdEncoding.EncodeToString(dgram)
 	for i := 76; i < len(wrapped); i += 77 {
@@ -168,17 +172,16 @@ func TestDecodeInput(t *testing.T) {
 		{"odd hex", "2e2e2", "raw", "2e2e2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, enc, err := decodeInput([]byte(c.in))
+			got, enc, err := decode([]byte(c.in))
 			if err != nil || enc != c.encoding || string(got) != c.want {
 				t.Errorf("got %.40q, %q, %v; want %.40q, %q, nil", got, enc, err, c.want, c.encoding)
 			}
 		})
 	}
 	// e42e2e00 is e4 . . 00 in hex, and { followed by two bytes in base64.
-	_, _, err := decodeInput([]byte("e42e2e00"))
-	var ce *cliError
-	if !errors.As(err, &ce) || ce.code != exitUsage {
-		t.Errorf("got %v, want a usage error for input that is a datagram in hex and in base64", err)
+	_, _, err := decode([]byte("e42e2e00"))
+	if !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("got %v, want ErrAmbiguous for input that is a datagram in hex and in base64", err)
 	}
 }
 
