@@ -25,6 +25,10 @@ FUZZ_V1     := $(FUZZTIME)
 FUZZ_HOSTSEED := $(FUZZTIME)
 FUZZ_AMT    := $(FUZZTIME)
 endif
+# The tests that count allocations or collections, which skip under the
+# race detector (it allocates), run once more without it.
+NORACE_TESTS = Allocs|ManyKeysCollections
+NORACE_PKGS  = $(shell grep -lE 'func Test[A-Za-z]*Allocs|func TestManyKeysCollections' -r internal --include='*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
 # The packages of make test: all but e2e/boot (make test-boot).
 TEST_PKGS = $(shell $(GO) list ./... | grep -v '/e2e/boot$$')
 BENCHTIME ?= 1s
@@ -50,9 +54,10 @@ demo: build
 # namespaces, rngd, QEMU or systemd skip without them, and fail instead
 # when CI is set. The output is go test's without -v, plus each skipped
 # test with its reason, and ends with one line "N passed, N failed, N
-# skipped" for both runs (scripts/testsummary).
+# skipped" for all of it (scripts/testsummary). The tests that count
+# allocations skip under the race detector and run again without it.
 test: check
-	$(GO) run ./scripts/testsummary sh -c '$(GO) test -json -race -timeout 10m $(TEST_PKGS); s=$$?; $(GO) test -json -timeout 30m ./e2e/boot/ || s=1; exit $$s'
+	$(GO) run ./scripts/testsummary sh -c '$(GO) test -json -race -timeout 10m $(TEST_PKGS); s=$$?; $(GO) test -json -count=1 -run "$(NORACE_TESTS)" $(NORACE_PKGS) || s=1; $(GO) test -json -timeout 30m ./e2e/boot/ || s=1; exit $$s'
 
 test-short:
 	$(GO) test -short -timeout 5m $(TEST_PKGS)

@@ -340,6 +340,8 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.signer != nil {
 		kid = mode.signer.KeyID()
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
 		start, end := sums.Last()
 		return control.SendStatus(kid, start, end, loop.Stats(), obs.failing.Load())
@@ -347,9 +349,8 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	defer waitControl()
-	defer cancel() // ends the control server, before its wait
+	defer cancel() // ends the control server, before its wait: also when send ends by itself (--count, end of input)
 	defer logSummaries(ctx, sums, log, c.Duration("stats-interval"))()
 	err = loop.Run(ctx)
 	switch {
