@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/nordunet/ssmrandom/internal/membertag"
 )
 
 // The protected header of every datagram is exactly
@@ -11,16 +13,27 @@ import (
 //	{"alg":"EdDSA","kid":KID}
 //
 // with KID the 43-character key id: the bytes go-jose writes for a
-// [Signer]. Verification compares the decoded header with this shape and
-// nothing else is accepted; the JSON scanner below only serves to say
-// why another header was refused.
+// [Signer]; or, for a datagram that carries a member tag
+// (docs/protocol.md §10),
+//
+//	{"alg":"EdDSA","kid":KID,"mt":MT}
+//
+// with MT the 32 base64url characters of [membertag.Size] bytes.
+// Verification compares the decoded header with these shapes and nothing
+// else is accepted; the JSON scanner below only serves to say why another
+// header was refused.
 const (
 	headerPrefix = `{"alg":"` + Alg + `","kid":"`
 	headerSuffix = `"}`
+	tagInfix     = `","mt":"`
 	// kidLen is the length of a key id: a SHA-256 digest in base64url.
 	kidLen = (sha256.Size*8 + 5) / 6
+	// mtLen is the length of MT: base64url of a member tag.
+	mtLen = membertag.Size / 3 * 4
 	// headerLen is the length of the decoded protected header.
 	headerLen = len(headerPrefix) + kidLen + len(headerSuffix)
+	// taggedHeaderLen is the length of a decoded header with a tag.
+	taggedHeaderLen = headerLen + len(tagInfix) + mtLen
 	// maxHeader is the longest decoded header that is scanned as JSON to
 	// classify a reject; a longer one is malformed without a look inside.
 	maxHeader = 512
@@ -80,21 +93,54 @@ func isBase64URLKid(kid []byte) bool {
 	return true
 }
 
+// taggedKeyID returns the kid and the encoded MT of h, a decoded
+// protected header, if h is exactly {"alg":"EdDSA","kid":KID,"mt":MT}.
+func taggedKeyID(h []byte) (kid, mt []byte, ok bool) {
+	if len(h) != taggedHeaderLen || string(h[:len(headerPrefix)]) != headerPrefix ||
+		string(h[len(headerPrefix)+kidLen:][:len(tagInfix)]) != tagInfix ||
+		string(h[taggedHeaderLen-len(headerSuffix):]) != headerSuffix {
+		return nil, nil, false
+	}
+	kid = h[len(headerPrefix):][:kidLen]
+	mt = h[len(headerPrefix)+kidLen+len(tagInfix):][:mtLen]
+	return kid, mt, isBase64URLKid(kid) && isBase64URLTag(mt)
+}
+
+// isBase64URLTag reports whether mt is mtLen base64url characters: with
+// mtLen a multiple of 4, always a canonical encoding.
+func isBase64URLTag(mt []byte) bool {
+	if len(mt) != mtLen {
+		return false
+	}
+	for _, c := range mt {
+		if !base64URLChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
 // decodeHeader decodes the protected header part into buf and checks it.
-// It returns the key id, or why the header is refused.
-func decodeHeader(buf *[maxHeader]byte, part []byte) ([]byte, reject) {
+// It returns the key id and, if the header has one, the decoded member
+// tag in tag (tagged is then set), or why the header is refused.
+func decodeHeader(buf *[maxHeader]byte, part []byte, tag *[membertag.Size]byte) (kid []byte, tagged bool, v reject) {
 	if base64.RawURLEncoding.DecodedLen(len(part)) > maxHeader {
-		return nil, refuse(ErrMalformed, "header of more than 512 bytes")
+		return nil, false, refuse(ErrMalformed, "header of more than 512 bytes")
 	}
 	n, err := strictB64.Decode(buf[:], part)
 	if err != nil {
-		return nil, refuse(ErrMalformed, "a part is not canonical base64url")
+		return nil, false, refuse(ErrMalformed, "a part is not canonical base64url")
 	}
 	h := buf[:n]
 	if kid, ok := canonicalKeyID(h); ok {
-		return kid, reject{}
+		return kid, false, reject{}
 	}
-	return nil, classifyHeader(h)
+	if kid, mt, ok := taggedKeyID(h); ok {
+		if _, err := strictB64.Decode(tag[:], mt); err == nil {
+			return kid, true, reject{}
+		}
+	}
+	return nil, false, classifyHeader(h)
 }
 
 // classifyHeader returns why h, a decoded protected header that is not
@@ -107,6 +153,7 @@ func classifyHeader(h []byte) reject {
 		return refuse(ErrMalformed, "header is not a JSON object")
 	}
 	alg, kid, other := h[s.alg.start:s.alg.end], h[s.kid.start:s.kid.end], h[s.other.start:s.other.end]
+	mt := h[s.mt.start:s.mt.end]
 	nAlg, nKid := s.nAlg, s.nKid
 	switch {
 	case nAlg == 0:
@@ -125,6 +172,12 @@ func classifyHeader(h []byte) reject {
 		return refuse(ErrMalformed, `header member "kid" given twice`)
 	case len(kid) != kidLen+2 || !isBase64URLKid(kid[1:len(kid)-1]) || kid[0] != '"':
 		return refuse(ErrMalformed, `header "kid" is not 43 base64url characters`)
+	case s.nMt > 1:
+		return refuse(ErrMalformed, `header member "mt" given twice`)
+	case s.nMt == 1 && (len(mt) != mtLen+2 || mt[0] != '"' || !isBase64URLTag(mt[1:len(mt)-1])):
+		return refuse(ErrMalformed, `header "mt" is not 32 base64url characters`)
+	case s.nMt == 1:
+		return refuse(ErrMalformed, `header is not {"alg":"EdDSA","kid":KID,"mt":MT} byte for byte`)
 	}
 	return refuse(ErrMalformed, `header is not {"alg":"EdDSA","kid":KID} byte for byte`)
 }
@@ -152,8 +205,8 @@ type scanner struct {
 	// Offsets rather than slices of b, which would let b escape: the raw
 	// values of the last "alg" and "kid", how many times each was given,
 	// and the name of the first other member (nOther > 0 if there is one).
-	alg, kid, other    span
-	nAlg, nKid, nOther int
+	alg, kid, mt, other     span
+	nAlg, nKid, nMt, nOther int
 }
 
 // span is the offsets of b[start:end].
@@ -219,6 +272,9 @@ func (s *scanner) note(name, value span) {
 	case "kid":
 		s.kid = value
 		s.nKid++
+	case "mt":
+		s.mt = value
+		s.nMt++
 	default:
 		if s.nOther == 0 {
 			s.other = name

@@ -60,7 +60,24 @@ func Inspect(datagram []byte) (Unverified, error) {
 }
 
 // CanonicalHeader reports whether the header is {"alg":"EdDSA","kid":KID}
-// byte for byte, KID being u's KeyID, as [Signer] writes it.
+// or {"alg":"EdDSA","kid":KID,"mt":MT} byte for byte, KID being u's
+// KeyID, as [Signer] writes it.
 func (u Unverified) CanonicalHeader() bool {
-	return u.Alg == Alg && string(u.Header) == headerPrefix+u.KeyID+headerSuffix
+	if u.Alg != Alg {
+		return false
+	}
+	if string(u.Header) == headerPrefix+u.KeyID+headerSuffix {
+		return true
+	}
+	kid, _, ok := taggedKeyID(u.Header)
+	return ok && string(kid) == u.KeyID
+}
+
+// MemberTag returns the header's "mt" (docs/protocol.md §10) as it is
+// written, if the header is a canonical one with a member tag; "" if not.
+func (u Unverified) MemberTag() string {
+	if _, mt, ok := taggedKeyID(u.Header); ok && u.CanonicalHeader() {
+		return string(mt)
+	}
+	return ""
 }

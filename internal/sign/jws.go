@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/nordunet/ssmrandom/internal/membertag"
 )
 
 // Alg is the only JWS algorithm ssmrandom signs or accepts (RFC 8037).
@@ -68,11 +70,21 @@ func (s *Signer) Len(n int) int {
 	return len(s.header) + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
 }
 
+// TaggedLen returns the length of the datagram that [Signer.AppendTagged]
+// makes of a payload of n bytes: [Signer.Len] and the member tag.
+func (s *Signer) TaggedLen(n int) int { return TaggedDatagramLen(n) }
+
 // DatagramLen returns the length of a datagram that carries a payload of
 // n bytes, whatever key signs it: the protected header, and so the
 // datagram, is of one length for every key ([Signer.Len]).
 func DatagramLen(n int) int {
 	return base64.RawURLEncoding.EncodedLen(headerLen) + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
+}
+
+// TaggedDatagramLen returns the length of a datagram with a member tag
+// that carries a payload of n bytes, whatever key signs it.
+func TaggedDatagramLen(n int) int {
+	return base64.RawURLEncoding.EncodedLen(taggedHeaderLen) + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + SignatureLen
 }
 
 // Sign returns payload signed as a JWS in the Compact Serialization, with
@@ -96,6 +108,37 @@ func (s *Signer) Append(dst, payload []byte) []byte {
 	dst = append(dst, s.header...)
 	dst = append(dst, '.')
 	dst = base64.RawURLEncoding.AppendEncode(dst, payload)
+	sig := ed25519.Sign(s.priv, dst[start:])
+	dst = append(dst, '.')
+	return base64.RawURLEncoding.AppendEncode(dst, sig)
+}
+
+// AppendTagged is [Signer.Append] with a member tag under k in the
+// protected header, {"alg":"EdDSA","kid":KID,"mt":MT} (docs/protocol.md
+// §10): the tag is made over the payload part, then the whole signed.
+// With k nil it is Append. It allocates nothing if dst has room for
+// [Signer.TaggedLen] more bytes.
+func (s *Signer) AppendTagged(dst, payload []byte, k *membertag.Key) []byte {
+	if k == nil {
+		return s.Append(dst, payload)
+	}
+	dst = slices.Grow(dst, s.TaggedLen(len(payload)))
+	start := len(dst)
+	// The header is encoded after the payload part, whose tag it holds:
+	// write the payload part at its final offset first.
+	hlen := base64.RawURLEncoding.EncodedLen(taggedHeaderLen)
+	dst = dst[:start+hlen+1]
+	dst = base64.RawURLEncoding.AppendEncode(dst, payload)
+	part := dst[start+hlen+1:]
+	var h [taggedHeaderLen]byte
+	n := copy(h[:], headerPrefix)
+	n += copy(h[n:], s.kid)
+	n += copy(h[n:], tagInfix)
+	var mt [membertag.Size]byte
+	base64.RawURLEncoding.Encode(h[n:n+mtLen], k.Append(mt[:0], s.kid, part))
+	copy(h[n+mtLen:], headerSuffix)
+	base64.RawURLEncoding.Encode(dst[start:start+hlen], h[:])
+	dst[start+hlen] = '.'
 	sig := ed25519.Sign(s.priv, dst[start:])
 	dst = append(dst, '.')
 	return base64.RawURLEncoding.AppendEncode(dst, sig)
@@ -183,6 +226,24 @@ type JWS struct {
 	key     ed25519.PublicKey
 	input   []byte // the JWS Signing Input H.P, within the datagram
 	sig     [ed25519.SignatureSize]byte
+	tag     [membertag.Size]byte // the decoded MT, if tagged
+	tagged  bool
+}
+
+// MemberTag returns the decoded MT of the header's member tag
+// (docs/protocol.md §10) and true, or false if the datagram has none.
+// Like everything in m before [JWS.Verify], it is not authentic.
+func (m *JWS) MemberTag() ([]byte, bool) {
+	if !m.tagged {
+		return nil, false
+	}
+	return m.tag[:], true
+}
+
+// CheckTag reports whether the datagram carries a member tag that k
+// accepts: its round, and its HMAC over the key id and the payload part.
+func (m *JWS) CheckTag(k *membertag.Key) bool {
+	return m.tagged && k.Check(m.tag[:], m.KeyID, m.encoded)
 }
 
 // Check runs the checks of [Keyring.Verify] that come before the Ed25519
@@ -281,7 +342,8 @@ func (r *Keyring) parse(dst, datagram []byte, decode bool) (JWS, reject) {
 		return JWS{}, refuse(ErrMalformed, "payload of more than 65536 bytes")
 	}
 	var hbuf [maxHeader]byte
-	kid, v := decodeHeader(&hbuf, h)
+	var tag [membertag.Size]byte
+	kid, tagged, v := decodeHeader(&hbuf, h, &tag)
 	if v.err != nil {
 		return JWS{}, v
 	}
@@ -295,7 +357,7 @@ func (r *Keyring) parse(dst, datagram []byte, decode bool) (JWS, reject) {
 	if len(sig) != SignatureLen {
 		return JWS{}, refuseArg(ErrBadSignature, "kid %s: signature is not 64 bytes", kid)
 	}
-	m := JWS{KeyID: key.ID, Valid: key.Valid, key: key.Public, input: datagram[:j], encoded: p}
+	m := JWS{KeyID: key.ID, Valid: key.Valid, key: key.Public, input: datagram[:j], encoded: p, tag: tag, tagged: tagged}
 	if _, err := strictB64.Decode(m.sig[:], sig); err != nil {
 		return JWS{}, refuse(ErrMalformed, "a part is not canonical base64url") // not reached: checked above
 	}
