@@ -34,7 +34,8 @@ const (
 // encoding of [S]B − [k]A (cofactorless). A signature goes into the sum
 // only if that rule reduces to "D = [S]B − R − [k]A is the identity",
 // which holds when A is the canonical encoding of a point of prime order
-// L (checked once per key, when the [Keyring] is made), R is the canonical encoding of a point not of
+// L (checked once per key of a [Keyring], the first time a batch meets
+// it), R is the canonical encoding of a point not of
 // small order, and S is canonical. Every other signature is checked by
 // [JWS.Verify] itself. The sum is then compared with O exactly, not up
 // to the cofactor: it is O when every signature in it is valid, and it is
@@ -194,7 +195,7 @@ func (b *Batch) verifyBatch(ok []bool) bool {
 // its R canonical and not of small order, its S canonical. It decodes R
 // and S into r and s.
 func (b *Batch) fits(m *JWS, r *edwards25519.Point, s *edwards25519.Scalar) bool {
-	if m.pub == nil || !m.pub.prime || !canonicalY(m.sig[:32]) || !notSmallOrder(r, m.sig[:32]) {
+	if m.pub == nil || !m.pub.batchable() || !canonicalY(m.sig[:32]) || !notSmallOrder(r, m.sig[:32]) {
 		return false
 	}
 	_, err := s.SetCanonicalBytes(m.sig[32:])

@@ -2,14 +2,16 @@ package sign
 
 import (
 	"crypto/sha512"
+	"sync"
+	"sync/atomic"
 
 	"filippo.io/edwards25519"
 )
 
 // publicKey is a trusted Ed25519 public key as verification uses it:
-// decoded, and checked for a [Batch], once, when the [Keyring] is made,
-// rather than for every signature. It is not changed after
-// newPublicKey returns it, so it is safe for concurrent use.
+// decoded once, when the [Keyring] is made, rather than for every
+// signature, and its order checked once, the first time a [Batch] meets
+// it. It is safe for concurrent use; it must not be copied.
 type publicKey struct {
 	enc    [32]byte           // the key as given (the bytes that are hashed)
 	a      edwards25519.Point // A, the point enc encodes; the identity if none
@@ -17,22 +19,41 @@ type publicKey struct {
 	// valid says that enc encodes a point, in any encoding that
 	// crypto/ed25519 accepts; a key that does not verifies nothing.
 	valid bool
+
 	// prime says that enc is the canonical encoding of a point of prime
-	// order L: a key whose signatures can go into a batch's sum.
-	prime bool
+	// order L: a key whose signatures can go into a batch's sum. It is
+	// set, under mu, before checked; read it through [publicKey.batchable].
+	// (The check costs about one verification: made when the keyring
+	// loads, it would cost 2 s of CPU per load of 20,000 keys.)
+	mu      sync.Mutex
+	checked atomic.Bool
+	prime   bool
 }
 
-// newPublicKey decodes pub, 32 bytes, and checks its order.
+// newPublicKey decodes pub, 32 bytes.
 func newPublicKey(pub []byte) *publicKey {
 	k := &publicKey{enc: [32]byte(pub)}
 	if _, err := k.a.SetBytes(pub); err != nil {
 		k.a.Set(edwards25519.NewIdentityPoint())
 	} else {
 		k.valid = true
-		k.prime = primeOrder(&k.a, pub)
 	}
 	k.minusA.Negate(&k.a)
 	return k
+}
+
+// batchable reports whether k is the canonical encoding of a point of
+// prime order L, checking it on the first call only.
+func (k *publicKey) batchable() bool {
+	if !k.checked.Load() {
+		k.mu.Lock()
+		if !k.checked.Load() {
+			k.prime = k.valid && primeOrder(&k.a, k.enc[:])
+			k.checked.Store(true)
+		}
+		k.mu.Unlock()
+	}
+	return k.prime
 }
 
 // verify reports whether sig is a valid Ed25519 signature of msg by k by
