@@ -35,8 +35,8 @@ const (
 // only if that rule reduces to "D = [S]B − R − [k]A is the identity",
 // which holds when A is the canonical encoding of a point of prime order
 // L (checked once per key of a [Keyring], the first time a batch meets
-// it), R is the canonical encoding of a point not of
-// small order, and S is canonical. Every other signature is checked by
+// it), R is the canonical encoding of a point not of small order, and S
+// is canonical. Every other signature is checked by
 // [JWS.Verify] itself. The sum is then compared with O exactly, not up
 // to the cofactor: it is O when every signature in it is valid, and it is
 // not O, but with probability at most 2^-128, when some D_i has a
@@ -49,8 +49,9 @@ const (
 //
 // The zero value is an empty batch ready to use. A Batch is not safe for
 // concurrent use. It keeps its buffers across [Batch.Reset], so that a
-// reused Batch allocates nothing; it keeps no state per key, so its cost
-// does not depend on how many keys take turns.
+// reused Batch allocates only the two tables of its multi-scalar
+// multiplication; it keeps no state per key, so its cost does not depend
+// on how many keys take turns.
 type Batch struct {
 	entries []JWS
 
