@@ -132,7 +132,8 @@ func (q *Parallel[T]) Close() error {
 }
 
 // worker checks datagrams. When several are waiting, it takes up to
-// q.batch of them and verifies their signatures in one batch
+// q.batch of them and verifies their signatures in one batch, then
+// decodes the payloads whose signature verified
 // (sign.Batch), which costs about a third of verifying them one by one;
 // a batch with a bad signature falls back to single verification, so a
 // forged flood costs no more than single verification would.
@@ -185,8 +186,10 @@ func (q *Parallel[T]) worker() {
 			}
 		}
 		for k, j := range sig {
-			if !ok[k] {
-				q.slots[j].w.v.reject(BadSignature, sign.ErrBadSignature, withKid)
+			if w := &q.slots[j].w; ok[k] {
+				q.p.decode(w)
+			} else {
+				w.v.reject(BadSignature, sign.ErrBadSignature, withKid)
 			}
 		}
 		for _, j := range idx {

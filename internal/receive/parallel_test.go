@@ -21,16 +21,26 @@ func mixedSequence(t testing.TB, k keys, n int) [][]byte {
 	t.Helper()
 	r := rand.New(rand.NewPCG(1, 2))
 	good := make([][]byte, n)
+	// bad holds, for each good frame, one signed by the same key with
+	// the same (e, n) and a malformed payload (a second "d").
+	bad := make([][]byte, n)
 	for i := range good {
 		f := mkframe(uint64(i), now+int64(i), fmt.Sprintf("frame %d;", i))
 		good[i] = signFrame(t, k.trusted, f)
+		bad[i] = signPayload(t, k.trusted, bytes.Replace(f.Append(nil), []byte(`"}`), []byte(`","d":"AAAA"}`), 1))
 	}
 	// Swap neighbours: reordering by a few frames.
 	for i := 0; i+1 < n; i += 1 + r.IntN(4) {
 		good[i], good[i+1] = good[i+1], good[i]
+		bad[i], bad[i+1] = bad[i+1], bad[i]
 	}
 	var seq [][]byte
 	for i, d := range good {
+		if i%16 == 5 {
+			// Signed but malformed, then the good frame of its (e, n):
+			// the first is not recorded, so the second is forwarded.
+			seq = append(seq, bad[i])
+		}
 		seq = append(seq, d)
 		switch r.IntN(8) {
 		case 0:

@@ -6,8 +6,10 @@
 //
 // The checks run cheapest first (docs/protocol.md §5), so that a forged
 // flood costs as little as it can: only a datagram that names a trusted
-// key, carries a well-formed, fresh, unseen frame and has a signature of
-// the right length costs an Ed25519 verification.
+// key, has a signature of the right length and whose payload's first
+// fields are well-formed, fresh and unseen costs an Ed25519
+// verification, and only one whose signature verifies has the rest of
+// its payload decoded.
 //
 // The package does no socket I/O and no logging: the caller reads the
 // datagrams, and reads the counts with [Pipeline.Stats]. Each datagram's
@@ -401,10 +403,11 @@ func newWork(maxDatagram int) work {
 	}
 }
 
-// check runs the checks up to and including the signature, cheapest
-// first, and leaves the decoded frame and the verdict in w. It changes no
-// replay state, so it may run on several frames at once; sample says
-// whether to ask the sampler (which it changes).
+// check runs the checks up to and including the payload decode (checks 1
+// to 13 of docs/protocol.md §5), cheapest first, and leaves the decoded
+// frame and the verdict in w. It changes no replay state, so it may run
+// on several frames at once; sample says whether to ask the sampler
+// (which it changes).
 func (p *Pipeline) check(w *work, datagram []byte, sample bool) {
 	p.precheck(w, datagram, sample)
 	if w.v.Reason != None || w.unsigned {
@@ -420,11 +423,15 @@ func (p *Pipeline) check(w *work, datagram []byte, sample bool) {
 	}
 	if err != nil {
 		w.v.reject(BadSignature, err, withKid)
+		return
 	}
+	p.decode(w)
 }
 
-// precheck is check but for the Ed25519 verification: a verdict of None
-// means the frame is worth verifying, and w.jws holds it.
+// precheck runs the checks that come before the Ed25519 verification, on
+// the datagram's head only (checks 1 to 11 of §5): a verdict of None
+// means the frame is worth verifying, and w.jws holds it. The payload
+// past its first [frame.MaxHead] bytes is not read.
 func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	w.v = Verdict{Facts: Facts{Size: len(datagram)}}
 	v := &w.v
@@ -458,8 +465,9 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 		v.reject(Seed, ErrSeed, plain)
 		return
 	}
-	// Validity, freshness and replay are judged on the payload's first
-	// bytes, so a replayed or stale frame costs no decoding of the rest.
+	// Validity, freshness, replay and sampling are judged on the
+	// payload's first bytes, so a replayed, stale or unwanted frame costs
+	// no verification and no decoding of the rest.
 	epoch, seq, ms, err := frame.ParseHead(m.PayloadHead(w.head[:0], frame.MaxHead))
 	if err != nil {
 		v.reject(Malformed, err, plain)
@@ -472,12 +480,33 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	}
 	p.mu.Lock()
 	err = p.guard.Check(&w.prod.filter, epoch, seq, ms)
-	keep := err != nil || !sample || p.cfg.Sample == nil || p.cfg.Sample.Keep(p.now(), w.frameID(m.KeyID, epoch, seq))
 	p.mu.Unlock()
 	if err != nil {
 		v.reject(replayReason(err), err, replayed)
 		return
 	}
+	// Check 10, the member tag (docs/protocol.md §5), goes here: after
+	// replay, before sampling and the signature.
+	if sample && p.cfg.Sample != nil {
+		p.mu.Lock()
+		keep := p.cfg.Sample.Keep(p.now(), w.frameID(m.KeyID, epoch, seq))
+		p.mu.Unlock()
+		if !keep {
+			v.Reason, v.KeyID = SampledOut, m.KeyID
+			return
+		}
+	}
+	w.jws = m
+}
+
+// decode runs the check that follows a good signature (check 13 of §5):
+// the whole payload is canonical base64url and a canonical frame, and its
+// entropy bytes decode; it leaves them in w.frame. A frame it refuses is
+// [Malformed], though signed by its key: only the key's owner makes one.
+// It is not recorded in the replay window (§5.2), like every drop.
+func (p *Pipeline) decode(w *work) {
+	v, m := &w.v, &w.jws
+	v.signed = true
 	if err := m.DecodePayload(w.payload); err != nil {
 		v.reject(Malformed, err, notCanonical)
 		return
@@ -489,16 +518,11 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 		return
 	}
 	v.Facts.Source = w.frame.Source
-	if !keep {
-		v.Reason, v.KeyID = SampledOut, m.KeyID
-		return
-	}
 	if err := frame.DecodeData(&w.frame, d); err != nil {
 		v.reject(Malformed, err, plain)
 		return
 	}
 	v.Facts.DataBytes = len(w.frame.Data)
-	w.jws = m
 	v.KeyID = m.KeyID
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -552,4 +553,41 @@ func BenchmarkHandle(b *testing.B) {
 func seedPayload(ms int64) []byte {
 	h := seedwire.Header{Suite: seedwire.SuiteX25519, Epoch: uint64(ms), Time: ms, PlaintextLen: seedwire.MinPlaintext, Count: 1}
 	return seedwire.AppendEntry(h.Append(nil), seedwire.HostID{1}, make([]byte, seedwire.EntryLen(h.Suite, h.PlaintextLen)-seedwire.HostIDSize))
+}
+
+// TestSignedMalformed checks §5's order around the signature: a payload
+// that is malformed past its first fields is refused as bad_signature
+// when its signature does not verify (check 12 comes before check 13), as
+// malformed when it does, then with a Why that says so, and in neither
+// case recorded in the replay window: the good frame of the same (e, n)
+// is forwarded after both.
+func TestSignedMalformed(t *testing.T) {
+	k := newKeys(t)
+	f := mkframe(5, now, "good entropy")
+	bad := signPayload(t, k.trusted, bytes.Replace(f.Append(nil), []byte(`"}`), []byte(`","d":"AAAA"}`), 1))
+	var out output
+	p := newPipeline(t, k, &out, maxDatagram, &clock{ms: now})
+	for _, c := range []struct {
+		d    []byte
+		want receive.Reason
+	}{
+		{changeSignature(t, bad), receive.BadSignature},
+		{bad, receive.Malformed},
+		{bad, receive.Malformed},
+		{signFrame(t, k.trusted, f), receive.None},
+	} {
+		v, err := p.Handle(c.d)
+		if err != nil || v.Reason != c.want {
+			t.Fatalf("Handle: got (%v, %v), want (%v, nil)", v.Reason, err, c.want)
+		}
+		if v.Reason == receive.Malformed {
+			why := v.Why()
+			if !errors.Is(why, frame.ErrSyntax) || !strings.Contains(why.Error(), "signature verified") || v.KeyID != "" {
+				t.Errorf("Why: got %v, KeyID %q; want a frame syntax error that says the signature verified, no KeyID", why, v.KeyID)
+			}
+		}
+	}
+	if got := out.buf.String(); got != "good entropy" {
+		t.Errorf("output: got %q, want %q", got, "good entropy")
+	}
 }

@@ -25,6 +25,7 @@ type Verdict struct {
 	detail  detail       // how Why words it
 	refusal sign.Refusal // sign's words, for a datagram sign refused
 	limit   int          // the datagram size limit, for TooBig
+	signed  bool         // the signature verified (a drop after check 12)
 }
 
 // Facts are what the checks read of a datagram before they forwarded or
@@ -71,6 +72,15 @@ func (v Verdict) Forwarded() bool { return v.Reason == None }
 // frame's fields and time), wrapping Err; nil for a forwarded datagram,
 // and for one sampled out. It is for logs.
 func (v Verdict) Why() error {
+	err := v.why()
+	if v.signed && v.Reason == Malformed {
+		return fmt.Errorf("%w (signed by kid %s: its signature verified)", err, v.Facts.KeyID)
+	}
+	return err
+}
+
+// why is Why but for the note that the signature verified.
+func (v Verdict) why() error {
 	f := &v.Facts
 	switch v.detail {
 	case tooBig:

@@ -17,8 +17,6 @@ const (
 	// one after batches failed in a row, so that a flood of forged frames
 	// costs about what single verification does.
 	maxBackoff = 8
-	// maxKeys bounds the cache of checked public keys.
-	maxKeys = 64
 )
 
 // Batch collects [JWS] values from [Keyring.Check] and verifies them
@@ -36,8 +34,9 @@ const (
 // encoding of [S]B − [k]A (cofactorless). A signature goes into the sum
 // only if that rule reduces to "D = [S]B − R − [k]A is the identity",
 // which holds when A is the canonical encoding of a point of prime order
-// L (checked once per key), R is the canonical encoding of a point not of
-// small order, and S is canonical. Every other signature is checked by
+// L (checked once per key of a [Keyring], the first time a batch meets
+// it), R is the canonical encoding of a point not of small order, and S
+// is canonical. Every other signature is checked by
 // [JWS.Verify] itself. The sum is then compared with O exactly, not up
 // to the cofactor: it is O when every signature in it is valid, and it is
 // not O, but with probability at most 2^-128, when some D_i has a
@@ -49,8 +48,10 @@ const (
 // and accepts it otherwise. No one without the private key can make one.
 //
 // The zero value is an empty batch ready to use. A Batch is not safe for
-// concurrent use. It keeps its buffers and a cache of checked public keys
-// across [Batch.Reset], so that a reused Batch allocates little.
+// concurrent use. It keeps its buffers across [Batch.Reset], so that a
+// reused Batch allocates only the two tables of its multi-scalar
+// multiplication; it keeps no state per key, so its cost does not depend
+// on how many keys take turns.
 type Batch struct {
 	entries []JWS
 
@@ -61,22 +62,13 @@ type Batch struct {
 	points  []edwards25519.Point
 	sp      []*edwards25519.Scalar
 	pp      []*edwards25519.Point
-	used    []*batchKey
+	used    []*publicKey          // the keys of the entries in the sum, each once
+	coefs   []edwards25519.Scalar // Σ z_i·k_i over the entries of used[j]
 	h       hash.Hash
 	digest  [sha512.Size]byte
 
-	keys    map[[32]byte]*batchKey
-	gen     uint64 // the Verify call, to tell which keys it used
-	backoff int    // Verify calls to check one by one after a failure
-	skip    int    // Verify calls left to check one by one
-}
-
-// batchKey is a public key as the batch uses it.
-type batchKey struct {
-	a     edwards25519.Point
-	prime bool // A is canonical and of order L: fit for a batch
-	gen   uint64
-	coef  edwards25519.Scalar // Σ z_i·k_i over this Verify call's entries
+	backoff int // Verify calls to check one by one after a failure
+	skip    int // Verify calls left to check one by one
 }
 
 // Add adds m to the batch. The batch keeps m's reference to its datagram
@@ -91,6 +83,8 @@ func (b *Batch) Len() int { return len(b.entries) }
 func (b *Batch) Reset() {
 	clear(b.entries) // drop the references to datagrams
 	b.entries = b.entries[:0]
+	clear(b.used) // and to the keys of the last Verify call
+	b.used = b.used[:0]
 }
 
 // Verify checks every signature in the batch. It returns ok[:0] extended
@@ -134,8 +128,7 @@ func (b *Batch) Verify(ok []bool) []bool {
 func (b *Batch) verifyBatch(ok []bool) bool {
 	n := len(b.entries)
 	b.grow(n)
-	b.gen++
-	b.used = b.used[:0]
+	b.used, b.coefs = b.used[:0], b.coefs[:0]
 	if _, err := rand.Read(b.z[:16*n]); err != nil {
 		panic("sign: crypto/rand failed: " + err.Error()) // not reached: it never fails
 	}
@@ -151,14 +144,13 @@ func (b *Batch) verifyBatch(ok []bool) bool {
 		m := &b.entries[i]
 		b.ok[i] = false
 		R := &b.points[terms]
-		key, fits := b.fits(m, R, &s)
-		if !fits {
+		if !b.fits(m, R, &s) {
 			ok[i] = m.Verify() == nil
 			continue
 		}
 		b.h.Reset()
 		b.h.Write(m.sig[:32])
-		b.h.Write(m.key)
+		b.h.Write(m.pub.enc[:])
 		b.h.Write(m.input)
 		b.h.Sum(b.digest[:0])
 		if _, err := k.SetUniformBytes(b.digest[:]); err != nil {
@@ -168,13 +160,9 @@ func (b *Batch) verifyBatch(ok []bool) bool {
 		if _, err := z.SetCanonicalBytes(zb[:]); err != nil {
 			panic("sign: " + err.Error()) // not reached: z < 2^128 < L
 		}
-		if key.gen != b.gen {
-			key.gen = b.gen
-			key.coef.Set(edwards25519.NewScalar())
-			b.used = append(b.used, key)
-		}
+		coef := b.coef(m.pub)
 		bCoef.MultiplyAdd(&z, &s, bCoef)
-		key.coef.MultiplyAdd(&z, &k, &key.coef)
+		coef.MultiplyAdd(&z, &k, coef)
 		b.scalars[terms].Negate(&z)
 		b.ok[i] = true
 		terms++
@@ -182,8 +170,8 @@ func (b *Batch) verifyBatch(ok []bool) bool {
 	if terms == 1 {
 		return true // nothing in the batch: all checked one by one
 	}
-	for _, key := range b.used {
-		b.scalars[terms].Negate(&key.coef)
+	for j, key := range b.used {
+		b.scalars[terms].Negate(&b.coefs[j])
 		b.points[terms].Set(&key.a)
 		terms++
 	}
@@ -206,14 +194,29 @@ func (b *Batch) verifyBatch(ok []bool) bool {
 
 // fits reports whether m can go into the sum: its key is of prime order,
 // its R canonical and not of small order, its S canonical. It decodes R
-// and S into r and s, and returns m's key.
-func (b *Batch) fits(m *JWS, r *edwards25519.Point, s *edwards25519.Scalar) (*batchKey, bool) {
-	key := b.key(m.key)
-	if key == nil || !key.prime || !canonicalY(m.sig[:32]) || !notSmallOrder(r, m.sig[:32]) {
-		return key, false
+// and S into r and s.
+func (b *Batch) fits(m *JWS, r *edwards25519.Point, s *edwards25519.Scalar) bool {
+	if m.pub == nil || !m.pub.batchable() || !canonicalY(m.sig[:32]) || !notSmallOrder(r, m.sig[:32]) {
+		return false
 	}
 	_, err := s.SetCanonicalBytes(m.sig[32:])
-	return key, err == nil
+	return err == nil
+}
+
+// coef returns the coefficient of key's term in this Verify call's sum,
+// adding a zero term for a key not met yet. Frames of one key tend to
+// come together, so the search starts at the last key added; a batch is
+// small (a receiver's holds at most 64 frames), so a linear search costs
+// nothing next to the arithmetic.
+func (b *Batch) coef(key *publicKey) *edwards25519.Scalar {
+	for j := len(b.used) - 1; j >= 0; j-- {
+		if b.used[j] == key {
+			return &b.coefs[j]
+		}
+	}
+	b.used = append(b.used, key)
+	b.coefs = append(b.coefs, edwards25519.Scalar{})
+	return &b.coefs[len(b.coefs)-1]
 }
 
 // grow makes the scratch space fit n entries and their keys.
@@ -236,57 +239,6 @@ func (b *Batch) grow(n int) {
 		b.z = make([]byte, 16*n)
 	}
 	b.ok, b.z = b.ok[:n], b.z[:16*n]
-}
-
-// key returns the cached check of public key pub, or nil if pub is not
-// 32 bytes.
-func (b *Batch) key(pub []byte) *batchKey {
-	if len(pub) != 32 {
-		return nil
-	}
-	if key, ok := b.keys[[32]byte(pub)]; ok {
-		return key
-	}
-	if b.keys == nil {
-		b.keys = make(map[[32]byte]*batchKey)
-	}
-	if len(b.keys) >= maxKeys {
-		clear(b.keys) // a Verify call's keys stay reachable through b.used
-	}
-	key := &batchKey{}
-	key.prime = primeOrder(&key.a, pub)
-	b.keys[[32]byte(pub)] = key
-	return key
-}
-
-// lMinus1 is L − 1, the largest canonical scalar, little-endian.
-var lMinus1 = [32]byte{
-	0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-}
-
-// primeOrder decodes pub into a and reports whether pub is the canonical
-// encoding of a point of prime order L: not the identity nor any other
-// point of small order, and with no small-order component ([L]A = O).
-func primeOrder(a *edwards25519.Point, pub []byte) bool {
-	if _, err := a.SetBytes(pub); err != nil {
-		a.Set(edwards25519.NewIdentityPoint())
-		return false
-	}
-	if string(a.Bytes()) != string(pub) {
-		return false
-	}
-	var p edwards25519.Point
-	if p.MultByCofactor(a).Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return false
-	}
-	l1, err := edwards25519.NewScalar().SetCanonicalBytes(lMinus1[:])
-	if err != nil {
-		panic("sign: " + err.Error()) // not reached: L − 1 is canonical
-	}
-	p.VarTimeDoubleScalarBaseMult(l1, a, edwards25519.NewScalar())
-	p.Add(&p, a)
-	return p.Equal(edwards25519.NewIdentityPoint()) == 1
 }
 
 // notSmallOrder decodes enc into p and reports whether it is a point not
