@@ -210,6 +210,9 @@ func runMemberVector(t *testing.T, path string) {
 		if hb, err := base64.RawURLEncoding.DecodeString(h); err != nil || string(hb) != c["header"] || len(hb) != 107 || len(h) != 143 {
 			t.Errorf("header: got %s (%d bytes, %d characters), want %s (107 bytes, 143 characters)", hb, len(hb), len(h), c["header"])
 		}
+		if doc, err := os.ReadFile("../../docs/protocol.md"); err != nil || !bytes.Contains(doc, []byte("\n    "+c["datagram"]+"\n")) || !bytes.Contains(doc, []byte(c["mt"])) {
+			t.Errorf("docs/protocol.md §10.7 does not quote ok.txt's datagram and MT (%v)", err)
+		}
 		if got, want := len(c["datagram"]), sign.TaggedDatagramLen(len(c["payload"])); got != want || got != 353+53 {
 			t.Errorf("length: got %d, want %d and 353 + 53", got, want)
 		}
