@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,8 +86,8 @@ type member struct {
 	p       *receive.Pipeline
 	out     *output
 	c       *clock
-	seeds   [][]byte // what Config.Seed was given
-	verifes int      // Ed25519 verifications (Config.ObserveVerify)
+	seeds   [][]byte     // what Config.Seed was given
+	verifes atomic.Int64 // Ed25519 verifications (Config.ObserveVerify)
 }
 
 func newMember(t testing.TB, k keys) *member {
@@ -98,7 +99,7 @@ func newMember(t testing.TB, k keys) *member {
 	}
 	m.p, err = receive.New(receive.Config{Trust: k.ring, Output: m.out, MaxDatagram: maxDatagram, Now: m.c.now, Member: o,
 		Seed:          func(seed []byte) error { m.seeds = append(m.seeds, bytes.Clone(seed)); return nil },
-		ObserveVerify: func(time.Duration) { m.verifes++ }})
+		ObserveVerify: func(time.Duration) { m.verifes.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestMemberTags(t *testing.T) {
 	next := func() frame.Frame { seq++; return mkframe(seq, now, "entropy") }
 
 	m.expect(t, "tagged under round 0", tagged(k.trusted, next(), k0), receive.None, receive.MemberSame)
-	verifies := m.verifes
+	verifies := m.verifes.Load()
 	// A tag of the held round under another key: dropped, unverified.
 	other := membertag.NewKey(&[32]byte{1}, epoch, 0)
 	m.expect(t, "bad tag", tagged(k.trusted, next(), other), receive.BadTag, receive.MemberSame)
@@ -175,8 +176,8 @@ func TestMemberTags(t *testing.T) {
 	h, _, _ := parts(t, moved)
 	_, p, sig := parts(t, good)
 	m.expect(t, "tag over another payload", []byte(h+"."+p+"."+sig), receive.BadTag, receive.MemberSame)
-	if m.verifes != verifies {
-		t.Errorf("verifications for bad tags: got %d, want 0", m.verifes-verifies)
+	if m.verifes.Load() != verifies {
+		t.Errorf("verifications for bad tags: got %d, want 0", m.verifes.Load()-verifies)
 	}
 	// Untagged, and an unknown round: the first is a probe (verified,
 	// and forged here), the next within a second are dropped.
@@ -185,8 +186,8 @@ func TestMemberTags(t *testing.T) {
 	m.expect(t, "unknown round", tagged(k.trusted, next(), memberKey(epoch, 7)), receive.BadTag, receive.MemberSame)
 	m.expect(t, "round 0 of another epoch", tagged(k.trusted, next(), memberKey(epoch+1, 0)), receive.BadTag, receive.MemberSame)
 	m.expect(t, "still tagged under round 0", tagged(k.trusted, next(), k0), receive.None, receive.MemberSame)
-	if m.verifes != verifies+2 {
-		t.Errorf("verifications: got %d, want 2 (the probe and the good frame)", m.verifes-verifies)
+	if m.verifes.Load() != verifies+2 {
+		t.Errorf("verifications: got %d, want 2 (the probe and the good frame)", m.verifes.Load()-verifies)
 	}
 	s := m.p.Stats()
 	want := receive.MemberStats{Keys: 1, Seeds: 1, Tagged: 2, Probes: 1}
@@ -220,8 +221,8 @@ func TestMemberProbe(t *testing.T) {
 		m.expect(t, "forgery in the flood", changeSignature(t, tagged(k.trusted, restarted(i+1), nil)), receive.BadTag, receive.MemberSame)
 	}
 	m.expect(t, "genuine, within the second", tagged(k.trusted, restarted(200), nil), receive.BadTag, receive.MemberSame)
-	if m.verifes != 1 {
-		t.Errorf("verifications in the flood: got %d, want 1", m.verifes)
+	if m.verifes.Load() != 1 {
+		t.Errorf("verifications in the flood: got %d, want 1", m.verifes.Load())
 	}
 	m.at(999)
 	m.expect(t, "genuine, 999 ms after the probe", tagged(k.trusted, restarted(201), nil), receive.BadTag, receive.MemberSame)
@@ -270,7 +271,7 @@ func TestMemberCopies(t *testing.T) {
 	good := tagged(k.trusted, mkframe(5, now, "genuine"), k0)
 	copied := changeSignature(t, good)
 	m.expect(t, "copy, wrong signature", copied, receive.BadSignature, receive.MemberSame)
-	verifies := m.verifes
+	verifies := m.verifes.Load()
 	for range 10 {
 		v := m.expect(t, "copy again", copied, receive.BadSignature, receive.MemberSame)
 		if !errors.Is(v.Err, sign.ErrBadSignature) {
@@ -278,18 +279,18 @@ func TestMemberCopies(t *testing.T) {
 		}
 	}
 	m.expect(t, "the genuine datagram after its copy", good, receive.BadSignature, receive.MemberSame)
-	if m.verifes != verifies {
-		t.Errorf("verifications of copies: got %d, want 0", m.verifes-verifies)
+	if m.verifes.Load() != verifies {
+		t.Errorf("verifications of copies: got %d, want 0", m.verifes.Load()-verifies)
 	}
 	// The table holds CopiesSize (e, n): the oldest goes first.
 	for i := range uint64(receive.CopiesSize) {
 		m.expect(t, "copy of another frame", changeSignature(t, tagged(k.trusted, mkframe(100+i, now, "x"), k0)), receive.BadSignature, receive.MemberSame)
 	}
-	verifies = m.verifes
+	verifies = m.verifes.Load()
 	m.expect(t, "the genuine datagram, its copy forgotten", good, receive.None, receive.MemberSame)
 	m.expect(t, "a copy still in the table", changeSignature(t, tagged(k.trusted, mkframe(100+receive.CopiesSize-1, now, "x"), k0)), receive.BadSignature, receive.MemberSame)
-	if m.verifes != verifies+1 {
-		t.Errorf("verifications: got %d, want 1", m.verifes-verifies)
+	if m.verifes.Load() != verifies+1 {
+		t.Errorf("verifications: got %d, want 1", m.verifes.Load()-verifies)
 	}
 }
 
@@ -371,5 +372,40 @@ func TestMemberAllocs(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Errorf("allocations per good tagged frame: got %v, want 0", allocs)
+	}
+}
+
+// TestMemberParallel runs a member on several workers: a seed round, then
+// frames with good and bad tags, interleaved; run it with -race.
+func TestMemberParallel(t *testing.T) {
+	k := newKeys(t)
+	m := newMember(t, k)
+	k0 := memberKey(epoch, 0)
+	dgs := seedRound(t, k.trusted, hostKey(t, 0), epoch, 0, 0, now, nil)
+	q := receive.NewParallel(m.p, receive.Options{Workers: 4, Batch: 8}, func([]byte, int, receive.Verdict) {})
+	if err := q.Submit(dgs[0], 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil { // the key is learned before the frames come
+		t.Fatal(err)
+	}
+	q = receive.NewParallel(m.p, receive.Options{Workers: 4, Batch: 8}, func([]byte, int, receive.Verdict) {})
+	other := membertag.NewKey(&[32]byte{1}, epoch, 0)
+	const n = 400
+	for i := range uint64(n) {
+		key := k0
+		if i%2 == 1 {
+			key = other
+		}
+		if err := q.Submit(tagged(k.trusted, mkframe(10+i, now, "x"), key), int(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := m.p.Stats()
+	if s.Frames != n/2 || s.Dropped[receive.BadTag] != n/2 || s.Member.Tagged != n/2 {
+		t.Errorf("got %d frames, %d bad_tag, %d tagged; want %d of each", s.Frames, s.Dropped[receive.BadTag], s.Member.Tagged, n/2)
 	}
 }
