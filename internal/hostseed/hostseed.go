@@ -14,7 +14,10 @@
 //
 // Each datagram gets one [Verdict]; [Taker.Stats] counts them by
 // [Reason], so that a host that timed out can say what it heard
-// ([Stats.Heard]). [Run] is the read loop around a [Taker]. The
+// ([Stats.Heard]). [Run] is the read loop around a [Taker]. The checks
+// themselves are an [Opener]'s, which a member recv's receive pipeline
+// holds too (docs/protocol.md §10): it opens every round's entry for its
+// member key, and gives check 10, the member tag, through [Tags]. The
 // package does no socket I/O and no logging, and no verdict, count or
 // error holds a seed.
 package hostseed

@@ -2,7 +2,9 @@ package receive_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -407,5 +409,48 @@ func TestMemberParallel(t *testing.T) {
 	s := m.p.Stats()
 	if s.Frames != n/2 || s.Dropped[receive.BadTag] != n/2 || s.Member.Tagged != n/2 {
 		t.Errorf("got %d frames, %d bad_tag, %d tagged; want %d of each", s.Frames, s.Dropped[receive.BadTag], s.Member.Tagged, n/2)
+	}
+}
+
+// BenchmarkMemberReject measures what a forged datagram costs a member
+// that holds the producer's member key (docs/protocol.md §10.4): one with
+// a tag under the held round made without the key, and one untagged (the
+// clock stands still, so after the first no probe is due). Compare with
+// BenchmarkReject/bad_signature, what it costs a receiver that is not a
+// member. The bytes per second are of datagrams.
+func BenchmarkMemberReject(b *testing.B) {
+	payload := hostilePayload(b, benchFrame(hostileSeq, hostileNow))
+	kid := hostileSigner(b, hostileProducer).KeyID()
+	wrong := membertag.NewKey(memberSecret(0x61), hostileEpoch, memberRound)
+	mt := base64.RawURLEncoding.EncodeToString(wrong.Append(nil, kid, []byte(base64.RawURLEncoding.EncodeToString([]byte(payload)))))
+	cases := []struct{ name, datagram string }{
+		{"bad_tag", string(rawSigned(hostileAttacker, []byte(`{"alg":"EdDSA","kid":"`+kid+`","mt":"`+mt+`"}`), []byte(payload)))},
+		{"untagged", hostileJWS(hostileAttacker, hostileHeader(kid), payload)},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			now := time.UnixMilli(hostileNow)
+			ring := hostileTrust(b)
+			o, err := hostseed.NewOpener(hostseed.Config{Trust: ring, Key: hostKey(b, 0), MaxDatagram: hostileMaxDatagram, Now: func() time.Time { return now }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := receive.New(receive.Config{Trust: ring, Output: io.Discard, MaxDatagram: hostileMaxDatagram, Now: func() time.Time { return now }, Member: o})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.HoldMemberKey(kid, membertag.NewKey(memberSecret(0x60), hostileEpoch, memberRound))
+			d := []byte(c.datagram)
+			p.Handle(d) // the probe, if one is due
+			if v, _ := p.Handle(d); v.Reason != receive.BadTag {
+				b.Fatalf("got %v (%v), want bad_tag", v.Reason, v.Why())
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(d)))
+			b.ResetTimer()
+			for range b.N {
+				p.Handle(d)
+			}
+		})
 	}
 }
