@@ -371,9 +371,10 @@ func (s tagger) Append(dst, payload []byte) []byte { return s.Signer.AppendTagge
 
 // cmdMemberFeed plays a producer with members (docs/protocol.md §10) to
 // GROUP:PORT out of lo: it sends round 0 of a new epoch, untagged, whose
-// entries carry a fresh member key, then -bad frames tagged under another
-// key for that round (a member drops them as bad_tag), then -frames frames
-// of 32 random bytes tagged under the member key, 5 ms apart.
+// entries carry a fresh member key, then -frames frames of 32 random bytes
+// tagged under the member key, 5 ms apart, with -bad frames tagged under
+// another key for that round in the middle (after the first half of the
+// good ones: a member that saw a good tag drops them as bad_tag).
 //
 //	memberfeed [-bad N] [-frames N] KEYFILE MEMBERS GROUP:PORT
 func cmdMemberFeed(ts *testscript.TestScript, neg bool, args []string) {
@@ -410,7 +411,7 @@ func cmdMemberFeed(ts *testscript.TestScript, neg bool, args []string) {
 		_, err := rand.Read(f.Data)
 		ts.Check(err)
 		k := key
-		if i < *bad {
+		if i >= *frames/2 && i < *frames/2+*bad {
 			k = wrong
 		}
 		ts.Check(s.Send(signer.AppendTagged(nil, f.Append(nil), k)))

@@ -101,6 +101,7 @@ type member struct {
 
 	mu     sync.Mutex
 	keys   [2]*membertag.Key // the newest first; nil where none
+	armed  bool              // a datagram's tag checked under keys since they were empty: the producer tags with them
 	gen    uint64            // counts the changes of keys
 	good   int64             // Unix ns: the last datagram whose tag checked, or the last key learned
 	probe  int64             // Unix ns: the last probe
@@ -120,7 +121,8 @@ const (
 
 // tagCheck is check 10 of docs/protocol.md §5 and §9.6 on a datagram m of
 // epoch and seq from producer pr, at now (Unix ns): None to go on to the
-// signature, or why to drop it. It notes in w how it let the datagram on
+// signature, or why to drop it. Until a datagram's tag checks under the
+// keys held (since there were none), it refuses nothing. It notes in w how it let the datagram on
 // (w.tag, for [producer.verified]), and in w.v a change of the member
 // state. maxAge is Config.MaxAge.
 func (pr *producer) tagCheck(w *work, m *sign.JWS, epoch, seq uint64, now int64, maxAge time.Duration) (Reason, error) {
@@ -147,7 +149,7 @@ func (pr *producer) tagCheck(w *work, m *sign.JWS, epoch, seq uint64, now int64,
 				err = errTagWrong
 				break
 			}
-			ms.good, w.tag = now, tagOK
+			ms.good, w.tag, ms.armed = now, tagOK, true
 			for i := range ms.ncopy {
 				if ms.copies[i] == [2]uint64{epoch, seq} {
 					return BadSignature, errCopy
@@ -155,6 +157,14 @@ func (pr *producer) tagCheck(w *work, m *sign.JWS, epoch, seq uint64, now int64,
 			}
 			return None, nil
 		}
+	}
+	if !ms.armed {
+		// The producer has not been seen to tag with these keys yet: at
+		// the start of an epoch it sends untagged until round 0 is out,
+		// and a member that joins mid-epoch holds round R's key while
+		// the producer tags with R-1's until round R is out. Signature
+		// only, as before the first key.
+		return None, nil
 	}
 	if now-ms.good > int64(maxAge) {
 		ms.drop()
@@ -195,7 +205,7 @@ func (pr *producer) verified(w *work, epoch, seq uint64, ok bool) bool {
 // drop forgets the keys: signature only until the next one. The caller
 // holds ms.mu.
 func (ms *member) drop() {
-	ms.keys = [2]*membertag.Key{}
+	ms.keys, ms.armed = [2]*membertag.Key{}, false
 	ms.gen++
 	ms.ncopy, ms.next = 0, 0
 	ms.held.Store(false)

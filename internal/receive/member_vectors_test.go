@@ -176,7 +176,8 @@ func TestMemberVectors(t *testing.T) {
 }
 
 // runMemberVector feeds the case in path to a member pipeline that holds
-// the member key of round 3, after a probe was spent.
+// the member key of round 3, after a frame tagged under it armed the
+// check and a probe was spent.
 func runMemberVector(t *testing.T, path string) {
 	fields, err := vectors.Read(path)
 	if err != nil {
@@ -233,6 +234,14 @@ func runMemberVector(t *testing.T, path string) {
 	}
 	clk.ms = memberNow
 	p.HoldMemberKey(prod.KeyID(), membertag.NewKey(memberSecret(0x60), hostileEpoch, memberRound))
+	// Arm the check: a frame (seq 2) whose tag checks, as the producer's
+	// first tagged frame under the key.
+	arm := memberFrame()
+	arm.Seq = 2
+	if v, _ := p.Handle(prod.AppendTagged(nil, arm.Append(nil), membertag.NewKey(memberSecret(0x60), hostileEpoch, memberRound))); v.Reason != receive.None {
+		t.Fatalf("the first tagged frame: got %v (%v), want forwarded", v.Reason, v.Why())
+	}
+	out.buf.Reset()
 	// Spend the second's probe: an untagged frame with a bad signature.
 	probe := memberFrame()
 	probe.Seq = 1
