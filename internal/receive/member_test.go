@@ -477,3 +477,51 @@ func BenchmarkMemberReject(b *testing.B) {
 		})
 	}
 }
+
+// TestMemberEntries: an entry without a member key, and a Config.Seed
+// that fails, are events for the log; nothing is learned from the first,
+// and the second's key is still learned.
+func TestMemberEntries(t *testing.T) {
+	k := newKeys(t)
+	m := newMember(t, k)
+	hk := hostKey(t, 0)
+	set, err := seal.NewMembers(hk.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := seal.NewBuilder(k.trusted, seal.Config{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dgs, err := b.Build(set.All(), seal.Round{Epoch: epoch, Seq: 0, Time: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := m.expect(t, "an entry without a member key", dgs[0], receive.Seed, receive.EntryRefused)
+	if v.Err == nil || len(m.seeds) != 1 {
+		t.Errorf("got Err %v and %d seeds, want an error and the seed given to Config.Seed", v.Err, len(m.seeds))
+	}
+	if s := m.p.Stats().Member; s.Keys != 1 || s.Seeds != 1 {
+		t.Errorf("MemberStats: got %+v, want 1 entry opened, 1 seed", s)
+	}
+	// Still signature only.
+	m.expect(t, "untagged", tagged(k.trusted, mkframe(5, now, "x"), nil), receive.None, receive.MemberSame)
+
+	failing := errors.New("no kernel here")
+	o, err := hostseed.NewOpener(hostseed.Config{Trust: k.ring, Key: hk, MaxDatagram: maxDatagram, Now: m.c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := receive.New(receive.Config{Trust: k.ring, Output: &output{}, MaxDatagram: maxDatagram, Now: m.c.now, Member: o,
+		Seed: func([]byte) error { return failing }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ = p.Handle(seedRound(t, k.trusted, hk, epoch, 0, 10, now, nil)[0])
+	if v.Reason != receive.Seed || v.Member != receive.SeedFailed || !errors.Is(v.Err, failing) {
+		t.Errorf("a failing Seed: got %v, event %d, Err %v; want seed, SeedFailed, its error", v.Reason, v.Member, v.Err)
+	}
+	if v, _ := p.Handle(tagged(k.trusted, mkframe(20, now, "x"), memberKey(epoch, 0))); v.Reason != receive.None || p.Stats().Member.Tagged != 1 || p.Stats().Member.Seeds != 0 {
+		t.Errorf("tagged after a failing Seed: got %v, %+v; want forwarded, the key learned, no seed counted", v.Reason, p.Stats().Member)
+	}
+}
