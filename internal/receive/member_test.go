@@ -462,7 +462,12 @@ func BenchmarkMemberReject(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p.HoldMemberKey(kid, membertag.NewKey(memberSecret(0x60), hostileEpoch, memberRound))
+			key := membertag.NewKey(memberSecret(0x60), hostileEpoch, memberRound)
+			p.HoldMemberKey(kid, key)
+			first := benchFrame(1, hostileNow)
+			if v, _ := p.Handle(hostileSigner(b, hostileProducer).AppendTagged(nil, first.Append(nil), key)); v.Reason != receive.None {
+				b.Fatalf("the first tagged frame: got %v (%v), want forwarded", v.Reason, v.Why())
+			}
 			d := []byte(c.datagram)
 			p.Handle(d) // the probe, if one is due
 			if v, _ := p.Handle(d); v.Reason != receive.BadTag {
