@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -69,6 +71,7 @@ func TestScript(t *testing.T) {
 			"dashmetrics": cmdDashMetrics,
 			"sealround":   cmdSealRound,
 			"nosecret":    cmdNoSecret,
+			"memberfeed":  cmdMemberFeed,
 		},
 	})
 }
@@ -353,6 +356,66 @@ func cmdSealRound(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			ts.Check(s.Send(d))
 		}
+	}
+}
+
+// tagger is a seal.Signer that tags under key, as a producer with members
+// does (docs/protocol.md §10.2).
+type tagger struct {
+	*sign.Signer
+	key *membertag.Key
+}
+
+func (s tagger) Len(n int) int                     { return s.Signer.TaggedLen(n) }
+func (s tagger) Append(dst, payload []byte) []byte { return s.Signer.AppendTagged(dst, payload, s.key) }
+
+// cmdMemberFeed plays a producer with members (docs/protocol.md §10) to
+// GROUP:PORT out of lo: it sends round 0 of a new epoch, untagged, whose
+// entries carry a fresh member key, then -frames frames of 32 random bytes
+// tagged under the member key, 5 ms apart, with -bad frames tagged under
+// another key for that round in the middle (after the first half of the
+// good ones: a member that saw a good tag drops them as bad_tag).
+//
+//	memberfeed [-bad N] [-frames N] KEYFILE MEMBERS GROUP:PORT
+func cmdMemberFeed(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("memberfeed", flag.ContinueOnError)
+	bad := fs.Int("bad", 0, "frames with a bad tag")
+	frames := fs.Int("frames", 1, "frames with a good tag")
+	if neg || fs.Parse(args) != nil || fs.NArg() != 3 || *bad < 0 || *frames < 0 {
+		ts.Fatalf("usage: memberfeed [-bad N] [-frames N] KEYFILE MEMBERS GROUP:PORT")
+	}
+	signer, err := sign.LoadSigner(ts.MkAbs(fs.Arg(0)))
+	ts.Check(err)
+	set, _, err := seal.LoadMembers(ts.MkAbs(fs.Arg(1)))
+	ts.Check(err)
+	var secret, other [membertag.KeySize]byte
+	_, err = rand.Read(secret[:])
+	ts.Check(err)
+	_, err = rand.Read(other[:])
+	ts.Check(err)
+	epoch := uint64(time.Now().UnixMilli())
+	key, wrong := membertag.NewKey(&secret, epoch, 0), membertag.NewKey(&other, epoch, 0)
+	b, err := seal.NewBuilder(tagger{signer, nil}, seal.Config{Workers: 1, MemberKey: true})
+	ts.Check(err)
+	s := dialLo(ts, fs.Arg(2))
+	defer s.Close()
+	dgs, err := b.Build(set.All(), seal.Round{Epoch: epoch, Time: time.Now().UnixMilli(), MemberKey: secret})
+	ts.Check(err)
+	for _, d := range dgs {
+		ts.Check(s.Send(d))
+	}
+	seq := uint64(len(dgs))
+	for i := range *bad + *frames {
+		time.Sleep(5 * time.Millisecond)
+		f := frame.Frame{Source: "memberfeed", Epoch: epoch, Seq: seq, Time: time.Now().UnixMilli(), Data: make([]byte, 32)}
+		_, err := rand.Read(f.Data)
+		ts.Check(err)
+		k := key
+		if i >= *frames/2 && i < *frames/2+*bad {
+			k = wrong
+		}
+		ts.Check(s.Send(signer.AppendTagged(nil, f.Append(nil), k)))
+		seq++
 	}
 }
 

@@ -19,12 +19,14 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/control"
 	"github.com/nordunet/ssmrandom/internal/health"
+	"github.com/nordunet/ssmrandom/internal/hostseed"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sample"
+	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
 	"github.com/nordunet/ssmrandom/internal/words"
@@ -33,6 +35,7 @@ import (
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required unless --allow-unsigned)"},
+		&cli.StringFlag{Name: "host-key", Usage: "this host's private X25519 key, a JWK `FILE` of mode 0600: recv becomes a member of the producers' seed rounds (member tags)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread (-s as the original's recv; send's -s is --size)"},
@@ -74,6 +77,13 @@ func recvCommand(e *env) *cli.Command {
 			"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
 			"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
 			"move over (docs/migration.md, docs/security.md).\n\n" +
+			"--host-key FILE (ssmrandom keygen --host) makes recv a member: it opens its own entries\n" +
+			"of the producers' seed datagrams (as ssmrandom seed does), learns each producer's member\n" +
+			"key from them, and from then on drops that producer's datagrams whose member tag is\n" +
+			"missing or wrong (bad_tag) before it verifies their signature, so a forged flood costs\n" +
+			"about 1% of a verification per datagram (docs/protocol.md §10). With -o kernel it also\n" +
+			"credits each seed it opens to the kernel as 256 bits and reseeds the kernel's RNG; with\n" +
+			"any other output the seed is secret and is not written anywhere.\n\n" +
 			"recv reads --trust again on SIGHUP and, within a second, whenever a file in it changes\n" +
 			"(symbolic links followed, as in a Kubernetes secret volume): a key added is trusted, a\n" +
 			"key removed refused, from the next frame on; a file that does not load is logged and\n" +
@@ -128,6 +138,11 @@ func runRecv(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	closeSeeds, err := memberConfig(c, opts, ring, log)
+	if err != nil {
+		return err
+	}
+	defer closeSeeds()
 	conn, err := joinChannel(ctx, c, hosts, opts.group, opts.ifi, log)
 	if conn == nil {
 		return err // nil for SIGINT or SIGTERM
@@ -242,7 +257,8 @@ type recvOptions struct {
 	ifi         *net.Interface
 	maxDatagram int
 	silence     time.Duration  // --silence; 0: no alarms
-	cfg         receive.Config // all but Trust, Output and ObserveVerify
+	cfg         receive.Config // all but Trust, Output, ObserveVerify, Member and Seed
+	hostKey     *seal.HostKey  // --host-key, or nil
 }
 
 // defaultSilence is --silence's default: two of --stats-interval's
@@ -301,6 +317,14 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	if o.ifi, _, err = interfaceFlag(c); err != nil {
 		return nil, err
 	}
+	if path := c.String("host-key"); path != "" {
+		if c.String("trust") == "" {
+			return nil, usagef("name the producers' public keys with --trust: a member opens only their seed datagrams", "--host-key without --trust")
+		}
+		if o.hostKey, err = seal.LoadHostKey(path); err != nil {
+			return nil, asUsage(err, "--host-key takes this host's private key file, mode 0600, as ssmrandom keygen --host writes it")
+		}
+	}
 	return &o, nil
 }
 
@@ -322,6 +346,39 @@ func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
 		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
 	}
 	return ring, nil
+}
+
+// memberConfig makes recv a member with --host-key: the pipeline opens
+// this host's entries of seed datagrams; with -o kernel their seeds are
+// credited to the kernel (through a second handle, crediting 8 bits per
+// byte) and the kernel reseeded. The returned function closes it.
+func memberConfig(c *cli.Context, o *recvOptions, ring *sign.Keyring, log zerolog.Logger) (func(), error) {
+	if o.hostKey == nil {
+		return func() {}, nil
+	}
+	var err error
+	o.cfg.Member, err = hostseed.NewOpener(hostseed.Config{Trust: ring, Key: o.hostKey, MaxDatagram: o.maxDatagram,
+		MaxAge: o.cfg.MaxAge, MaxSkew: o.cfg.MaxSkew})
+	if err != nil {
+		return nil, err
+	}
+	seeds := "not written anywhere (only -o kernel credits them)"
+	closeSeeds := func() {}
+	if c.String("output") == "kernel" {
+		kernel, err := sink.OpenKernel(8)
+		if err != nil {
+			return nil, withHint(err, "run recv as root, or give its service CAP_SYS_ADMIN")
+		}
+		o.cfg.Seed = func(seed []byte) error {
+			if _, err := kernel.Write(seed); err != nil {
+				return err
+			}
+			return kernel.Reseed()
+		}
+		seeds, closeSeeds = "credited to the kernel, 256 bits each, and the kernel reseeded", func() { kernel.Close() }
+	}
+	log.Info().Str("host_key", o.hostKey.ID()).Str("seeds", seeds).Msg("member: opening this host's entries of seed datagrams and checking member tags")
+	return closeSeeds, nil
 }
 
 // joinProducers resolves the producer hosts and joins their channels. It
@@ -507,6 +564,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	case receive.Recovered:
 		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
 	}
+	r.memberEvent(src, v)
 	if v.Reason == receive.None {
 		return
 	}
@@ -526,6 +584,25 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 		}
 		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
+	}
+}
+
+// memberEvent logs a change of a producer's member state: a key learned
+// at debug level, keys dropped at warn level, an entry that did not open
+// at warn level and a seed not credited at error level.
+func (r *recvLoop) memberEvent(src netip.Addr, v receive.Verdict) {
+	f := &v.Facts
+	switch v.Member {
+	case receive.KeyLearned:
+		r.log.Debug().Str("from", src.String()).Str("kid", f.KeyID).Uint64("epoch", f.Epoch).Msg("member key learned")
+	case receive.KeysDropped:
+		r.log.Warn().Str("from", src.String()).Str("kid", f.KeyID).Msg("member keys out of date (a datagram the tag check refused verified): checking this producer on signatures alone until its next seed round")
+	case receive.KeysExpired:
+		r.log.Warn().Str("from", src.String()).Str("kid", f.KeyID).Msg("no datagram passed the member tag check for --max-age: checking this producer on signatures alone until its next seed round")
+	case receive.EntryRefused:
+		r.log.Warn().Str("from", src.String()).Str("kid", f.KeyID).Str("why", plainError(v.Err)).Msg("this host's entry of a seed datagram gave no member key: is --host-key the key whose .pub.jwk the producer holds?")
+	case receive.SeedFailed:
+		r.log.Error().Str("from", src.String()).Str("kid", f.KeyID).Str("why", plainError(v.Err)).Msg("could not credit this host's seed to the kernel")
 	}
 }
 
@@ -563,6 +640,10 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	}
 	if st.Unsigned > 0 {
 		ev = ev.Uint64("unsigned", st.Unsigned)
+	}
+	if m := st.Member; m != (receive.MemberStats{}) {
+		ev = ev.Dict("member", zerolog.Dict().Uint64("keys", m.Keys).Uint64("seeds", m.Seeds).Uint64("tagged", m.Tagged).
+			Uint64("probes", m.Probes).Uint64("key_drops", m.KeyDrops))
 	}
 	if foreign > 0 {
 		ev = ev.Uint64("foreign_source", foreign)

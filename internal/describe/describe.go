@@ -7,6 +7,7 @@
 package describe
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -39,6 +41,10 @@ type Report struct {
 	Header string `json:"header,omitempty"`
 	Alg    string `json:"alg,omitempty"`
 	KeyID  string `json:"kid,omitempty"`
+	// MemberTagRound is the round of the member tag's key (the header's
+	// "mt", docs/protocol.md §10), if the datagram is tagged. The tag
+	// itself only a member can check.
+	MemberTagRound *uint64 `json:"member_tag_round,omitempty"`
 	// SignatureBytes is the decoded signature's length.
 	SignatureBytes *int `json:"signature_bytes,omitempty"`
 
@@ -123,6 +129,10 @@ func (rep *Report) describeJWS(u sign.Unverified, ring *sign.Keyring, now time.T
 	canonical := u.CanonicalHeader()
 	if !canonical {
 		rep.Header = string(u.Header)
+	}
+	if mt, err := base64.RawURLEncoding.DecodeString(u.MemberTag()); err == nil && len(mt) == membertag.Size {
+		round := membertag.RoundOf(mt)
+		rep.MemberTagRound = &round
 	}
 	if ring != nil {
 		k, ok := ring.Lookup(u.KeyID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/describe"
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -44,6 +45,32 @@ func TestDatagram(t *testing.T) {
 	rep = describe.Datagram(bad, ring, now, 65507)
 	if rep.Verified == nil || *rep.Verified || rep.Reason != "bad_signature" || !strings.Contains(rep.Error, "kid "+s.KeyID()) {
 		t.Errorf("bad signature: got verified %v, reason %q, error %q; want bad_signature naming the kid", rep.Verified, rep.Reason, rep.Error)
+	}
+}
+
+// TestMemberTag: inspect names the round of a tagged datagram's member
+// tag, and verifies it as any datagram (docs/protocol.md §10.5).
+func TestMemberTag(t *testing.T) {
+	s, err := sign.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sign.NewKeyring(sign.Key{Public: s.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := frame.Frame{Source: "p", Epoch: 1764000000000, Seq: 7, Time: 1764000012345, Data: []byte("0123456789abcdef")}
+	dg := s.AppendTagged(nil, f.Append(nil), membertag.NewKey(&[32]byte{1}, f.Epoch, 3))
+	rep := describe.Datagram(dg, ring, time.UnixMilli(f.Time), 65507)
+	if rep.MemberTagRound == nil || *rep.MemberTagRound != 3 || rep.Verified == nil || !*rep.Verified || rep.Header != "" {
+		t.Errorf("tagged frame: got round %v, verified %v, header %q; want round 3, verified, the canonical header", rep.MemberTagRound, rep.Verified, rep.Header)
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil || !strings.Contains(b.String(), "round 3 (checked only by a member") {
+		t.Errorf("text: got %q (%v), want the member tag's round", b.String(), err)
+	}
+	if rep := describe.Datagram(s.Append(nil, f.Append(nil)), ring, time.UnixMilli(f.Time), 65507); rep.MemberTagRound != nil {
+		t.Errorf("untagged frame: got round %d, want none", *rep.MemberTagRound)
 	}
 }
 

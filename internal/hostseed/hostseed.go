@@ -14,7 +14,10 @@
 //
 // Each datagram gets one [Verdict]; [Taker.Stats] counts them by
 // [Reason], so that a host that timed out can say what it heard
-// ([Stats.Heard]). [Run] is the read loop around a [Taker]. The
+// ([Stats.Heard]). [Run] is the read loop around a [Taker]. The checks
+// themselves are an [Opener]'s, which a member recv's receive pipeline
+// holds too (docs/protocol.md §10): it opens every round's entry for its
+// member key, and gives check 10, the member tag, through [Tags]. The
 // package does no socket I/O and no logging, and no verdict, count or
 // error holds a seed.
 package hostseed
@@ -49,6 +52,7 @@ const (
 	Stale                          // older than the maximum age, or than this host's start
 	Future                         // dated further ahead than the maximum skew
 	Replay                         // seen before, behind the window, or of an earlier epoch
+	BadTag                         // a member's check of the member tag failed (§10; only with [Opener.Open]'s tags)
 	BadSignature                   // the signature does not verify
 	OpenFailed                     // the entry does not open with this host key
 	Again                          // verified and opened, but its producer key has given a seed already: not used
@@ -68,6 +72,7 @@ var reasonNames = [numReasons]string{
 	Stale:            "stale",
 	Future:           "future",
 	Replay:           "replay",
+	BadTag:           "bad_tag",
 	BadSignature:     "bad_signature",
 	OpenFailed:       "open_failed",
 	Again:            "again",
@@ -108,6 +113,9 @@ type Verdict struct {
 	Reason Reason
 	Err    error // nil for Taken; the check that failed otherwise
 	Facts  Facts
+	// Verified says that the datagram's signature verified (check 11 of
+	// §9.6 passed), whatever came of it after.
+	Verified bool
 }
 
 // Facts are what the checks read of a datagram, as far as they got; a
@@ -129,7 +137,7 @@ func (v Verdict) Why() error {
 	switch v.Reason {
 	case Taken:
 		return nil
-	case KeyNotValid, Stale, Future, Replay, BadSignature, OpenFailed, Again:
+	case KeyNotValid, Stale, Future, Replay, BadTag, BadSignature, OpenFailed, Again:
 		return fmt.Errorf("%w: kid %s, epoch %d, seq %d, round %d, time %s", v.Err, f.KeyID, f.Epoch, f.Seq, f.Round,
 			time.UnixMilli(f.Time).UTC().Format(time.RFC3339Nano))
 	}
@@ -170,28 +178,64 @@ type Stats struct {
 // use: one goroutine calls Handle, Done, Seed, Producers and Stats ([Run]
 // does).
 type Taker struct {
-	ring  *sign.Keyring
-	key   *seal.HostKey
+	open  *Opener
 	need  int
-	max   int
-	guard *replay.Guard
+	taken map[string]bool // the producer keys that gave a seed
 
-	producers map[string]*producer // by kid, made for trusted keys only
-	taken     []seal.Contribution  // one per producer key, in arrival order, until Seed
-	used      []string             // the kids of the seeds taken
-	payload   []byte               // the decoded payload's buffer
-	stats     Stats
+	seeds []seal.Contribution // one per producer key, in arrival order, until Seed
+	used  []string            // the kids of the seeds taken
+	stats Stats
 }
 
-// producer is the state of one trusted producer key: its replay filter
-// and whether it has given a seed.
-type producer struct {
-	filter replay.Filter
-	taken  bool
+// Opener runs the host's checks of docs/protocol.md §9.6 on seed
+// datagrams and opens this host's entry in each that passes: the part of
+// a [Taker] that a member recv shares, which opens every round's entry
+// (its member key, §10) instead of one seed per producer key. Make one
+// with [NewOpener]; it keeps one replay state per trusted producer key
+// that sent a well-formed seed datagram for this host. It is not safe
+// for concurrent use.
+type Opener struct {
+	ring    *sign.Keyring
+	key     *seal.HostKey
+	max     int
+	guard   *replay.Guard
+	filters map[string]*replay.Filter // by kid, made for trusted keys only
+	payload []byte                    // the decoded payload's buffer
+	jws     sign.JWS                  // the datagram being checked, kept here so that Tags may take its address
 }
+
+// Tags is check 10 of §9.6 for a host that holds member keys (a member
+// recv, §10): CheckTag is asked about a datagram that passed checks 1 to
+// 9, with its epoch and sequence number, and returns nil to go on to the
+// signature, or an error to drop it: one wrapping [ErrBadTag] as
+// [BadTag], one wrapping sign.ErrBadSignature as [BadSignature] (a copy
+// of a datagram whose signature already failed, §10.4). Verified is then
+// told whether the signature of a datagram CheckTag let on verified.
+type Tags interface {
+	CheckTag(m *sign.JWS, epoch, seq uint64) error
+	Verified(m *sign.JWS, epoch, seq uint64, ok bool)
+}
+
+// ErrBadTag reports a datagram whose member tag a member refuses (§10.4).
+var ErrBadTag = errors.New("hostseed: bad member tag")
 
 // New returns a Taker.
 func New(cfg Config) (*Taker, error) {
+	o, err := NewOpener(cfg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Need < 1 || cfg.Need > 255:
+		return nil, fmt.Errorf("hostseed: need %d seeds; want 1 to 255", cfg.Need)
+	case cfg.Need > cfg.Trust.Len():
+		return nil, fmt.Errorf("hostseed: need seeds of %d distinct producer keys, and %d are trusted", cfg.Need, cfg.Trust.Len())
+	}
+	return &Taker{open: o, need: cfg.Need, taken: make(map[string]bool), stats: Stats{Need: cfg.Need}}, nil
+}
+
+// NewOpener returns an Opener of cfg, whose Need it ignores.
+func NewOpener(cfg Config) (*Opener, error) {
 	switch {
 	case cfg.Trust == nil || cfg.Trust.Len() == 0:
 		return nil, errors.New("hostseed: no trusted producer key")
@@ -199,10 +243,6 @@ func New(cfg Config) (*Taker, error) {
 		return nil, errors.New("hostseed: no host key")
 	case cfg.MaxDatagram <= 0:
 		return nil, errors.New("hostseed: no datagram size limit")
-	case cfg.Need < 1 || cfg.Need > 255:
-		return nil, fmt.Errorf("hostseed: need %d seeds; want 1 to 255", cfg.Need)
-	case cfg.Need > cfg.Trust.Len():
-		return nil, fmt.Errorf("hostseed: need seeds of %d distinct producer keys, and %d are trusted", cfg.Need, cfg.Trust.Len())
 	}
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = replay.DefaultMaxAge
@@ -214,10 +254,16 @@ func New(cfg Config) (*Taker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostseed: %w", err)
 	}
-	return &Taker{ring: cfg.Trust, key: cfg.Key, need: cfg.Need, max: cfg.MaxDatagram, guard: guard,
-		producers: make(map[string]*producer), payload: make([]byte, 0, cfg.MaxDatagram),
-		stats: Stats{Need: cfg.Need}}, nil
+	return &Opener{ring: cfg.Trust, key: cfg.Key, max: cfg.MaxDatagram, guard: guard,
+		filters: make(map[string]*replay.Filter), payload: make([]byte, 0, cfg.MaxDatagram)}, nil
 }
+
+// SetTrust replaces the keyring the Opener checks against; a key that
+// stays, or comes back, keeps its replay state.
+func (o *Opener) SetTrust(ring *sign.Keyring) { o.ring = ring }
+
+// Key returns the host key.
+func (o *Opener) Key() *seal.HostKey { return o.key }
 
 // Handle runs the host's checks on datagram and, if it holds a seed for
 // this host from a trusted producer key that has not given one yet, keeps
@@ -225,8 +271,29 @@ func New(cfg Config) (*Taker, error) {
 // datagram.
 func (t *Taker) Handle(datagram []byte) Verdict {
 	t.stats.Datagrams++
-	v := t.check(datagram)
+	v := t.take(datagram)
 	t.stats.Count[v.Reason]++
+	return v
+}
+
+// take opens datagram's entry and keeps its seed if its producer key
+// has not given one yet.
+func (t *Taker) take(datagram []byte) Verdict {
+	v, pt := t.open.Open(datagram, nil)
+	defer clear(pt.Seed[:])
+	if v.Reason != Taken {
+		return v
+	}
+	kid := v.Facts.KeyID
+	if t.taken[kid] {
+		v.Reason, v.Err = Again, ErrAgain
+		return v
+	}
+	t.taken[kid] = true
+	t.used = append(t.used, kid)
+	if len(t.seeds) < t.need {
+		t.seeds = append(t.seeds, seal.Contribution{Producer: kid, Seed: pt.Seed})
+	}
 	return v
 }
 
@@ -251,46 +318,57 @@ var ErrNotDone = errors.New("hostseed: not enough seeds yet")
 // Taker keeps taking the seeds of new producer keys after it is done, but
 // Seed uses the first Config.Need.)
 func (t *Taker) Seed() ([seedwire.SeedSize]byte, error) {
-	if !t.Done() || len(t.taken) == 0 {
+	if !t.Done() || len(t.seeds) == 0 {
 		return [seedwire.SeedSize]byte{}, ErrNotDone
 	}
-	seed, err := seal.Combine(t.taken)
-	for i := range t.taken {
-		clear(t.taken[i].Seed[:])
+	seed, err := seal.Combine(t.seeds)
+	for i := range t.seeds {
+		clear(t.seeds[i].Seed[:])
 	}
-	t.taken = nil
+	t.seeds = nil
 	return seed, err
 }
 
 // Stats returns the counters so far.
 func (t *Taker) Stats() Stats { return t.stats }
 
-// check runs the checks of docs/protocol.md §9.6 in order.
-func (t *Taker) check(dg []byte) Verdict {
+// Open runs the checks of docs/protocol.md §9.6 in order on datagram and
+// returns its verdict and, for [Taken], the plaintext of this host's
+// entry: its seed, and its member key if it has one. The caller must
+// erase the seed when done with it. tags, if not nil, is check 10 (a
+// member's); nil skips it, as a host without member keys does. Open does
+// not keep datagram.
+func (o *Opener) Open(dg []byte, tags Tags) (Verdict, seedwire.Plaintext) {
 	v := Verdict{Facts: Facts{Size: len(dg)}}
-	reject := func(r Reason, err error) Verdict { v.Reason, v.Err = r, err; return v }
-	if len(dg) > t.max {
+	reject := func(r Reason, err error) (Verdict, seedwire.Plaintext) {
+		v.Reason, v.Err = r, err
+		o.jws = sign.JWS{} // it refers to dg
+		return v, seedwire.Plaintext{}
+	}
+	if len(dg) > o.max {
 		return reject(TooBig, ErrTooBig)
 	}
 	if !seedwire.IsSeed(dg) {
 		return reject(NotSeed, ErrNotSeed)
 	}
 	// The cheap filter: header and host ids only, before any signature.
-	switch found, err := seedwire.Scan(dg, t.key.HostID()); {
+	switch found, err := seedwire.Scan(dg, o.key.HostID()); {
 	case err != nil:
 		return reject(parseReason(err), err)
 	case !found:
 		return reject(OtherHost, ErrOtherHost)
 	}
-	m, refusal := t.ring.Check(dg)
+	var refusal sign.Refusal
+	o.jws, refusal = o.ring.Check(dg)
+	m := &o.jws
 	if err := refusal.Err(); err != nil {
 		return reject(signReason(err), refusal.Explain())
 	}
 	v.Facts.KeyID = m.KeyID
-	if err := m.DecodePayload(t.payload); err != nil {
+	if err := m.DecodePayload(o.payload); err != nil {
 		return reject(Malformed, fmt.Errorf("hostseed: payload is not canonical base64url: %w", err))
 	}
-	t.payload = m.Payload[:0] // keep a buffer that grew
+	o.payload = m.Payload[:0] // keep a buffer that grew
 	p, err := seedwire.Parse(m.Payload)
 	if err != nil {
 		return reject(parseReason(err), err)
@@ -299,22 +377,35 @@ func (t *Taker) check(dg []byte) Verdict {
 	if !m.Valid.Contains(time.UnixMilli(p.Time)) {
 		return reject(KeyNotValid, fmt.Errorf("%w (valid %s)", ErrKeyNotValid, m.Valid))
 	}
-	prod := t.producers[m.KeyID]
-	if prod == nil { // m.KeyID is in the keyring: the map is bounded by it
-		prod = new(producer)
-		t.producers[m.KeyID] = prod
+	filter := o.filters[m.KeyID]
+	if filter == nil { // m.KeyID is in the keyring: the map is bounded by it
+		filter = new(replay.Filter)
+		o.filters[m.KeyID] = filter
 	}
-	if err := t.guard.Check(&prod.filter, p.Epoch, p.Seq, p.Time); err != nil {
+	if err := o.guard.Check(filter, p.Epoch, p.Seq, p.Time); err != nil {
 		return reject(replayReason(err), err)
 	}
-	if err := m.Verify(); err != nil {
+	if tags != nil {
+		if err := tags.CheckTag(m, p.Epoch, p.Seq); err != nil {
+			if errors.Is(err, sign.ErrBadSignature) {
+				return reject(BadSignature, err)
+			}
+			return reject(BadTag, err)
+		}
+	}
+	err = m.Verify()
+	if tags != nil {
+		tags.Verified(m, p.Epoch, p.Seq, err == nil)
+	}
+	if err != nil {
 		return reject(BadSignature, err)
 	}
-	// Only a verified datagram moves the window. Handle runs one datagram
-	// at a time and the keyring does not change, so check 12 of §9.6 is
-	// this commit alone.
-	t.guard.Commit(&prod.filter, p.Epoch, p.Seq)
-	pt, err := t.key.Open(&p, m.KeyID)
+	v.Verified = true
+	// Only a verified datagram moves the window. Open runs one datagram
+	// at a time and the keyring does not change meanwhile, so check 12
+	// of §9.6 is this commit alone.
+	o.guard.Commit(filter, p.Epoch, p.Seq)
+	pt, err := o.key.Open(&p, m.KeyID)
 	switch {
 	case errors.Is(err, seal.ErrOpen):
 		return reject(OpenFailed, err)
@@ -323,16 +414,8 @@ func (t *Taker) check(dg []byte) Verdict {
 	case err != nil:
 		return reject(parseReason(err), err)
 	}
-	defer clear(pt.Seed[:])
-	if prod.taken {
-		return reject(Again, ErrAgain)
-	}
-	prod.taken = true
-	t.used = append(t.used, m.KeyID)
-	if len(t.taken) < t.need {
-		t.taken = append(t.taken, seal.Contribution{Producer: m.KeyID, Seed: pt.Seed})
-	}
-	return v
+	o.jws = sign.JWS{} // it refers to dg
+	return v, pt
 }
 
 // parseReason maps an error of package seedwire to a Reason.

@@ -384,7 +384,7 @@ func TestReasonNames(t *testing.T) {
 	for _, r := range hostseed.Reasons() {
 		names = append(names, r.String())
 	}
-	want := "taken too_big not_seed malformed unsupported_suite other_host bad_alg unknown_key key_not_valid stale future replay bad_signature open_failed again"
+	want := "taken too_big not_seed malformed unsupported_suite other_host bad_alg unknown_key key_not_valid stale future replay bad_tag bad_signature open_failed again"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}

@@ -21,6 +21,7 @@ var heard = [numReasons]string{
 	Stale:            "%d stale (stale: older than the maximum age, or than this run)",
 	Future:           "%d dated in the future (future: check the clocks)",
 	Replay:           "%d replayed (replay)",
+	BadTag:           "%d with a bad member tag (bad_tag)",
 	BadSignature:     "%d with a bad signature (bad_signature)",
 	OpenFailed:       "%d entries for this host that failed to open (open_failed: the wrong host key?)",
 	Again:            "%d more seeds of producers already taken (again)",

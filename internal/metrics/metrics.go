@@ -339,13 +339,15 @@ var (
 		"Always 1: how datagrams arrive (kind native or amt), the AMT relay and the tunnel's state.", []string{"kind", "relay", "state"}, nil)
 	descRediscoveries = prometheus.NewDesc(recvAMTRediscoveriesName,
 		"Times the AMT relay went silent and was discovered again; absent for a native join.", nil, nil)
+	descMember = prometheus.NewDesc(recvMemberName,
+		"A member's counters (recv --host-key): keys (member keys learned from this host's entries), seeds (seeds credited to the kernel), tagged (datagrams whose member tag checked), probes (untagged or unknown-round datagrams let on to the signature check), key_drops (times a producer's member keys were dropped).", []string{"kind"}, nil)
 	descUnsigned = prometheus.NewDesc(recvUnsignedName,
 		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descBlock, descSinkErrors, descUnsigned, descAlarm, descTransport, descRediscoveries} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descBlock, descSinkErrors, descUnsigned, descMember, descAlarm, descTransport, descRediscoveries} {
 		ch <- d
 	}
 }
@@ -358,6 +360,12 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	send(ch, descDatagrams, prometheus.CounterValue, float64(s.Datagrams))
 	send(ch, descUnsigned, prometheus.CounterValue, float64(s.Unsigned))
+	for _, m := range []struct {
+		kind string
+		n    uint64
+	}{{"keys", s.Member.Keys}, {"seeds", s.Member.Seeds}, {"tagged", s.Member.Tagged}, {"probes", s.Member.Probes}, {"key_drops", s.Member.KeyDrops}} {
+		send(ch, descMember, prometheus.CounterValue, float64(m.n), m.kind)
+	}
 	for _, reason := range receive.Reasons() {
 		send(ch, descDropped, prometheus.CounterValue, float64(s.Dropped[reason]), reason.String())
 	}

@@ -49,6 +49,7 @@ func testSource() metrics.Source {
 	var s receive.Stats
 	s.Datagrams = 100
 	s.Unsigned = 6
+	s.Member = receive.MemberStats{Keys: 3, Tagged: 2}
 	s.Frames, s.Bytes = 70, 70*512
 	s.Dropped[receive.BadSignature] = 3
 	s.Dropped[receive.UnknownKey] = 20
@@ -222,6 +223,9 @@ func TestRecvScrape(t *testing.T) {
 	}
 	want(counter, 100, "ssmrandom_recv_datagrams_total")
 	want(counter, 6, "ssmrandom_recv_unsigned_frames_total")
+	want(counter, 3, "ssmrandom_recv_member_total", "kind", "keys")
+	want(counter, 2, "ssmrandom_recv_member_total", "kind", "tagged")
+	want(counter, 0, "ssmrandom_recv_member_total", "kind", "key_drops")
 	want(counter, 3, "ssmrandom_recv_dropped_total", "reason", "bad_signature")
 	want(counter, 20, "ssmrandom_recv_dropped_total", "reason", "unknown_key")
 	want(counter, 4, "ssmrandom_recv_foreign_source_datagrams_total")

@@ -22,6 +22,7 @@ const (
 	recvBlockName        = "ssmrandom_recv_fips_block_failures_total"
 	recvSinkErrorsName   = "ssmrandom_recv_sink_errors_total"
 	recvUnsignedName     = "ssmrandom_recv_unsigned_frames_total"
+	recvMemberName       = "ssmrandom_recv_member_total"
 	recvVerifyName       = "ssmrandom_recv_verify_duration_seconds"
 	recvTrustSkippedName = "ssmrandom_recv_trust_skipped_files"
 	recvTrustReloadsName = "ssmrandom_recv_trust_reloads_total"

@@ -66,7 +66,7 @@ const MaxBatch = 64
 // caller gives each datagram (its source address, say); observe, if not
 // nil, is called by the finishing goroutine for every datagram not
 // forwarded, and for a forwarded one that changed its producer's health
-// ([Verdict.Health]), with the datagram (valid only during the call), its tag and
+// ([Verdict.Health]) or its member state ([Verdict.Member]), with the datagram (valid only during the call), its tag and
 // the verdict: it is for logs, and must be quick.
 func NewParallel[T any](p *Pipeline, opts Options, observe func(datagram []byte, tag T, v Verdict)) *Parallel[T] {
 	workers := max(opts.Workers, 1)
@@ -186,7 +186,9 @@ func (q *Parallel[T]) worker() {
 			}
 		}
 		for k, j := range sig {
-			if w := &q.slots[j].w; ok[k] {
+			w := &q.slots[j].w
+			q.p.afterVerify(w, ok[k])
+			if ok[k] {
 				q.p.decode(w)
 			} else {
 				w.v.reject(BadSignature, sign.ErrBadSignature, withKid)
@@ -209,7 +211,7 @@ func (q *Parallel[T]) finisher() {
 				q.err.Store(&err)
 				close(q.done)
 			}
-			if (v.Reason != None || v.Health != HealthSame) && err == nil && q.observe != nil {
+			if (v.Reason != None || v.Health != HealthSame || v.Member != MemberSame) && err == nil && q.observe != nil {
 				q.observe(s.buf, s.tag, v)
 			}
 		}

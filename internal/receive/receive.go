@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/hostseed"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -52,6 +53,7 @@ const (
 	Stale                      // the frame is older than the maximum age, or older than the receiver
 	Future                     // the frame is dated further ahead than the maximum skew
 	Replay                     // the frame was forwarded before, is behind the window, or of an earlier epoch
+	BadTag                     // a member's check of the member tag failed (docs/protocol.md §10)
 	SampledOut                 // not a reject: sampling chose not to keep the frame (so it was not verified)
 	BadSignature               // the signature does not verify
 	Unhealthy                  // verified, but the producer's bytes fail the health tests
@@ -71,6 +73,7 @@ var reasonNames = [numReasons]string{
 	Stale:        "stale",
 	Future:       "future",
 	Replay:       "replay",
+	BadTag:       "bad_tag",
 	SampledOut:   "sampled_out",
 	BadSignature: "bad_signature",
 	Unhealthy:    "unhealthy",
@@ -103,6 +106,7 @@ type Stats struct {
 	Bytes     uint64             // entropy bytes forwarded
 	Dropped   [numReasons]uint64 // datagrams dropped, by reason; Dropped[None] is 0
 	Unsigned  uint64             // unsigned version 1.0 frames forwarded (Config.AllowUnsigned), also counted in Frames and Bytes
+	Member    MemberStats        // a member's counters (Config.Member); zero for a receiver that is not one
 }
 
 // Rejected returns the number of datagrams dropped for any reason but
@@ -162,6 +166,22 @@ type Config struct {
 	// the producer id [UnsignedID], and no other check (docs/security.md
 	// says what is lost). Signed frames are checked as ever.
 	AllowUnsigned bool
+	// Member, if not nil, makes the pipeline a member of its producers'
+	// seed rounds (docs/protocol.md §10) with the Opener's host key: it
+	// opens this host's entries of seed datagrams (the checks of §9.6),
+	// learns each producer's member keys from them, and from then on
+	// drops a datagram of that producer whose member tag is missing or
+	// wrong ([BadTag]) before its signature is verified. The Opener's
+	// keyring follows [Pipeline.SetTrust]. A producer whose member key
+	// this host does not hold is checked on its signature alone, as
+	// with Member nil.
+	Member *hostseed.Opener
+	// Seed, if not nil, is given the seed of each of this host's entries
+	// that Member opens (recv -o kernel credits it to the kernel); it
+	// must not keep the slice. With Seed nil the seed is erased unused.
+	// It is called from the goroutines that check datagrams, one at a
+	// time.
+	Seed func(seed []byte) error
 }
 
 // Sampler decides which frames to keep (package sample's Sampler).
@@ -202,6 +222,9 @@ type Pipeline struct {
 	// unsigned is the state of unsigned frames (Config.AllowUnsigned):
 	// its health check only.
 	unsigned producer
+	// seedMu serializes Config.Member and Config.Seed.
+	seedMu sync.Mutex
+	member memberCounters
 
 	received atomic.Uint64
 	frames   atomic.Uint64
@@ -241,6 +264,9 @@ type producer struct {
 	// dropped counts the key's verified frames that were not forwarded,
 	// by reason.
 	dropped [numReasons]atomic.Uint64
+	// member holds the member keys of the producer this host opened
+	// (Config.Member).
+	member member
 }
 
 // New returns a Pipeline.
@@ -298,6 +324,11 @@ func (p *Pipeline) SetTrust(ring *sign.Keyring) {
 		}
 	}
 	p.trust.Store(next)
+	if p.cfg.Member != nil {
+		p.seedMu.Lock()
+		p.cfg.Member.SetTrust(ring)
+		p.seedMu.Unlock()
+	}
 }
 
 // Trust returns the keyring in use.
@@ -380,6 +411,11 @@ type work struct {
 	// has no signature to verify (Config.AllowUnsigned).
 	unsigned bool
 	id       []byte // the frame's identity, for the sampler
+	// tag is how the member tag check let the frame on, and tagGen the
+	// generation of its producer's keys then (member.go).
+	tag    tagState
+	tagGen uint64
+	tags   memberTags // check 10 of a seed datagram, for Config.Member
 }
 
 // frameID returns, in w's buffer, the identity of the signed frame
@@ -421,6 +457,7 @@ func (p *Pipeline) check(w *work, datagram []byte, sample bool) {
 	if p.cfg.ObserveVerify != nil {
 		p.cfg.ObserveVerify(time.Since(start))
 	}
+	p.afterVerify(w, err == nil)
 	if err != nil {
 		w.v.reject(BadSignature, err, withKid)
 		return
@@ -435,7 +472,7 @@ func (p *Pipeline) check(w *work, datagram []byte, sample bool) {
 func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	w.v = Verdict{Facts: Facts{Size: len(datagram)}}
 	v := &w.v
-	w.unsigned, w.prod = false, nil // w may hold the last datagram's state
+	w.unsigned, w.prod, w.tag = false, nil, tagNone // w may hold the last datagram's state
 	if len(datagram) > p.cfg.MaxDatagram {
 		v.limit = p.cfg.MaxDatagram
 		v.reject(TooBig, errTooBig, tooBig)
@@ -462,6 +499,10 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 	w.trust, w.prod = t, t.producers[m.KeyID]
 	v.Facts.KeyID, v.Facts.Valid = m.KeyID, m.Valid
 	if seedwire.IsSeed(datagram) { // its payload is not a frame; seed datagrams are the seed command's
+		if p.cfg.Member != nil { // or a member's
+			p.openSeed(w, datagram)
+			return
+		}
 		v.reject(Seed, ErrSeed, plain)
 		return
 	}
@@ -485,8 +526,11 @@ func (p *Pipeline) precheck(w *work, datagram []byte, sample bool) {
 		v.reject(replayReason(err), err, replayed)
 		return
 	}
-	// Check 10, the member tag (docs/protocol.md §5), goes here: after
-	// replay, before sampling and the signature.
+	// Check 10, the member tag (docs/protocol.md §5): after replay,
+	// before sampling and the signature.
+	if !p.memberCheck(w, &m, epoch, seq) {
+		return
+	}
 	if sample && p.cfg.Sample != nil {
 		p.mu.Lock()
 		keep := p.cfg.Sample.Keep(p.now(), w.frameID(m.KeyID, epoch, seq))
@@ -705,7 +749,7 @@ func replayReason(err error) Reason {
 
 // Stats returns the counters so far.
 func (p *Pipeline) Stats() Stats {
-	s := Stats{Datagrams: p.received.Load(), Frames: p.frames.Load(), Bytes: p.bytes.Load(), Unsigned: p.nUnsign.Load()}
+	s := Stats{Datagrams: p.received.Load(), Frames: p.frames.Load(), Bytes: p.bytes.Load(), Unsigned: p.nUnsign.Load(), Member: p.member.load()}
 	for i := range p.dropped {
 		s.Dropped[i] = p.dropped[i].Load()
 	}

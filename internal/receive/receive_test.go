@@ -378,8 +378,8 @@ func TestHandleSequence(t *testing.T) {
 		t.Errorf("Stats: got %+v, want %+v", s, want)
 	}
 	for _, r := range receive.Reasons() {
-		if r == receive.SampledOut || r == receive.Unhealthy {
-			continue // need a sampler or health checks: TestSample, TestHealth
+		if r == receive.SampledOut || r == receive.Unhealthy || r == receive.BadTag {
+			continue // need a sampler, health checks or a member: TestSample, TestHealth, TestMember*
 		}
 		if s.Dropped[r] == 0 {
 			t.Errorf("Stats().Dropped[%v]: got 0; the sequence should have a datagram for every reason", r)
@@ -450,6 +450,7 @@ func TestReasonString(t *testing.T) {
 		receive.Stale:        "stale",
 		receive.Future:       "future",
 		receive.Replay:       "replay",
+		receive.BadTag:       "bad_tag",
 		receive.SampledOut:   "sampled_out",
 		receive.BadSignature: "bad_signature",
 		receive.Unhealthy:    "unhealthy",
@@ -475,7 +476,7 @@ func TestReasonString(t *testing.T) {
 func TestReasons(t *testing.T) {
 	want := []receive.Reason{
 		receive.TooBig, receive.Malformed, receive.BadAlg, receive.UnknownKey, receive.Seed, receive.KeyNotValid, receive.Stale,
-		receive.Future, receive.Replay, receive.SampledOut, receive.BadSignature, receive.Unhealthy,
+		receive.Future, receive.Replay, receive.BadTag, receive.SampledOut, receive.BadSignature, receive.Unhealthy,
 		receive.OutputFull, receive.OutputTooBig,
 	}
 	if got := receive.Reasons(); !slices.Equal(got, want) {

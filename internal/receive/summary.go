@@ -68,7 +68,8 @@ func (s *Summaries) Last() Summary {
 
 // Sub returns the counters of s less those of an earlier snapshot t.
 func (s Stats) Sub(t Stats) Stats {
-	d := Stats{Datagrams: s.Datagrams - t.Datagrams, Frames: s.Frames - t.Frames, Bytes: s.Bytes - t.Bytes, Unsigned: s.Unsigned - t.Unsigned}
+	d := Stats{Datagrams: s.Datagrams - t.Datagrams, Frames: s.Frames - t.Frames, Bytes: s.Bytes - t.Bytes, Unsigned: s.Unsigned - t.Unsigned,
+		Member: s.Member.sub(t.Member)}
 	for i := range s.Dropped {
 		d.Dropped[i] = s.Dropped[i] - t.Dropped[i]
 	}

@@ -21,6 +21,9 @@ type Verdict struct {
 	// Health says whether this frame changed its producer's health state:
 	// the one event per failure and per recovery to log.
 	Health HealthChange
+	// Member says whether this datagram changed its producer's member
+	// state (Config.Member): one event to log.
+	Member MemberEvent
 
 	detail  detail       // how Why words it
 	refusal sign.Refusal // sign's words, for a datagram sign refused
