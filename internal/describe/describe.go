@@ -7,6 +7,7 @@
 package describe
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -41,6 +43,10 @@ type Report struct {
 	KeyID  string `json:"kid,omitempty"`
 	// SignatureBytes is the decoded signature's length.
 	SignatureBytes *int `json:"signature_bytes,omitempty"`
+	// TagRound is the seed round named by the header's member tag "mt"
+	// (docs/protocol.md §10), if it has one: only a member holding that
+	// round's key can check the tag.
+	TagRound *uint64 `json:"mt_round,omitempty"`
 
 	// Trusted says whether the keyring holds the kid; nil without one.
 	Trusted      *bool      `json:"trusted,omitempty"`
@@ -123,6 +129,11 @@ func (rep *Report) describeJWS(u sign.Unverified, ring *sign.Keyring, now time.T
 	canonical := u.CanonicalHeader()
 	if !canonical {
 		rep.Header = string(u.Header)
+	}
+	var mt [membertag.Size]byte
+	if n, err := base64.RawURLEncoding.Decode(mt[:], []byte(u.MemberTag())); err == nil && n == membertag.Size {
+		r := membertag.RoundOf(mt[:])
+		rep.TagRound = &r
 	}
 	if ring != nil {
 		k, ok := ring.Lookup(u.KeyID)

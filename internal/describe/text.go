@@ -91,6 +91,9 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) writeKey(line func(name, format string, args ...any)) {
 	line("alg", "%s", Quote(r.Alg))
 	line("kid", "%s", Quote(r.KeyID))
+	if r.TagRound != nil {
+		line("mt", "member tag of seed round %d (only a member can check it)", *r.TagRound)
+	}
 	switch {
 	case r.Trusted == nil:
 		line("trusted", "not checked (no --trust)")
