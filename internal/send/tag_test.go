@@ -132,8 +132,10 @@ func TestMemberTagsRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rounds := 0
-	l, err := send.New(send.Config{Input: new(endless), Conn: c, Framer: send.NewTagged(s, keys), Source: "x", Size: 16, Rate: 16 * 4000,
-		Seeds: &send.Seeds{Signer: s, Members: members(t, ms...), Interval: 20 * time.Millisecond, Tags: keys,
+	// A round every 100 ms, 200 frames between: frames framed a batch
+	// ahead of their sending still never cross two rounds.
+	l, err := send.New(send.Config{Input: new(endless), Conn: c, Framer: send.NewTagged(s, keys), Source: "x", Size: 16, Rate: 16 * 2000,
+		Seeds: &send.Seeds{Signer: s, Members: members(t, ms...), Interval: 100 * time.Millisecond, Tags: keys,
 			Observe: func(send.SeedRound) {
 				if rounds++; rounds == 4 {
 					cancel()
