@@ -440,7 +440,7 @@ func (e *amtEnv) testSeed(t *testing.T) {
 	writeFile(t, filepath.Join(members, "member.pub.jwk"), pub, 0o644)
 	const port = amtPort + 1
 	sender := startProc(t, ctx, e.net.src, "send-seeds", e.bin, "send", "-k", e.key, "-g", amtGroup, "-p", strconv.Itoa(port),
-		"-i", "s0", "-t", "1", "-s", "512", "--rate", "2048", "--members", members, "--seed-interval", "2s",
+		"-i", "s0", "-t", "1", "-s", "256", "--rate", "2048", "--members", members, "--seed-interval", "2s",
 		"--stats-interval", "0", "--log-format", "json")
 	seed := func(host, timeout string) (*harness.Proc, string) {
 		out := filepath.Join(e.dir, "seed-"+host+".bin")

@@ -57,7 +57,9 @@ func (e *netnsEnv) testSeed(t *testing.T, ctx context.Context) {
 	}
 	input := filepath.Join(e.dir, "seed-input.bin")
 	writeFile(t, input, netnsData(e.fam.seed+9, 64<<10), 0o644)
-	args := append([]string{"--members", members, "--seed-interval", "1s", "-s", strconv.Itoa(netnsFrameSz), "--rate", "4096"}, e.budgetArgs()...)
+	// -s 256: with --members frames have room for a member tag, and a
+	// tagged 512-byte frame is over the default --max-datagram.
+	args := append([]string{"--members", members, "--seed-interval", "1s", "-s", "256", "--rate", "4096"}, e.budgetArgs()...)
 	send := e.send(t, ctx, e.fam.prod, "send-seeds", e.key, input, e.fam.port+5, args...)
 	line := regexp.MustCompile(`^seed: wrote the seed to \S+ from 1 producer keys \([A-Za-z0-9_-]{43}\) after [0-9.]+ s$`)
 	var seeds [][]byte

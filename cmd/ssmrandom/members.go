@@ -114,7 +114,7 @@ func seedFlags(c *cli.Context, mode *sendMode, maxDatagram int) (*seedSetup, err
 		return nil, asUsage(err, membersHint)
 	}
 	s := &seedSetup{path: path, warnings: warnings, hup: make(chan os.Signal, 1),
-		cfg: send.Seeds{Signer: mode.signer, Members: set, Interval: interval, MaxDatagram: maxDatagram}}
+		cfg: send.Seeds{Signer: mode.signer, Members: set, Interval: interval, MaxDatagram: maxDatagram, Tags: mode.tags}}
 	signal.Notify(s.hup, syscall.SIGHUP)
 	return s, nil
 }

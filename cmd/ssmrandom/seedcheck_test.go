@@ -14,6 +14,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -23,7 +24,7 @@ import (
 // side of send --members, done with the packages, until ssmrandom seed
 // takes it over in the scripts.
 //
-//	seedcheck [-rounds R] GROUP:PORT SOURCE TRUST HOSTKEY...
+//	seedcheck [-rounds R] [-save FILE] GROUP:PORT SOURCE TRUST HOSTKEY...
 //
 // It joins (SOURCE, GROUP) on lo and reads until it has seen seed
 // datagrams of R seed rounds (default 1; at most 15 s). Every datagram,
@@ -33,23 +34,29 @@ import (
 //
 //	HOSTKEY: round R seed HEX ...   or   HOSTKEY: no seed
 //
-// then "frames F seed datagrams S". It fails on anything that does not
-// verify, parse or open.
+// then "frames F seed datagrams S", then "tags: frames T tagged U
+// untagged, seed datagrams T tagged U untagged". Member tags
+// (docs/protocol.md §10) are checked as a member would: a seed datagram
+// of round R may only carry round R-1's tag, and a tag naming a round
+// whose member key a HOSTKEY opened must check under it. -save writes the
+// last tagged frame to FILE. It fails on anything that does not verify,
+// parse, open or check.
 func seedCheckMain() int {
 	fs := flag.NewFlagSet("seedcheck", flag.ContinueOnError)
 	rounds := fs.Int("rounds", 1, "read until `R` seed rounds were seen")
+	save := fs.String("save", "", "write the last tagged frame to `FILE`")
 	if fs.Parse(os.Args[1:]) != nil || fs.NArg() < 4 {
-		fmt.Fprintln(os.Stderr, "usage: seedcheck [-rounds R] GROUP:PORT SOURCE TRUST HOSTKEY...")
+		fmt.Fprintln(os.Stderr, "usage: seedcheck [-rounds R] [-save FILE] GROUP:PORT SOURCE TRUST HOSTKEY...")
 		return 2
 	}
-	if err := seedCheck(fs.Arg(0), fs.Arg(1), fs.Arg(2), fs.Args()[3:], *rounds); err != nil {
+	if err := seedCheck(fs.Arg(0), fs.Arg(1), fs.Arg(2), fs.Args()[3:], *rounds, *save); err != nil {
 		fmt.Fprintln(os.Stderr, "seedcheck:", err)
 		return 1
 	}
 	return 0
 }
 
-func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int) error {
+func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int, save string) error {
 	group, err := netip.ParseAddrPort(groupArg)
 	if err != nil {
 		return err
@@ -84,6 +91,7 @@ func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int
 	seedRounds := make(map[en]bool) // (e, round)
 	got := make([][]string, len(hosts))
 	var frames, seeds int
+	tags := &tagCheck{keys: make(map[[2]uint64]*membertag.Key)}
 	buf := make([]byte, mcast.ReadBufferSize)
 	for len(seedRounds) < rounds {
 		k, _, err := conn.Read(buf)
@@ -102,6 +110,9 @@ func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int
 			}
 			frames++
 			id = en{f.Epoch, f.Seq}
+			if err := tags.check(ring, buf[:k], f.Epoch, -1); err != nil {
+				return fmt.Errorf("frame (%d, %d): %w", f.Epoch, f.Seq, err)
+			}
 		} else {
 			p, err := seedwire.Parse(payload)
 			if err != nil {
@@ -109,6 +120,9 @@ func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int
 			}
 			seeds++
 			id = en{p.Epoch, p.Seq}
+			if err := tags.check(ring, buf[:k], p.Epoch, int64(p.Round)); err != nil {
+				return fmt.Errorf("seed datagram (%d, %d) of round %d: %w", p.Epoch, p.Seq, p.Round, err)
+			}
 			seedRounds[en{p.Epoch, p.Round}] = true
 			for i, h := range hosts {
 				pt, err := h.Open(&p, kid)
@@ -119,6 +133,9 @@ func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int
 					return fmt.Errorf("%s: %w", hostFiles[i], err)
 				}
 				got[i] = append(got[i], fmt.Sprintf("round %d seed %s", p.Round, hex.EncodeToString(pt.Seed[:])))
+				if pt.HasMemberKey {
+					tags.keys[[2]uint64{p.Epoch, p.Round}] = membertag.NewKey(&pt.MemberKey, p.Epoch, p.Round)
+				}
 			}
 		}
 		if seen[id] {
@@ -135,5 +152,48 @@ func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int
 		fmt.Printf("%s: %s\n", f, strings.Join(got[i], " "))
 	}
 	fmt.Printf("frames %d seed datagrams %d\n", frames, seeds)
+	fmt.Printf("tags: frames %d tagged %d untagged, seed datagrams %d tagged %d untagged\n",
+		tags.frames[1], tags.frames[0], tags.seeds[1], tags.seeds[0])
+	if save != "" && tags.last != nil {
+		return os.WriteFile(save, tags.last, 0o644)
+	}
+	return nil
+}
+
+// tagCheck checks the member tags seedcheck reads, with the member keys
+// its hosts opened, by (epoch, round).
+type tagCheck struct {
+	keys          map[[2]uint64]*membertag.Key // by (epoch, round)
+	frames, seeds [2]int                       // untagged, tagged
+	last          []byte                       // the last tagged frame
+}
+
+// check checks the tag of datagram d of epoch e: a frame's if round is
+// -1, else a seed datagram's of that round.
+func (c *tagCheck) check(ring *sign.Keyring, d []byte, e uint64, round int64) error {
+	m, refusal := ring.Check(d)
+	if refusal.Err() != nil {
+		return refusal.Err()
+	}
+	mt, tagged := m.MemberTag()
+	count := &c.frames
+	if round >= 0 {
+		count = &c.seeds
+	}
+	if !tagged {
+		count[0]++
+		return nil
+	}
+	count[1]++
+	r := membertag.RoundOf(mt)
+	if round >= 0 && int64(r) != round-1 {
+		return fmt.Errorf("tagged with round %d's member key, want round %d's", r, round-1)
+	}
+	if k := c.keys[[2]uint64{e, r}]; k != nil && !m.CheckTag(k) {
+		return fmt.Errorf("its tag does not check under round %d's member key", r)
+	}
+	if round < 0 {
+		c.last = append(c.last[:0], d...)
+	}
 	return nil
 }

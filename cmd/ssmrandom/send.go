@@ -65,7 +65,11 @@ func sendCommand(e *env) *cli.Command {
 			"a fresh 32-byte seed for each host whose key is valid, derived from --input mixed with the\n" +
 			"system's generator, sealed to that host alone and signed, on the same group and sequence\n" +
 			"as the frames and paced beside them. --members is read again on SIGHUP and when it\n" +
-			"changes. Hosts take their seed with 'ssmrandom seed'; see docs/deployment.md.\n\n" +
+			"changes. Hosts take their seed with 'ssmrandom seed'; see docs/deployment.md.\n" +
+			"Each round also seals a fresh member key; once a round is sent, every datagram carries\n" +
+			"a tag under its key (\"mt\", docs/protocol.md §10), which lets members drop forgeries\n" +
+			"cheaply. Datagrams are sized for the tag (53 bytes) from the start: at --max-datagram\n" +
+			"1232 the default --size is 256, and a seed datagram holds 5 hosts.\n\n" +
 			maxDatagramHelp + "\n\n" + daemonHelp,
 		Flags:  senderFlags(flags),
 		Action: func(c *cli.Context) error { return runSend(c, e) },
@@ -103,7 +107,8 @@ type sendMode struct {
 	noun        string       // what the summary counts, singular
 	warning     string       // logged at the start, if not ""
 	start       func(*zerolog.Event) *zerolog.Event
-	seeds       *seedSetup // send --members only
+	seeds       *seedSetup   // send --members only
+	tags        *send.TagKey // send --members only
 }
 
 func runSend(c *cli.Context, e *env) error {
@@ -129,10 +134,15 @@ func signedMode(c *cli.Context) (*sendMode, error) {
 		return nil, usagef("make a new key with 'ssmrandom keygen' and give receivers its public half",
 			"key %s of %s is valid %s, not now: every receiver would drop its frames", signer.KeyID(), c.String("key"), v)
 	}
-	return &sendMode{
+	mode := &sendMode{
 		framer: send.NewSigned(signer), source: source, signer: signer, maxSize: frame.MaxData, defaultSize: 1 << 12, noun: "frame",
 		start: func(ev *zerolog.Event) *zerolog.Event { return ev.Str("kid", signer.KeyID()) },
-	}, nil
+	}
+	if c.String("members") != "" { // member tags: frames sized for them from the start
+		mode.tags = new(send.TagKey)
+		mode.framer = send.NewTagged(signer, mode.tags)
+	}
+	return mode, nil
 }
 
 // unsignedMode is send --unsigned's: the original ssmrandom's frames.

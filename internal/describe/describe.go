@@ -41,12 +41,12 @@ type Report struct {
 	Header string `json:"header,omitempty"`
 	Alg    string `json:"alg,omitempty"`
 	KeyID  string `json:"kid,omitempty"`
-	// MemberTagRound is the round of the member tag's key (the header's
-	// "mt", docs/protocol.md §10), if the datagram is tagged. The tag
-	// itself only a member can check.
-	MemberTagRound *uint64 `json:"member_tag_round,omitempty"`
 	// SignatureBytes is the decoded signature's length.
 	SignatureBytes *int `json:"signature_bytes,omitempty"`
+	// TagRound is the seed round named by the header's member tag "mt"
+	// (docs/protocol.md §10), if it has one: only a member holding that
+	// round's key can check the tag.
+	TagRound *uint64 `json:"mt_round,omitempty"`
 
 	// Trusted says whether the keyring holds the kid; nil without one.
 	Trusted      *bool      `json:"trusted,omitempty"`
@@ -130,9 +130,10 @@ func (rep *Report) describeJWS(u sign.Unverified, ring *sign.Keyring, now time.T
 	if !canonical {
 		rep.Header = string(u.Header)
 	}
-	if mt, err := base64.RawURLEncoding.DecodeString(u.MemberTag()); err == nil && len(mt) == membertag.Size {
-		round := membertag.RoundOf(mt)
-		rep.MemberTagRound = &round
+	var mt [membertag.Size]byte
+	if n, err := base64.RawURLEncoding.Decode(mt[:], []byte(u.MemberTag())); err == nil && n == membertag.Size {
+		r := membertag.RoundOf(mt[:])
+		rep.TagRound = &r
 	}
 	if ring != nil {
 		k, ok := ring.Lookup(u.KeyID)

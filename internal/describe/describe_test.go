@@ -1,6 +1,7 @@
 package describe_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"strings"
 	"testing"
@@ -48,29 +49,39 @@ func TestDatagram(t *testing.T) {
 	}
 }
 
-// TestMemberTag: inspect names the round of a tagged datagram's member
-// tag, and verifies it as any datagram (docs/protocol.md §10.5).
-func TestMemberTag(t *testing.T) {
+// TestTagged checks that a Report names the seed round of a member tag
+// (docs/protocol.md §10), and that the tag changes nothing else: the
+// header is canonical and the frame verifies with the key alone.
+func TestTagged(t *testing.T) {
 	s, err := sign.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := sign.NewKeyring(sign.Key{Public: s.Public()})
+	ring, err := sign.NewKeyring(sign.Key{Public: s.Public(), File: "k.jwk"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := frame.Frame{Source: "p", Epoch: 1764000000000, Seq: 7, Time: 1764000012345, Data: []byte("0123456789abcdef")}
-	dg := s.AppendTagged(nil, f.Append(nil), membertag.NewKey(&[32]byte{1}, f.Epoch, 3))
-	rep := describe.Datagram(dg, ring, time.UnixMilli(f.Time), 65507)
-	if rep.MemberTagRound == nil || *rep.MemberTagRound != 3 || rep.Verified == nil || !*rep.Verified || rep.Header != "" {
-		t.Errorf("tagged frame: got round %v, verified %v, header %q; want round 3, verified, the canonical header", rep.MemberTagRound, rep.Verified, rep.Header)
+	f := frame.Frame{Source: "producer.example.org", Epoch: 1764000000000, Seq: 7, Time: 1764000012345, Data: []byte("0123456789abcdef")}
+	var secret [membertag.KeySize]byte
+	tagged := s.AppendTagged(nil, f.Append(nil), membertag.NewKey(&secret, f.Epoch, 5))
+	rep := describe.Datagram(tagged, ring, time.UnixMilli(f.Time), 65507)
+	if rep.TagRound == nil || *rep.TagRound != 5 || rep.Header != "" || rep.Verified == nil || !*rep.Verified {
+		t.Errorf("tagged frame: got tag round %v, header %q, verified %v; want round 5, the canonical header, verified", rep.TagRound, rep.Header, rep.Verified)
 	}
-	var b strings.Builder
-	if err := rep.WriteText(&b); err != nil || !strings.Contains(b.String(), "round 3 (checked only by a member") {
-		t.Errorf("text: got %q (%v), want the member tag's round", b.String(), err)
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
 	}
-	if rep := describe.Datagram(s.Append(nil, f.Append(nil)), ring, time.UnixMilli(f.Time), 65507); rep.MemberTagRound != nil {
-		t.Errorf("untagged frame: got round %d, want none", *rep.MemberTagRound)
+	if want := "\nmt:        member tag of seed round 5 (only a member can check it)\n"; !strings.Contains(text.String(), want) {
+		t.Errorf("text: got\n%s\nwant a line %q", text.String(), want[1:])
+	}
+	untagged := describe.Datagram(s.Append(nil, f.Append(nil)), ring, time.UnixMilli(f.Time), 65507)
+	text.Reset()
+	if err := untagged.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if untagged.TagRound != nil || strings.Contains(text.String(), "mt:") {
+		t.Errorf("untagged frame: got tag round %v, text\n%s\nwant no tag", untagged.TagRound, text.String())
 	}
 }
 

@@ -91,8 +91,8 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) writeKey(line func(name, format string, args ...any)) {
 	line("alg", "%s", Quote(r.Alg))
 	line("kid", "%s", Quote(r.KeyID))
-	if r.MemberTagRound != nil {
-		line("member tag", "round %d (checked only by a member, docs/protocol.md §10)", *r.MemberTagRound)
+	if r.TagRound != nil {
+		line("mt", "member tag of seed round %d (only a member can check it)", *r.TagRound)
 	}
 	switch {
 	case r.Trusted == nil:

@@ -46,17 +46,6 @@ func memberKey(e, r uint64) *membertag.Key {
 	return membertag.NewKey(&secret, e, r)
 }
 
-// tagger is a seal.Signer that tags under key (nil: untagged), as send
-// --members does.
-type tagger struct {
-	*sign.Signer
-	key *membertag.Key
-}
-
-func (s tagger) Len(n int) int { return s.Signer.TaggedLen(n) }
-func (s tagger) Append(dst, payload []byte) []byte {
-	return s.Signer.AppendTagged(dst, payload, s.key)
-}
 
 // seedRound returns the seed datagrams of round r for this host (key hk)
 // and another, carrying memberKey(e, r), numbered from seq, made at ms,
@@ -67,11 +56,11 @@ func seedRound(t testing.TB, s *sign.Signer, hk *seal.HostKey, e, r, seq uint64,
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := seal.NewBuilder(tagger{s, tag}, seal.Config{Workers: 1, MemberKey: true, MaxDatagram: maxDatagram})
+	b, err := seal.NewBuilder(s, seal.Config{Workers: 1, MemberKey: true, MaxDatagram: maxDatagram})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dgs, err := b.Build(set.All(), seal.Round{Epoch: e, Seq: seq, Time: ms, Round: r, MemberKey: memberKey(e, r).Secret()})
+	dgs, err := b.Build(set.All(), seal.Round{Epoch: e, Seq: seq, Time: ms, Round: r, MemberKey: memberKey(e, r).Secret(), Tag: tag})
 	if err != nil {
 		t.Fatal(err)
 	}

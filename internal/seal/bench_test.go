@@ -34,7 +34,8 @@ func membersFor(b *testing.B, n int) ([]*seal.HostKey, []seal.Member) {
 
 // BenchmarkRound builds one round of N members (sealing, signing) with one
 // worker and with every core, with the member key (issue 13's 67-byte
-// plaintexts, 6 entries per 1232-byte datagram). Bytes are those on the
+// plaintexts, 5 entries per 1232-byte datagram, with room for the member
+// tag; untagged, as a round 0 is). Bytes are those on the
 // wire; ns/member is the producer's cost per member per round.
 func BenchmarkRound(b *testing.B) {
 	p := vecProducer(b, 0)

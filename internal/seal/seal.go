@@ -24,6 +24,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 )
 
@@ -46,7 +47,8 @@ var (
 )
 
 // Signer signs a payload as a JWS in the Compact Serialization with the
-// protected header {"alg":"EdDSA","kid":KID}. *sign.Signer is one.
+// protected header {"alg":"EdDSA","kid":KID}, or with a member tag
+// {"alg":"EdDSA","kid":KID,"mt":MT}. *sign.Signer is one.
 type Signer interface {
 	// KeyID returns the kid: the key's RFC 7638 thumbprint.
 	KeyID() string
@@ -54,6 +56,12 @@ type Signer interface {
 	Len(n int) int
 	// Append appends the datagram of payload to dst.
 	Append(dst, payload []byte) []byte
+	// TaggedLen returns the length of the datagram of a payload of n
+	// bytes with a member tag.
+	TaggedLen(n int) int
+	// AppendTagged appends the datagram of payload with a member tag
+	// under k to dst; with k nil it is Append.
+	AppendTagged(dst, payload []byte, k *membertag.Key) []byte
 }
 
 // Config configures a [Builder].
@@ -70,8 +78,11 @@ type Config struct {
 	// either input is. nil means crypto/rand alone.
 	Entropy io.Reader
 	// MemberKey, if true, makes room in every entry for the member
-	// authentication key of [Round.MemberKey] (67-byte plaintexts, 6
-	// entries per 1232-byte datagram, against 33 bytes and 8).
+	// authentication key of [Round.MemberKey] (67-byte plaintexts against
+	// 33), and in every datagram for a member tag ([Round.Tag], 53 more
+	// characters in its header) whether or not a round is tagged, so that
+	// sizes do not change when tagging starts: 5 entries per 1232-byte
+	// datagram, against 8 without.
 	MemberKey bool
 }
 
@@ -103,14 +114,24 @@ func NewBuilder(s Signer, cfg Config) (*Builder, error) {
 		pt := seedwire.Plaintext{HasMemberKey: true}
 		b.ptLen = pt.Len()
 	}
-	for b.per < 255 && s.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, b.per+1)) <= cfg.MaxDatagram {
+	for b.per < 255 && b.datagramLen(b.per+1) <= cfg.MaxDatagram {
 		b.per++
 	}
 	if b.per == 0 {
 		return nil, fmt.Errorf("seal: a datagram size limit of %d bytes holds no entry; a seed datagram of one entry is %d bytes",
-			cfg.MaxDatagram, s.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, 1)))
+			cfg.MaxDatagram, b.datagramLen(1))
 	}
 	return b, nil
+}
+
+// datagramLen returns the length of a datagram of n entries: with room
+// for a member tag if the Builder carries member keys.
+func (b *Builder) datagramLen(n int) int {
+	pl := seedwire.Len(seedwire.SuiteX25519, b.ptLen, n)
+	if b.cfg.MemberKey {
+		return b.signer.TaggedLen(pl)
+	}
+	return b.signer.Len(pl)
 }
 
 // PerDatagram returns how many entries one datagram holds.
@@ -132,8 +153,13 @@ type Round struct {
 	// Round numbers the round within the epoch, from 0.
 	Round uint64
 	// MemberKey is the member authentication key, sealed to every member
-	// if the Builder was made with Config.MemberKey.
+	// if the Builder was made with Config.MemberKey. It is a secret.
 	MemberKey [seedwire.MemberKeySize]byte
+	// Tag, if not nil, is the member key whose tag every datagram of the
+	// round carries in its header (docs/protocol.md §10): the previous
+	// round's. Only a Builder made with Config.MemberKey tags. Build
+	// tags with clones of it, so the caller may share it.
+	Tag *membertag.Key
 }
 
 // Build seals a fresh seed to each of members, which must be sorted by host
@@ -162,6 +188,9 @@ func (b *Builder) Build(members []Member, r Round) ([][]byte, error) {
 			return nil, fmt.Errorf("seal: member %s was not made by NewMember", m.ID)
 		}
 	}
+	if r.Tag != nil && !b.cfg.MemberKey {
+		return nil, errors.New("seal: a tagged round needs a Builder made with Config.MemberKey, which makes room for the tag")
+	}
 	n := b.Datagrams(len(members))
 	last := seedwire.Header{Suite: seedwire.SuiteX25519, Epoch: r.Epoch, Seq: r.Seq + uint64(n-1), Time: r.Time,
 		Round: r.Round, PlaintextLen: b.ptLen, Count: 1}
@@ -177,7 +206,7 @@ func (b *Builder) Build(members []Member, r Round) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := b.signer.Len(seedwire.Len(seedwire.SuiteX25519, b.ptLen, b.per))
+	max := b.datagramLen(b.per)
 	buf := make([]byte, n*max)
 	out := make([][]byte, n)
 	var next atomic.Int64
@@ -190,6 +219,10 @@ func (b *Builder) Build(members []Member, r Round) ([][]byte, error) {
 			payload := make([]byte, 0, seedwire.Len(seedwire.SuiteX25519, b.ptLen, b.per))
 			info := make([]byte, 0, seedwire.InfoLen)
 			pt := make([]byte, 0, b.ptLen)
+			var tag *membertag.Key // this goroutine's own: a Key is not safe for concurrent use
+			if r.Tag != nil {
+				tag = r.Tag.Clone()
+			}
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n || errs[w] != nil {
@@ -223,7 +256,7 @@ func (b *Builder) Build(members []Member, r Round) ([][]byte, error) {
 					}
 					payload = seedwire.AppendEntry(payload, m.HostID, sealed)
 				}
-				out[i] = b.signer.Append(buf[i*max:i*max:(i+1)*max], payload)
+				out[i] = b.signer.AppendTagged(buf[i*max:i*max:(i+1)*max], payload, tag)
 			}
 		}()
 	}

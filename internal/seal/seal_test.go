@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v3"
 
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -41,7 +42,7 @@ func TestEntriesPerDatagram(t *testing.T) {
 		memberKey   bool
 		want        int
 	}{
-		{1232, false, 8}, {1232, true, 6}, {1472, false, 10}, {1472, true, 7}, {400, false, 1},
+		{1232, false, 8}, {1232, true, 5}, {1452, true, 7}, {1472, false, 10}, {1472, true, 7}, {400, false, 1}, {460, true, 1},
 	} {
 		b, err := seal.NewBuilder(p, seal.Config{MaxDatagram: c.maxDatagram, MemberKey: c.memberKey})
 		if err != nil {
@@ -53,6 +54,11 @@ func TestEntriesPerDatagram(t *testing.T) {
 	}
 	if _, err := seal.NewBuilder(p, seal.Config{MaxDatagram: 300}); err == nil {
 		t.Errorf("max datagram 300: got nil, want an error (one entry does not fit)")
+	}
+	// One entry with a member key, untagged, fits 402 bytes; tagged, 455:
+	// a Builder with member keys makes room for the tag.
+	if _, err := seal.NewBuilder(p, seal.Config{MaxDatagram: 454, MemberKey: true}); err == nil {
+		t.Errorf("max datagram 454 with member keys: got nil, want an error (one tagged entry does not fit)")
 	}
 }
 
@@ -135,6 +141,93 @@ func TestBuildOpen(t *testing.T) {
 	}
 }
 
+// tagKey returns a fixed member key of round round.
+func tagKey(round uint64) *membertag.Key {
+	var secret [membertag.KeySize]byte
+	copy(secret[:], bytesFrom(0xc0, 32))
+	return membertag.NewKey(&secret, vecEpoch, round)
+}
+
+// TestBuildTagged checks a round tagged with a member key (the previous
+// round's): every datagram carries the tag, on every worker, fits the
+// limit, and still verifies, with go-jose too.
+func TestBuildTagged(t *testing.T) {
+	p := vecProducer(t, 0)
+	ring, err := sign.NewKeyring(sign.Key{Public: p.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, ms := hosts(t, 13)
+	b, err := seal.NewBuilder(p, seal.Config{Workers: 3, MemberKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := seal.Round{Epoch: vecEpoch, Seq: 100, Time: vecNow, Round: 5, Tag: tagKey(4)}
+	r.MemberKey = tagKey(5).Secret()
+	dgs, err := b.Build(ms, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dgs) != 3 {
+		t.Fatalf("13 members: got %d datagrams, want 3 of up to 5 entries", len(dgs))
+	}
+	for i, dg := range dgs {
+		if len(dg) > seal.DefaultMaxDatagram {
+			t.Errorf("datagram %d: %d bytes, over the datagram size limit", i, len(dg))
+		}
+		m, refusal := ring.Check(dg)
+		if refusal.Err() != nil {
+			t.Fatalf("datagram %d: Check: %v", i, refusal.Err())
+		}
+		mt, ok := m.MemberTag()
+		if !ok || membertag.RoundOf(mt) != 4 {
+			t.Fatalf("datagram %d: got member tag %x (%v), want one of round 4", i, mt, ok)
+		}
+		if !m.CheckTag(tagKey(4)) {
+			t.Errorf("datagram %d: the tag does not check under round 4's key", i)
+		}
+		if m.CheckTag(tagKey(5)) {
+			t.Errorf("datagram %d: the tag checks under round 5's key", i)
+		}
+		obj, err := jose.ParseSigned(string(dg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := obj.Verify(p.Public())
+		if err != nil {
+			t.Fatalf("datagram %d: go-jose: %v", i, err)
+		}
+		pl, err := seedwire.Parse(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			pt, err := k.Open(&pl, p.KeyID())
+			if errors.Is(err, seal.ErrNoEntry) {
+				continue
+			}
+			if err != nil || !pt.HasMemberKey || pt.MemberKey != r.MemberKey {
+				t.Errorf("datagram %d: got member key %v (%v), want round 5's", i, pt.HasMemberKey, err)
+			}
+		}
+	}
+	// Untagged (the first round of an epoch), from the same Builder.
+	r.Tag = nil
+	plain, err := b.Build(ms, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, dg := range plain {
+		m, refusal := ring.Check(dg)
+		if refusal.Err() != nil {
+			t.Fatal(refusal.Err())
+		}
+		if _, ok := m.MemberTag(); ok || len(dg) != len(dgs[i])-53 {
+			t.Errorf("untagged datagram %d: tagged %v, %d bytes; want no tag and 53 bytes fewer than %d", i, ok, len(dg), len(dgs[i]))
+		}
+	}
+}
+
 // TestJOSE checks that a standard JOSE library verifies a seed datagram,
 // as it does a frame.
 func TestJOSE(t *testing.T) {
@@ -190,6 +283,9 @@ func TestBuildRejects(t *testing.T) {
 	if _, err := b.Build(ms, seal.Round{Time: -1}); err == nil {
 		t.Errorf("negative time: got nil, want an error")
 	}
+	if _, err := b.Build(ms, seal.Round{Tag: tagKey(1)}); err == nil {
+		t.Errorf("a tagged round by a Builder without member keys: got nil, want an error")
+	}
 	if _, err := seal.NewBuilder(badSigner{}, seal.Config{}); err == nil {
 		t.Errorf("signer with a bad kid: got nil, want an error")
 	}
@@ -203,6 +299,10 @@ type badSigner struct{}
 func (badSigner) KeyID() string                     { return "not a kid" }
 func (badSigner) Len(n int) int                     { return n }
 func (badSigner) Append(dst, payload []byte) []byte { return append(dst, payload...) }
+func (badSigner) TaggedLen(n int) int               { return n }
+func (badSigner) AppendTagged(dst, payload []byte, _ *membertag.Key) []byte {
+	return append(dst, payload...)
+}
 
 // TestEntropy checks that seeds depend on the entropy source, and that a
 // failing source fails the round.

@@ -1,6 +1,10 @@
 package send
 
-import "context"
+import (
+	"context"
+
+	"github.com/nordunet/ssmrandom/internal/membertag"
+)
 
 // SetFirstSeq makes l number its first frame seq instead of 0, so that a
 // test reaches the end of an epoch without sending 10¹² frames.
@@ -12,3 +16,7 @@ func RunSeedRound(l *Loop, round uint64) SeedRound {
 	l.seeds.unpaced = true
 	return l.seeds.round(context.Background(), l, round, l.seq.epoch)
 }
+
+// StoreTag makes k the key t holds, as a seed round does once its last
+// datagram is sent.
+func StoreTag(t *TagKey, k *membertag.Key) { t.store(k) }

@@ -21,25 +21,44 @@ type Framer interface {
 
 // Signed frames entropy as IEDP 2.0 frames signed as a JWS
 // (docs/protocol.md): what ssmrandom send sends. Make one with
-// [NewSigned]; the zero value is not usable. It keeps a scratch buffer, so
-// it is not safe for concurrent use.
+// [NewSigned], or [NewTagged] for frames with a member tag; the zero value
+// is not usable. It keeps a scratch buffer, so it is not safe for
+// concurrent use: give each goroutine its own [Signed.Clone].
 type Signed struct {
 	signer  *sign.Signer
 	payload []byte // the frame being signed, reused
+	tag     tagger
 }
 
 // NewSigned returns a [Signed] framer that signs with s.
 func NewSigned(s *sign.Signer) *Signed { return &Signed{signer: s} }
 
+// NewTagged returns a [Signed] framer that signs with s and tags each frame
+// with the key that keys holds when it frames it, if that key is of the
+// frame's epoch (send --members, docs/protocol.md §10). Its [Signed.Len]
+// makes room for the tag whether or not a frame carries one, so that frame
+// sizes do not change when tagging starts.
+func NewTagged(s *sign.Signer, keys *TagKey) *Signed {
+	return &Signed{signer: s, tag: tagger{keys: keys}}
+}
+
+// Clone returns a Signed framer that signs and tags as s does, with its
+// own scratch buffer and its own copy of the tagging key, for another
+// goroutine.
+func (s *Signed) Clone() Framer { return &Signed{signer: s.signer, tag: tagger{keys: s.tag.keys}} }
+
 // Frame returns f signed: a JWS in the Compact Serialization.
 func (s *Signed) Frame(dst []byte, f *frame.Frame) []byte {
 	s.payload = f.Append(s.payload[:0])
-	return s.signer.Append(dst[:0], s.payload)
+	return s.signer.AppendTagged(dst[:0], s.payload, s.tag.key(f.Epoch))
 }
 
 // Len returns the length of the longest signed frame of n bytes from
-// source.
+// source: tagged, if s tags.
 func (s *Signed) Len(source string, n int) int {
+	if s.tag.keys != nil {
+		return s.signer.TaggedLen(frame.MaxLen(source, n))
+	}
 	return s.signer.Len(frame.MaxLen(source, n))
 }
 

@@ -2,6 +2,7 @@ package send
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/membertag"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seal"
 )
@@ -55,6 +57,17 @@ type Seeds struct {
 	MaxDatagram int
 	// Workers is how many goroutines seal a batch; 0 means every core.
 	Workers int
+	// Tags, if not nil, makes every round carry a member key
+	// (docs/protocol.md §10): a fresh 32 bytes from crypto/rand, sealed
+	// into every member's entry. The round's seed datagrams are tagged
+	// with the previous round's key (none in the first round of an
+	// epoch), and once the round's last datagram is sent, Tags holds the
+	// round's key, which every later datagram is tagged with; a round cut
+	// short (an error, the end of the run) or with no member leaves Tags as
+	// it was. The Loop's framer must tag with the same Tags ([NewTagged]).
+	// Seed datagrams are sized for the tag from the first round on: 5
+	// entries in 1232 bytes.
+	Tags *TagKey
 	// Observe, if not nil, is called at the end of each round, from the
 	// goroutine that sends the seeds (not the one running [Loop.Run]),
 	// which waits for it.
@@ -103,7 +116,7 @@ func newSeeder(cfg Seeds, entropy io.Reader) (*seeder, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultSeedInterval
 	}
-	b, err := seal.NewBuilder(cfg.Signer, seal.Config{MaxDatagram: cfg.MaxDatagram, Workers: cfg.Workers, Entropy: entropy})
+	b, err := seal.NewBuilder(cfg.Signer, seal.Config{MaxDatagram: cfg.MaxDatagram, Workers: cfg.Workers, Entropy: entropy, MemberKey: cfg.Tags != nil})
 	if err != nil {
 		return nil, fmt.Errorf("send: %w", err)
 	}
@@ -184,6 +197,16 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 		s.limit.SetLimit(rate.Inf)
 	}
 	per := s.builder.PerDatagram()
+	var prev, key *membertag.Key // the key the round is tagged with, and its own
+	var secret [membertag.KeySize]byte
+	defer clear(secret[:])
+	if s.cfg.Tags != nil && len(ms) > 0 {
+		prev = s.cfg.Tags.load()
+		if _, err := rand.Read(secret[:]); err != nil {
+			r.Err = fmt.Errorf("send: member key: read crypto/rand: %w", err)
+			return r
+		}
+	}
 	for i := 0; i < len(ms); i += SeedBatch * per {
 		batch := ms[i:min(len(ms), i+SeedBatch*per)]
 		now := l.now()
@@ -199,8 +222,16 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 				round = 0
 				r.Round = 0
 			}
+			if s.cfg.Tags != nil {
+				key = membertag.NewKey(&secret, e, round)
+			}
 		}
-		dgs, err := s.builder.Build(batch, seal.Round{Epoch: e, Seq: n, Time: now.UnixMilli(), Round: round})
+		sr := seal.Round{Epoch: e, Seq: n, Time: now.UnixMilli(), Round: round, MemberKey: secret}
+		if prev != nil && prev.Epoch() == e { // a key is only ever used in its own epoch
+			sr.Tag = prev
+		}
+		dgs, err := s.builder.Build(batch, sr)
+		clear(sr.MemberKey[:])
 		if err != nil {
 			l.seq.release()
 			r.Err = err
@@ -224,6 +255,9 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 			l.seq.sent(n + uint64(j))
 		}
 		l.seq.release()
+	}
+	if key != nil {
+		s.cfg.Tags.store(key) // every member was sent its entry: tag with it from now on
 	}
 	return r
 }

@@ -176,6 +176,9 @@ func New(cfg Config) (*Loop, error) {
 		l.cfg.Input = l.in
 	}
 	if cfg.Seeds != nil {
+		if f, ok := cfg.Framer.(*Signed); ok && f.tag.keys != cfg.Seeds.Tags {
+			return nil, errors.New("send: the framer and the seeds must tag with the same TagKey, or neither tag")
+		}
 		var err error
 		if l.seeds, err = newSeeder(*cfg.Seeds, l.in); err != nil {
 			return nil, err
