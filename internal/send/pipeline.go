@@ -71,6 +71,8 @@ type pipe struct {
 	errc     chan error    // the dispatcher's end
 
 	// The dispatcher's own.
+	newJob     func() *job
+	jobsLeft   int    // how many more jobs newJob may make
 	cur        *job   // the job being filled; nil: none taken yet
 	part       []byte // a frame's bytes read so far, when a chunk ended in it
 	dispatched uint64 // frames numbered
@@ -91,7 +93,7 @@ func (l *Loop) runFrames(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx) // not Run's: that would cut a seed round short
 	defer cancel()
 	workers := l.cfg.Workers
-	jobs := 2*workers + 2 // workers framing, one filled, one sent, the rest queued
+	jobs := 2*workers + 2 // the most: workers framing, one filled, one sent, the rest queued
 	size, dlen := l.cfg.Size, l.cfg.Framer.Len(l.cfg.Source, l.cfg.Size)
 	per := min(jobFrames, max(1, jobBytes/size))
 	p := &pipe{
@@ -108,15 +110,16 @@ func (l *Loop) runFrames(ctx context.Context) error {
 	for range readBuffers {
 		p.bufs <- make([]byte, readChunk)
 	}
-	for range jobs {
+	p.newJob = func() *job {
 		j := &job{slots: make([]slot, per), out: make([][]byte, per), done: make(chan struct{}, 1)}
 		data, dgrams := make([]byte, per*size), make([]byte, per*dlen)
 		for i := range j.slots {
 			j.slots[i] = slot{f: frame.Frame{Source: l.cfg.Source},
 				data: data[i*size : (i+1)*size : (i+1)*size], dgram: dgrams[i*dlen : i*dlen : (i+1)*dlen]}
 		}
-		p.free <- j
+		return j
 	}
+	p.jobsLeft = jobs
 	go p.read(ctx)
 	var wg sync.WaitGroup
 	wg.Add(workers + 1)
@@ -269,10 +272,7 @@ func (p *pipe) emit(ctx context.Context, data []byte) (stop bool, err error) {
 		}
 	}
 	if p.cur == nil {
-		select {
-		case p.cur = <-p.free:
-			p.cur.n = 0
-		case <-ctx.Done():
+		if p.cur = p.take(ctx); p.cur == nil {
 			return true, nil
 		}
 	}
@@ -288,6 +288,29 @@ func (p *pipe) emit(ctx context.Context, data []byte) (stop bool, err error) {
 		p.flush()
 	}
 	return false, nil
+}
+
+// take returns a free job, or a new one while fewer than the most are
+// made (so that a slow run, whose jobs come back at once, makes few),
+// or else waits for one to come back; nil if ctx is done first.
+func (p *pipe) take(ctx context.Context) *job {
+	select {
+	case j := <-p.free:
+		j.n = 0
+		return j
+	default:
+	}
+	if p.jobsLeft > 0 {
+		p.jobsLeft--
+		return p.newJob()
+	}
+	select {
+	case j := <-p.free:
+		j.n = 0
+		return j
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // flush hands the job being filled over to the workers and the sender,
