@@ -48,12 +48,14 @@ func sendCommand(e *env) *cli.Command {
 		&cli.BoolFlag{Name: "unsigned", Usage: "send the original ssmrandom's unsigned v1.0 frames: no key, no signature (docs/migration.md)"},
 		&cli.StringFlag{Name: "members", Usage: "also seal a secret seed to each host key in `PATH` every --seed-interval"},
 		&cli.DurationFlag{Name: "seed-interval", Value: send.DefaultSeedInterval, Usage: "start a seed round every `DURATION`"},
+		&cli.IntFlag{Name: "workers", Usage: "sign on `N` cores at once", DefaultText: "every core"},
 	}
 	return &cli.Command{
 		Name:  "send",
 		Usage: "read entropy, sign every frame, multicast it",
 		Description: "Reads --input in --size chunks, signs each as a JWS (EdDSA) with --key and sends it to\n" +
-			"the SSM group. Stops at the end of a regular file or stdin, after --count frames, or on\n" +
+			"the SSM group, on --workers cores at once (default every core) yet numbered and sent in\n" +
+			"order. Stops at the end of a regular file or stdin, after --count frames, or on\n" +
 			"SIGINT/SIGTERM, and logs a summary. A failed send is logged and counted, not fatal.\n" +
 			"Health tests (--health, as recv runs them) check the input before any of it is signed or\n" +
 			"sealed; while it fails them nothing is sent, neither frames nor seeds (docs/security.md).\n" +
@@ -261,6 +263,9 @@ func readSendFlags(c *cli.Context, chooseMode func(*cli.Context) (*sendMode, err
 	if c.Int("rate") < 0 {
 		return cfg, nil, usagef("--rate takes bytes per second, or 0 for no limit", "bad rate %d", c.Int("rate"))
 	}
+	if w := c.Int("workers"); c.IsSet("workers") && (w < 1 || w > send.MaxWorkers) {
+		return cfg, nil, usagef(fmt.Sprintf("--workers takes 1 to %d", send.MaxWorkers), "bad --workers %d", w)
+	}
 	if cfg.maxDatagram, err = maxDatagramValue(c); err != nil {
 		return cfg, nil, err
 	}
@@ -314,7 +319,7 @@ func sizeFlag(c *cli.Context, mode *sendMode, maxDatagram int) (int, error) {
 // runLoop runs the send loop of cfg with the rest of its configuration
 // from the flags, logs what it does and its summary, and counts it in m.
 func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics.Send, mode *sendMode, cfg send.Config) error {
-	cfg.Framer, cfg.Source, cfg.Rate, cfg.Count = mode.framer, mode.source, c.Int("rate"), c.Uint64("count")
+	cfg.Framer, cfg.Source, cfg.Rate, cfg.Count, cfg.Workers = mode.framer, mode.source, c.Int("rate"), c.Uint64("count"), c.Int("workers")
 	if mode.signer != nil {
 		cfg.Expires = mode.signer.Valid().NotAfter
 	}

@@ -46,7 +46,6 @@ func memberKey(e, r uint64) *membertag.Key {
 	return membertag.NewKey(&secret, e, r)
 }
 
-
 // seedRound returns the seed datagrams of round r for this host (key hk)
 // and another, carrying memberKey(e, r), numbered from seq, made at ms,
 // tagged under tag (nil: untagged).

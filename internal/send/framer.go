@@ -6,17 +6,23 @@ import (
 )
 
 // A Framer makes the datagram that carries one chunk of entropy. The
-// [Loop] calls it once per datagram, from one goroutine.
+// [Loop] gives each of its workers ([Config.Workers]) its own Framer,
+// made with Clone, and calls each once per datagram from that worker's
+// goroutine.
 type Framer interface {
 	// Frame returns the datagram that carries f.Data, with f's source,
-	// epoch, sequence number and time where the format has them. It may
-	// build the datagram in dst[:0] (reusing its capacity) or return
-	// f.Data itself; the result is valid until the next call.
+	// epoch, sequence number and time where the format has them. It
+	// builds the datagram in dst[:0], which the [Loop] gives the
+	// capacity Len says, or returns f.Data itself; so the result stays
+	// valid, whatever later calls do, until dst or f.Data is reused.
 	Frame(dst []byte, f *frame.Frame) []byte
 	// Len returns the length of the longest datagram that carries n
 	// entropy bytes from source, so that the caller can check that
 	// every datagram fits the datagram size limit.
 	Len(source string, n int) int
+	// Clone returns a Framer that frames as this one does and shares no
+	// mutable state with it (scratch buffers), for another goroutine.
+	Clone() Framer
 }
 
 // Signed frames entropy as IEDP 2.0 frames signed as a JWS
@@ -77,6 +83,9 @@ func (V1) Frame(dst []byte, f *frame.Frame) []byte {
 // Len returns the length of the version 1.0 frame of n bytes from source.
 func (V1) Len(source string, n int) int { return frame.V1Len(source, n) }
 
+// Clone returns V1{}: it has no state.
+func (V1) Clone() Framer { return V1{} }
+
 // Raw sends the entropy bytes as they are, one chunk a datagram, with no
 // framing: what ssmrandom rawsend sends. Its zero value is ready to use,
 // and it is safe for concurrent use.
@@ -87,3 +96,6 @@ func (Raw) Frame(_ []byte, f *frame.Frame) []byte { return f.Data }
 
 // Len returns n.
 func (Raw) Len(_ string, n int) int { return n }
+
+// Clone returns Raw{}: it has no state.
+func (Raw) Clone() Framer { return Raw{} }

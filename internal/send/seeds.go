@@ -294,22 +294,30 @@ func (s *sequence) roll(k uint64, now func() time.Time) {
 // ctx is done first.
 func (s *sequence) frame(ctx context.Context, now func() time.Time) (e, n uint64, err error) {
 	for {
-		s.mu.Lock()
-		if !s.held || s.next <= frame.MaxSeq && s.next-s.low < MaxAhead {
-			s.roll(1, now)
-			e, n = s.epoch, s.next
-			s.next++
-			s.mu.Unlock()
+		e, n, wake := s.tryFrame(now)
+		if wake == nil {
 			return e, n, nil
 		}
-		wake := s.wake
-		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return 0, 0, ctx.Err()
 		case <-wake:
 		}
 	}
+}
+
+// tryFrame is frame without the wait: if the frame would have to wait,
+// it takes no number and returns the channel to wait on, else nil.
+func (s *sequence) tryFrame(now func() time.Time) (e, n uint64, wake <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held && (s.next > frame.MaxSeq || s.next-s.low >= MaxAhead) {
+		return 0, 0, s.wake
+	}
+	s.roll(1, now)
+	e, n = s.epoch, s.next
+	s.next++
+	return e, n, nil
 }
 
 // reserve takes k consecutive numbers for a batch of seed datagrams made

@@ -1,8 +1,10 @@
 // Package send is the send path of ssmrandom: it reads entropy from a
-// source in chunks, paces them to a rate, numbers them (epoch and
-// sequence number, docs/protocol.md §4), frames each with a [Framer] (a
-// signed frame, the original ssmrandom's unsigned frame, or the bare
-// bytes) and hands the datagram to a [Conn], such as an mcast.Sender.
+// source in large chunks, cuts them into frames, paces the frames to a
+// rate, numbers them (epoch and sequence number, docs/protocol.md §4),
+// frames each with a [Framer] (a signed frame, the original ssmrandom's
+// unsigned frame, or the bare bytes) on several cores at once, and hands
+// the datagrams, in order, to a [Conn] such as an mcast.Sender, in
+// batches if it is a [BatchConn].
 // With [Config.Health] it first runs the health tests of package health on
 // the source, and sends nothing, neither frames nor seeds, while they fail.
 //
@@ -16,12 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
-	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/health"
 )
 
@@ -34,14 +36,26 @@ var (
 	ErrRead = errors.New("read input")
 )
 
-// readAhead is how many chunks the reading goroutine may run ahead of
-// the sending one, so that the two do not hand over every chunk one at
-// a time.
-const readAhead = 64
+// MaxWorkers is the most workers ([Config.Workers]) a [Loop] takes.
+const MaxWorkers = 256
 
-// Conn sends one datagram. *mcast.Sender is one.
+// Conn sends one datagram. *mcast.Sender is one. With [Config.Seeds] the
+// seed rounds send on it from their own goroutine while the frames are
+// sent, so it must then be safe for concurrent use.
 type Conn interface {
 	Send(datagram []byte) error
+}
+
+// BatchConn is a [Conn] that can also send several datagrams in one call
+// (sendmmsg on Linux). A [Loop] whose Conn is one sends its frames in
+// batches.
+type BatchConn interface {
+	Conn
+	// WriteBatch sends datagrams in order and returns how many were
+	// sent, from the first. If that is fewer than all, err (if not
+	// nil) is why the next one was not, and it is lost; the rest were
+	// not tried.
+	WriteBatch(datagrams [][]byte) (int, error)
 }
 
 // Config configures a [Loop].
@@ -58,7 +72,12 @@ type Config struct {
 	// Size is how many entropy bytes go in one datagram, at least 1.
 	Size int
 	// Rate is the most entropy bytes sent per second; 0 for no limit.
+	// Frames are paced one by one, with bursts of at most 20 ms of them.
 	Rate int
+	// Workers is how many goroutines frame (and so sign) datagrams at
+	// once, each with its own clone of Framer; 0 means GOMAXPROCS. The
+	// frames are numbered, and sent, in order whatever the number.
+	Workers int
 	// Count is how many datagrams sent end the run (failed sends do not
 	// count); 0 for no limit.
 	Count uint64
@@ -66,7 +85,8 @@ type Config struct {
 	// with an error wrapping [ErrKeyExpired] before it sends a frame
 	// dated then or later. The zero time means never.
 	Expires time.Time
-	// Observe, if not nil, is called after each send, from the goroutine
+	// Observe, if not nil, is called after each frame's send (a batch's
+	// frames one by one, in order, after the batch), from the goroutine
 	// running [Loop.Run], which waits for it.
 	Observe func(Event)
 	// Seeds, if not nil, makes the Loop also send sealed per-host seeds
@@ -136,7 +156,6 @@ type Loop struct {
 	cfg   Config
 	now   func() time.Time
 	limit *rate.Limiter // nil: no limit
-	dgram []byte        // the datagram being sent, reused; only Run uses it
 	seq   sequence      // the (e, n) of frames and seed datagrams
 	seeds *seeder       // nil: no seeds
 	in    *input        // nil: Input read as it is
@@ -153,6 +172,11 @@ func New(cfg Config) (*Loop, error) {
 		return nil, fmt.Errorf("send: size %d, want at least 1", cfg.Size)
 	case cfg.Rate < 0:
 		return nil, fmt.Errorf("send: rate %d, want 0 or more", cfg.Rate)
+	case cfg.Workers < 0 || cfg.Workers > MaxWorkers:
+		return nil, fmt.Errorf("send: %d workers, want 1 to %d, or 0 for GOMAXPROCS", cfg.Workers, MaxWorkers)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	l := &Loop{cfg: cfg, now: cfg.Now}
 	if l.now == nil {
@@ -200,12 +224,6 @@ func (l *Loop) Stats() Stats {
 	return s
 }
 
-// chunk is one read from the input.
-type chunk struct {
-	data []byte
-	err  error // io.EOF at the end of the input
-}
-
 // Run sends until the input ends, Count datagrams are sent or ctx is done,
 // and then returns nil; or until the input fails (an error wrapping
 // [ErrRead]) or the key expires ([ErrKeyExpired]). A failed send is not
@@ -238,95 +256,4 @@ func (l *Loop) Run(ctx context.Context) (err error) {
 		}()
 	}
 	return l.runFrames(ctx)
-}
-
-// runFrames is Run's part that sends the frames.
-func (l *Loop) runFrames(ctx context.Context) error {
-	chunks := l.read(ctx)
-	f := frame.Frame{Source: l.cfg.Source}
-	l.dgram = make([]byte, 0, l.cfg.Framer.Len(l.cfg.Source, l.cfg.Size))
-	for l.cfg.Count == 0 || l.frames.Load() < l.cfg.Count {
-		var ch chunk
-		select {
-		case <-ctx.Done():
-			return nil
-		case ch = <-chunks:
-		}
-		if len(ch.data) > 0 {
-			if l.limit != nil {
-				if err := l.limit.WaitN(ctx, len(ch.data)); err != nil {
-					return nil // cancelled
-				}
-			}
-			if err := l.send(ctx, &f, ch.data); err != nil {
-				return err
-			}
-		}
-		if errors.Is(ch.err, io.EOF) {
-			return nil
-		}
-		if ch.err != nil {
-			if ctx.Err() != nil {
-				return nil // the read was cut short by the end of the run
-			}
-			return fmt.Errorf("send: %w: %w", ErrRead, ch.err)
-		}
-	}
-	return nil
-}
-
-// read reads the input in its own goroutine, so that a cancelled context
-// ends the run even while a read from a pipe or a slow device blocks. It
-// cycles through readAhead+3 buffers: one being read, readAhead queued,
-// one being sent, and one spare, so a buffer is never reused while in use.
-func (l *Loop) read(ctx context.Context) <-chan chunk {
-	chunks := make(chan chunk, readAhead)
-	bufs := make([][]byte, readAhead+3)
-	for i := range bufs {
-		bufs[i] = make([]byte, l.cfg.Size)
-	}
-	go func() {
-		for i := 0; ; i = (i + 1) % len(bufs) {
-			n, err := io.ReadFull(l.cfg.Input, bufs[i])
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = nil // a last short chunk is still sent, then EOF comes
-			}
-			select {
-			case chunks <- chunk{data: bufs[i][:n], err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return chunks
-}
-
-// send frames data as the next frame, numbered from the sequence, and
-// sends it. It returns nil without sending if ctx ends while the frame
-// waits for its number.
-func (l *Loop) send(ctx context.Context, f *frame.Frame, data []byte) error {
-	var err error
-	if f.Epoch, f.Seq, err = l.seq.frame(ctx, l.now); err != nil {
-		return nil // cancelled
-	}
-	now := l.now().UnixMilli()
-	if exp := l.cfg.Expires; !exp.IsZero() && now >= exp.UnixMilli() {
-		return fmt.Errorf("send: %w at %s", ErrKeyExpired, exp.UTC().Format(time.RFC3339))
-	}
-	f.Time, f.Data = now, data
-	datagram := l.cfg.Framer.Frame(l.dgram, f)
-	err = l.cfg.Conn.Send(datagram)
-	if err != nil {
-		l.sendErrors.Add(1)
-	} else {
-		l.frames.Add(1)
-		l.bytes.Add(uint64(len(data)))
-	}
-	if l.cfg.Observe != nil {
-		l.cfg.Observe(Event{Seq: f.Seq, Bytes: len(data), Datagram: len(datagram), Err: err})
-	}
-	return nil
 }
