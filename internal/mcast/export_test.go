@@ -19,3 +19,10 @@ func NewReceiverFromConn(conn *net.UDPConn, sources []netip.Addr) *Receiver {
 		sources: sources,
 	}
 }
+
+// DropsRead returns the drop count the datagrams read so far carried
+// (SO_RXQ_OVFL), without asking the socket for its current count as
+// Drops does.
+func (r *Receiver) DropsRead() uint64 {
+	return r.drops.load()
+}
