@@ -26,34 +26,44 @@ func datagrams(n int) [][]byte {
 	return out
 }
 
-// newBatch returns n Datagrams with buffers of size bytes.
-func newBatch(n, size int) []mcast.Datagram {
-	ds := make([]mcast.Datagram, n)
-	for i := range ds {
-		ds[i].Buf = make([]byte, size)
-	}
-	return ds
+// batch is what ReadBatch reads into.
+type batch struct {
+	bufs [][]byte
+	ns   []int
+	srcs []netip.Addr
 }
 
-// readBatches reads want datagrams with ReadBatch into ds, failing the
+// newBatch returns a batch of n buffers of size bytes.
+func newBatch(n, size int) batch {
+	b := batch{bufs: make([][]byte, n), ns: make([]int, n), srcs: make([]netip.Addr, n)}
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, size)
+	}
+	return b
+}
+
+// from returns the batch from its i-th buffer on.
+func (b batch) from(i int) batch { return batch{b.bufs[i:], b.ns[i:], b.srcs[i:]} }
+
+// read reads a batch with r.ReadBatch.
+func (b batch) read(r *mcast.Receiver) (int, error) { return r.ReadBatch(b.bufs, b.ns, b.srcs) }
+
+// readBatches reads want datagrams with ReadBatch into b, failing the
 // test if they do not come within a second of each other.
-func readBatches(t *testing.T, r *mcast.Receiver, ds []mcast.Datagram, want int) (got [][]byte, srcs []netip.Addr, calls int) {
+func readBatches(t *testing.T, r *mcast.Receiver, b batch, want int) (got [][]byte, srcs []netip.Addr, calls int) {
 	t.Helper()
 	for len(got) < want {
 		if err := r.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
 			t.Fatalf("SetReadDeadline: %v", err)
 		}
-		n, err := r.ReadBatch(ds)
+		n, err := b.read(r)
 		if err != nil {
 			t.Fatalf("ReadBatch after %d datagrams of %d: %v", len(got), want, err)
 		}
 		calls++
-		for _, d := range ds[:n] {
-			if d.Truncated {
-				t.Errorf("datagram %d: truncated, want whole", len(got))
-			}
-			got = append(got, slices.Clone(d.Buf[:d.N]))
-			srcs = append(srcs, d.Src)
+		for i := range n {
+			got = append(got, slices.Clone(b.bufs[i][:b.ns[i]]))
+			srcs = append(srcs, b.srcs[i])
 		}
 	}
 	return got, srcs, calls
@@ -93,8 +103,8 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-// TestBatchTruncated reads a datagram longer than its buffer: cut to it
-// and marked, the next one whole.
+// TestBatchTruncated reads a datagram longer than its buffer: cut to it,
+// the next one whole.
 func TestBatchTruncated(t *testing.T) {
 	group := testGroup()
 	r := joinLo(t, group)
@@ -102,23 +112,23 @@ func TestBatchTruncated(t *testing.T) {
 	if n, err := s.WriteBatch([][]byte{[]byte("0123456789abcdef"), []byte("short")}); n != 2 || err != nil {
 		t.Fatalf("WriteBatch: got %d, %v; want 2, nil", n, err)
 	}
-	ds := newBatch(2, 10)
+	b := newBatch(2, 10)
 	read := 0
 	for read < 2 {
 		if err := r.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
 			t.Fatalf("SetReadDeadline: %v", err)
 		}
-		n, err := r.ReadBatch(ds[read:])
+		n, err := b.from(read).read(r)
 		if err != nil {
 			t.Fatalf("ReadBatch: %v", err)
 		}
 		read += n
 	}
-	if d := ds[0]; string(d.Buf[:d.N]) != "0123456789" || !d.Truncated {
-		t.Errorf("long datagram: got %q, truncated %v; want %q, true", d.Buf[:d.N], d.Truncated, "0123456789")
+	if got := string(b.bufs[0][:b.ns[0]]); got != "0123456789" {
+		t.Errorf("long datagram: got %q, want %q", got, "0123456789")
 	}
-	if d := ds[1]; string(d.Buf[:d.N]) != "short" || d.Truncated {
-		t.Errorf("short datagram: got %q, truncated %v; want %q, false", d.Buf[:d.N], d.Truncated, "short")
+	if got := string(b.bufs[1][:b.ns[1]]); got != "short" {
+		t.Errorf("short datagram: got %q, want %q", got, "short")
 	}
 }
 
@@ -182,13 +192,13 @@ func TestKernelDrops(t *testing.T) {
 	if n, err := s.WriteBatch(sent); n != burst || err != nil {
 		t.Fatalf("WriteBatch: got %d, %v; want %d, nil", n, err, burst)
 	}
-	ds := newBatch(mcast.MaxReadBatch, 2000)
+	b := newBatch(mcast.MaxReadBatch, 2000)
 	read := 0
 	for {
 		if err := r.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
 			t.Fatalf("SetReadDeadline: %v", err)
 		}
-		n, err := r.ReadBatch(ds)
+		n, err := b.read(r)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break
 		}
@@ -214,13 +224,13 @@ func TestKernelDrops(t *testing.T) {
 	if n, err := s.WriteBatch(sent); n != burst || err != nil {
 		t.Fatalf("WriteBatch: got %d, %v; want %d, nil", n, err, burst)
 	}
-	got2, _, _ := readBatches(t, r2, ds[:1], 1) // one of those queued before the drops
+	got2, _, _ := readBatches(t, r2, batch{b.bufs[:1], b.ns, b.srcs}, 1) // one of those queued before the drops
 	read2 := len(got2)
 	for read2 < burst {
 		if err := r2.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
 			t.Fatalf("SetReadDeadline: %v", err)
 		}
-		n, err := r2.ReadBatch(ds)
+		n, err := b.read(r2)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break
 		}
@@ -232,7 +242,7 @@ func TestKernelDrops(t *testing.T) {
 	if n, err := s.WriteBatch(sent[:1]); n != 1 || err != nil { // queued after the drops, it carries their count
 		t.Fatalf("WriteBatch: got %d, %v; want 1, nil", n, err)
 	}
-	readBatches(t, r2, ds, 1)
+	readBatches(t, r2, b, 1)
 	if got, want := r2.DropsRead(), uint64(burst-read2); got != want || got == 0 {
 		t.Errorf("drops from control messages: got %d, want %d (> 0)", got, want)
 	}
@@ -248,7 +258,7 @@ func TestBatchAllocs(t *testing.T) {
 	r := joinLo(t, group)
 	s := dialLo(t, group)
 	sent := datagrams(8)
-	ds := newBatch(8, 200)
+	b := newBatch(8, 200)
 	if err := r.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatalf("SetReadDeadline: %v", err)
 	}
@@ -257,7 +267,7 @@ func TestBatchAllocs(t *testing.T) {
 			t.Fatalf("WriteBatch: got %d, %v", n, err)
 		}
 		for read := 0; read < len(sent); {
-			n, err := r.ReadBatch(ds[read:])
+			n, err := b.from(read).read(r)
 			if err != nil {
 				t.Fatalf("ReadBatch: %v", err)
 			}

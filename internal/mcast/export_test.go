@@ -26,3 +26,9 @@ func NewReceiverFromConn(conn *net.UDPConn, sources []netip.Addr) *Receiver {
 func (r *Receiver) DropsRead() uint64 {
 	return r.drops.load()
 }
+
+// Conn returns the receiver's socket, for benchmarks that read it
+// another way.
+func (r *Receiver) Conn() *net.UDPConn {
+	return r.conn
+}

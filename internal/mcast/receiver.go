@@ -41,20 +41,6 @@ type Receiver struct {
 // 64 the system call's cost is already a small part of each datagram's.
 const MaxReadBatch = 64
 
-// Datagram is one datagram of a [Receiver.ReadBatch]: the caller sets Buf,
-// ReadBatch the other fields.
-type Datagram struct {
-	// Buf is where the datagram goes.
-	Buf []byte
-	// N is the datagram's length, at most len(Buf).
-	N int
-	// Src is its source address, one of the joined sources.
-	Src netip.Addr
-	// Truncated reports whether the datagram was longer than Buf, which
-	// then holds its first N = len(Buf) bytes.
-	Truncated bool
-}
-
 // ssmJoiner is what ipv4.PacketConn and ipv6.PacketConn have in common.
 type ssmJoiner interface {
 	JoinSourceSpecificGroup(ifi *net.Interface, group, source net.Addr) error
@@ -155,25 +141,28 @@ func (r *Receiver) Read(b []byte) (n int, src netip.Addr, err error) {
 	}
 }
 
-// ReadBatch reads up to len(ds) datagrams (at most [MaxReadBatch]) with one
-// system call where it can (recvmmsg on Linux; elsewhere it reads one),
-// waiting until there is at least one, and returns how many it read into
-// ds[:n]. A datagram longer than its Buf is cut to it and marked
-// Truncated, not an error. Datagrams from sources that were not joined are
-// skipped and counted as [Receiver.Read] does; to return the others in
-// ds[:n], ReadBatch may exchange the Bufs of ds's elements. It reads the
-// kernel's drop count ([Receiver.Drops]) from the datagrams' control
-// messages, and allocates nothing once it has read a batch. Errors are
-// Read's. ReadBatch calls are serialised; Close may be called during one.
-func (r *Receiver) ReadBatch(ds []Datagram) (int, error) {
-	ds = ds[:min(len(ds), MaxReadBatch)]
-	if len(ds) == 0 {
+// ReadBatch reads up to len(bufs) datagrams (at most [MaxReadBatch]) with
+// one system call where it can (recvmmsg on Linux; elsewhere it reads one),
+// waiting until there is at least one, and returns how many it read: the
+// i-th into bufs[i], its length in ns[i] and its source in srcs[i]; ns and
+// srcs must be as long as bufs. A datagram longer than its buffer is cut
+// to it (ns[i] == len(bufs[i])), not an error: to tell such a datagram
+// from one that just fits, pass buffers a byte longer than the longest
+// datagram to accept. Datagrams from sources that were not joined are
+// skipped and counted as [Receiver.Read] does; to return the others
+// first, ReadBatch may exchange elements of bufs. It reads the kernel's
+// drop count ([Receiver.Drops]) from the datagrams' control messages, and
+// allocates nothing once it has read a batch. Errors are Read's.
+// ReadBatch calls are serialised; Close may be called during one.
+func (r *Receiver) ReadBatch(bufs [][]byte, ns []int, srcs []netip.Addr) (int, error) {
+	bufs = bufs[:min(len(bufs), len(ns), len(srcs), MaxReadBatch)]
+	if len(bufs) == 0 {
 		return 0, nil
 	}
 	r.readMu.Lock()
 	defer r.readMu.Unlock()
 	for {
-		n, drops, err := r.batch.read(r.conn, ds)
+		n, drops, err := r.batch.read(r.conn, bufs, ns, srcs)
 		if drops != 0 {
 			r.drops.see(drops)
 		}
@@ -181,16 +170,16 @@ func (r *Receiver) ReadBatch(ds []Datagram) (int, error) {
 			return 0, fmt.Errorf("mcast: receive on %s: %w", r.group, err)
 		}
 		kept := 0
-		for i := range ds[:n] {
-			d := &ds[i]
-			d.Src = d.Src.Unmap().WithZone("")
-			if !slices.Contains(r.sources, d.Src) {
+		for i := range n {
+			src := srcs[i].Unmap().WithZone("")
+			if !slices.Contains(r.sources, src) {
 				r.foreign.Add(1)
 				continue
 			}
-			if kept != i {
-				ds[kept], ds[i] = *d, ds[kept] // ds[kept] is foreign: its Buf moves to i
-			}
+			// bufs[kept] holds a foreign datagram, if kept < i: it
+			// moves to i.
+			bufs[kept], bufs[i] = bufs[i], bufs[kept]
+			ns[kept], srcs[kept] = ns[i], src
 			kept++
 		}
 		if kept > 0 {

@@ -119,10 +119,10 @@ type batchReader struct {
 	errno syscall.Errno
 }
 
-// read reads up to len(ds) datagrams from conn, at least one, and returns
-// how many, each with its length, source and truncation, and the largest
-// drop count (SO_RXQ_OVFL) they carried, 0 if none did.
-func (b *batchReader) read(conn *net.UDPConn, ds []Datagram) (n int, drops uint32, err error) {
+// read reads up to len(bufs) datagrams from conn, at least one, and
+// returns how many, each with its length and source, and the largest drop
+// count (SO_RXQ_OVFL) they carried, 0 if none did.
+func (b *batchReader) read(conn *net.UDPConn, bufs [][]byte, ns []int, srcs []netip.Addr) (n int, drops uint32, err error) {
 	if b.rc == nil {
 		if b.rc, err = conn.SyscallConn(); err != nil {
 			return 0, 0, err
@@ -133,11 +133,11 @@ func (b *batchReader) read(conn *net.UDPConn, ds []Datagram) (n int, drops uint3
 		b.oob = make([]byte, MaxReadBatch*oobSize)
 		b.recvF = b.recv
 	}
-	b.vlen = len(ds)
-	for i := range ds {
+	b.vlen = len(bufs)
+	for i := range bufs {
 		iov := &b.iovs[i]
-		iov.Base = unsafe.SliceData(ds[i].Buf)
-		iov.SetLen(len(ds[i].Buf))
+		iov.Base = unsafe.SliceData(bufs[i])
+		iov.SetLen(len(bufs[i]))
 		h := &b.hs[i]
 		h.Len = 0
 		h.Hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.names[i])), Namelen: unix.SizeofSockaddrInet6, Iov: iov,
@@ -146,7 +146,7 @@ func (b *batchReader) read(conn *net.UDPConn, ds []Datagram) (n int, drops uint3
 		h.Hdr.SetControllen(oobSize)
 	}
 	err = b.rc.Read(b.recvF)
-	for i := range ds {
+	for i := range bufs {
 		b.iovs[i].Base = nil // keep no caller's buffer alive
 	}
 	if err != nil {
@@ -156,10 +156,9 @@ func (b *batchReader) read(conn *net.UDPConn, ds []Datagram) (n int, drops uint3
 		return 0, 0, os.NewSyscallError("recvmmsg", b.errno)
 	}
 	for i := range b.n {
-		h, d := &b.hs[i], &ds[i]
-		d.N = min(int(h.Len), len(d.Buf))
-		d.Truncated = h.Hdr.Flags&unix.MSG_TRUNC != 0
-		d.Src = rawAddr(&b.names[i])
+		h := &b.hs[i]
+		ns[i] = min(int(h.Len), len(bufs[i]))
+		srcs[i] = rawAddr(&b.names[i])
 		if h.Hdr.Controllen > 0 {
 			if v, ok := overflow(b.oob[i*oobSize : i*oobSize+int(h.Hdr.Controllen)]); ok {
 				drops = max(drops, v)

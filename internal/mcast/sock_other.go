@@ -43,13 +43,13 @@ func (*linkWatch) close() {}
 // batchReader reads one datagram at a time: no recvmmsg here.
 type batchReader struct{}
 
-// read reads one datagram into ds[0]; drops are not known here.
-func (*batchReader) read(conn *net.UDPConn, ds []Datagram) (n int, drops uint32, err error) {
-	n, _, _, from, err := conn.ReadMsgUDPAddrPort(ds[0].Buf, nil)
+// read reads one datagram into bufs[0]; drops are not known here.
+func (*batchReader) read(conn *net.UDPConn, bufs [][]byte, ns []int, srcs []netip.Addr) (n int, drops uint32, err error) {
+	n, _, _, from, err := conn.ReadMsgUDPAddrPort(bufs[0], nil)
 	if err != nil {
 		return 0, 0, err
 	}
-	ds[0].N, ds[0].Src, ds[0].Truncated = n, from.Addr(), false
+	ns[0], srcs[0] = n, from.Addr()
 	return 1, 0, nil
 }
 
