@@ -183,6 +183,9 @@ func TestKernelDrops(t *testing.T) {
 	if rb.Size < 8192 || rb.Size > 4*8192 {
 		t.Errorf("SetReadBuffer(8192): size %d, want about twice 8192", rb.Size)
 	}
+	if got := r.ReadBufferSize(); got != rb.Size {
+		t.Errorf("ReadBufferSize: got %d, want %d", got, rb.Size)
+	}
 	const burst = 200
 	payload := make([]byte, 1000)
 	sent := make([][]byte, burst)

@@ -233,6 +233,13 @@ func (r *Receiver) SetReadBuffer(bytes int) (ReadBuffer, error) {
 	return b, nil
 }
 
+// ReadBufferSize returns the socket's receive buffer in bytes as the
+// kernel reports it (Linux: twice the size set), or 0 where it cannot be
+// read.
+func (r *Receiver) ReadBufferSize() int {
+	return readBufferSize(r.conn)
+}
+
 // dropCounter turns the kernel's 32-bit count of a socket's drops, read
 // at different times and in any order, into a total that never goes back.
 // The zero value counts from 0; it is safe for concurrent use.

@@ -267,3 +267,17 @@ func setReadBuffer(conn *net.UDPConn, bytes int) (ReadBuffer, error) {
 	b.Capped = !b.Forced && b.Size/2 < bytes
 	return b, nil
 }
+
+// readBufferSize returns conn's receive buffer (SO_RCVBUF), 0 if it
+// cannot be read.
+func readBufferSize(conn *net.UDPConn) int {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) {
+		n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	})
+	return n
+}
