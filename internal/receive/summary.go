@@ -45,8 +45,8 @@ type Summaries struct {
 	p      *Pipeline
 	socket func() SocketStats // nil: none
 	mu     sync.Mutex
-	last Summary                  // the previous Summary
-	prev map[string]ProducerStats // each key's totals at the previous Summary
+	last   Summary                  // the previous Summary
+	prev   map[string]ProducerStats // each key's totals at the previous Summary
 }
 
 // NewSummaries returns the Summaries of p, whose first interval starts
