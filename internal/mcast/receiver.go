@@ -194,7 +194,7 @@ func (r *Receiver) ReadBatch(bufs [][]byte, ns []int, srcs []netip.Addr) (int, e
 // counter, which the datagrams that [Receiver.ReadBatch] reads carry
 // (SO_RXQ_OVFL), brought up to date by a getsockopt (SO_MEMINFO, Linux 4.6
 // and later) so that drops after the last datagram read count too; it is 0
-// elsewhere.
+// elsewhere. After Close it is the count when the socket was closed.
 func (r *Receiver) Drops() uint64 {
 	if v, ok := socketDrops(r.conn); ok {
 		r.drops.see(v)
@@ -296,6 +296,7 @@ func (r *Receiver) Close() error {
 		for _, s := range r.sources {
 			_ = r.ssm.LeaveSourceSpecificGroup(r.ifi, gaddr, &net.UDPAddr{IP: s.AsSlice()})
 		}
+		r.Drops() // the last count, which Drops returns from now on
 		if err := r.conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			r.err = fmt.Errorf("mcast: close receiver for %s: %w", r.group, err)
 		}
