@@ -2,6 +2,7 @@ package mcast_test
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,9 +18,11 @@ import (
 // same again the other way, so both see the same machine at about the same
 // time. A third way, x/net's ipv4.PacketConn.ReadBatch (recvmmsg too, but
 // two allocations per datagram for its source address), is timed the same
-// way for comparison. It reports nanoseconds per datagram of each, their
-// ratios to single reads, and x/net's allocations per datagram; an op is
-// one datagram read each of the three ways.
+// way for comparison. It reports the median over the rounds of the
+// nanoseconds per datagram of each and of their ratios to single reads
+// (medians, because other processes on a loaded machine preempt some
+// rounds), and x/net's allocations per datagram; an op is one datagram
+// read each of the three ways.
 func BenchmarkReads(b *testing.B) {
 	group := testGroup()
 	r := joinLo(b, group)
@@ -48,7 +51,7 @@ func BenchmarkReads(b *testing.B) {
 	for i := range ms {
 		ms[i].Buffers = [][]byte{make([]byte, 513)}
 	}
-	var single, batched, xbatched time.Duration
+	var single, batched, xbatched []time.Duration
 	var xallocs uint64
 	var mem runtime.MemStats
 	b.ReportAllocs()
@@ -64,7 +67,7 @@ func BenchmarkReads(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		single += time.Since(start)
+		single = append(single, time.Since(start))
 		b.StopTimer()
 		fill()
 		b.StartTimer()
@@ -76,7 +79,7 @@ func BenchmarkReads(b *testing.B) {
 			}
 			read += n
 		}
-		batched += time.Since(start)
+		batched = append(batched, time.Since(start))
 		b.StopTimer()
 		fill()
 		runtime.ReadMemStats(&mem)
@@ -90,7 +93,7 @@ func BenchmarkReads(b *testing.B) {
 			}
 			read += n
 		}
-		xbatched += time.Since(start)
+		xbatched = append(xbatched, time.Since(start))
 		b.StopTimer()
 		runtime.ReadMemStats(&mem)
 		xallocs += mem.Mallocs - mallocs
@@ -100,20 +103,37 @@ func BenchmarkReads(b *testing.B) {
 	if d := r.Drops(); d > 0 {
 		b.Fatalf("%d datagrams dropped: the buffer was too small for the rounds", d)
 	}
-	rounds := float64((b.N + queued - 1) / queued * queued)
-	b.ReportMetric(float64(single.Nanoseconds())/rounds, "single-ns/datagram")
-	b.ReportMetric(float64(batched.Nanoseconds())/rounds, "batch-ns/datagram")
-	b.ReportMetric(float64(xbatched.Nanoseconds())/rounds, "xnet-ns/datagram")
-	b.ReportMetric(float64(batched)/float64(single), "batch/single")
-	b.ReportMetric(float64(xbatched)/float64(single), "xnet/single")
-	b.ReportMetric(float64(xallocs)/rounds, "xnet-allocs/datagram")
+	b.ReportMetric(median(single)/queued, "single-ns/datagram")
+	b.ReportMetric(median(batched)/queued, "batch-ns/datagram")
+	b.ReportMetric(median(xbatched)/queued, "xnet-ns/datagram")
+	b.ReportMetric(medianRatio(batched, single), "batch/single")
+	b.ReportMetric(medianRatio(xbatched, single), "xnet/single")
+	b.ReportMetric(float64(xallocs)/float64(len(single)*queued), "xnet-allocs/datagram")
+}
+
+// median returns the median of ds, in nanoseconds.
+func median(ds []time.Duration) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[len(s)/2].Nanoseconds())
+}
+
+// medianRatio returns the median over the rounds of a[i]/b[i].
+func medianRatio(a, b []time.Duration) float64 {
+	r := make([]float64, len(a))
+	for i := range a {
+		r[i] = float64(a[i]) / float64(b[i])
+	}
+	slices.Sort(r)
+	return r[len(r)/2]
 }
 
 // BenchmarkWrites compares sending datagrams one by one ([mcast.Sender.Send],
 // one send each) with sending them in batches ([mcast.Sender.WriteBatch],
 // sendmmsg), on loopback to a group no socket joined, alternating 1,000 of
-// 512 bytes each way. It reports nanoseconds per datagram of each and
-// their ratio (batch/single); an op is one datagram sent each way.
+// 512 bytes each way. It reports the medians over the rounds of the
+// nanoseconds per datagram of each and of their ratio (batch/single); an
+// op is one datagram sent each way.
 func BenchmarkWrites(b *testing.B) {
 	s := dialLo(b, testGroup())
 	const rounds = 1000
@@ -122,7 +142,7 @@ func BenchmarkWrites(b *testing.B) {
 	for i := range out {
 		out[i] = payload
 	}
-	var single, batched time.Duration
+	var single, batched []time.Duration
 	b.ReportAllocs()
 	b.SetBytes(int64(2 * len(payload)))
 	for done := 0; done < b.N; done += rounds {
@@ -132,15 +152,14 @@ func BenchmarkWrites(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		single += time.Since(start)
+		single = append(single, time.Since(start))
 		start = time.Now()
 		if n, err := s.WriteBatch(out); n != rounds || err != nil {
 			b.Fatalf("WriteBatch: %d, %v", n, err)
 		}
-		batched += time.Since(start)
+		batched = append(batched, time.Since(start))
 	}
-	n := float64((b.N + rounds - 1) / rounds * rounds)
-	b.ReportMetric(float64(single.Nanoseconds())/n, "single-ns/datagram")
-	b.ReportMetric(float64(batched.Nanoseconds())/n, "batch-ns/datagram")
-	b.ReportMetric(float64(batched)/float64(single), "batch/single")
+	b.ReportMetric(median(single)/rounds, "single-ns/datagram")
+	b.ReportMetric(median(batched)/rounds, "batch-ns/datagram")
+	b.ReportMetric(medianRatio(batched, single), "batch/single")
 }
