@@ -283,3 +283,30 @@ func TestBatchAllocs(t *testing.T) {
 		t.Errorf("allocations per round of %d datagrams: got %v, want 0", len(sent), got)
 	}
 }
+
+// TestCloseUnblocksReadBatch: Close from another goroutine ends a
+// ReadBatch waiting for datagrams, with net.ErrClosed, as recv's Stop
+// relies on.
+func TestCloseUnblocksReadBatch(t *testing.T) {
+	r := joinLo(t, testGroup())
+	done := make(chan error, 1)
+	go func() {
+		_, err := newBatch(4, 100).read(r)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let ReadBatch block; it works either way
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("blocked ReadBatch after Close: got %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadBatch still blocked 5s after Close")
+	}
+	if _, err := newBatch(1, 100).read(r); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadBatch after Close: got %v, want net.ErrClosed", err)
+	}
+}
