@@ -73,10 +73,10 @@ func recvCommand(e *env) *cli.Command {
 			"since anyone on the path sees them: crediting only matters before the kernel RNG is\n" +
 			"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
 			"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
-			"move over (docs/migration.md, docs/security.md). recv reads its socket in batches (recvmmsg);\n" +
-			"--rcvbuf sizes the socket's receive buffer, which Linux counts twice and, without\n" +
-			"CAP_NET_ADMIN, caps at sysctl net.core.rmem_max: what the kernel drops when it is full is\n" +
-			"counted as kernel_drops (docs/deployment.md, Sizing).\n\n" +
+			"move over (docs/migration.md, docs/security.md).\n\n" +
+			"recv reads its socket in batches (recvmmsg). --rcvbuf sizes its receive buffer, which\n" +
+			"Linux counts twice and, without CAP_NET_ADMIN, caps at sysctl net.core.rmem_max; what\n" +
+			"the kernel drops when it is full is counted as kernel_drops (docs/deployment.md, Sizing).\n\n" +
 			"recv reads --trust again on SIGHUP and, within a second, whenever a file in it changes\n" +
 			"(symbolic links followed, as in a Kubernetes secret volume): a key added is trusted, a\n" +
 			"key removed refused, from the next frame on; a file that does not load is logged and\n" +
