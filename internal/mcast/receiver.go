@@ -207,8 +207,9 @@ type ReadBuffer struct {
 	// Asked is the size asked for, in bytes.
 	Asked int
 	// Size is the socket's receive buffer as the kernel reports it after
-	// the change: on Linux twice the size set (the kernel keeps the other
-	// half for its bookkeeping), 0 where it cannot be read back.
+	// the change: on Linux twice the size set (Linux doubles it to allow
+	// for its bookkeeping of each datagram), 0 where it cannot be read
+	// back.
 	Size int
 	// Forced reports whether the size was set past the system's limit
 	// (Linux: SO_RCVBUFFORCE, which needs CAP_NET_ADMIN). Without it the
