@@ -16,6 +16,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/driad"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/receive"
 )
 
 // envDNSServer names the DNS server (ADDRESS:PORT) --amt-relay auto asks
@@ -45,7 +46,11 @@ func joinChannel(ctx context.Context, c *cli.Context, hosts []string, group neti
 		if conn == nil {
 			return nil, err
 		}
-		return conn, err
+		if err := setRcvbuf(c, conn, log); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -123,6 +128,9 @@ func amtDNSServer() (netip.AddrPort, error) {
 // transportMetrics says how datagrams arrive, for the metrics.
 func transportMetrics(conn datagramConn) func() metrics.Transport {
 	return func() metrics.Transport {
+		if native, ok := conn.(*mcast.Receiver); ok {
+			return metrics.Transport{Kind: "native", KernelDrops: native.Drops(), ReadBuffer: native.ReadBufferSize()}
+		}
 		g, ok := conn.(*amt.Gateway)
 		if !ok {
 			return metrics.Transport{Kind: "native"}
@@ -133,6 +141,18 @@ func transportMetrics(conn datagramConn) func() metrics.Transport {
 			t.Relay = s.Relay.String()
 		}
 		return t
+	}
+}
+
+// socketStats returns conn's counters of the datagrams that never
+// reached the pipeline, for the summaries.
+func socketStats(conn datagramConn) func() receive.SocketStats {
+	return func() receive.SocketStats {
+		s := receive.SocketStats{Foreign: conn.Foreign()}
+		if native, ok := conn.(*mcast.Receiver); ok {
+			s.KernelDrops = native.Drops()
+		}
+		return s
 	}
 }
 

@@ -96,6 +96,8 @@ Gives /dev/hwrng to the group ssmrandom (mode 0640), so that the sender may read
 :: /usr/share/bash-completion/completions/ssmrandom
 :: /usr/share/zsh/vendor-completions/_ssmrandom
 Shell completion of commands and flags, also printed by ssmrandom completion bash and ssmrandom completion zsh.
+:: /proc/sys/net/core/rmem_max
+The largest socket receive buffer a process without CAP_NET_ADMIN may set (sysctl net.core.rmem_max, 208 KiB by default). recv and seed ask for --rcvbuf bytes (4 MiB by default) with SO_RCVBUFFORCE where they may, else with SO_RCVBUF, which the kernel caps at this value; Linux then counts twice the size set. recv logs the size it got at the start, and says when this value capped it; raise it with sysctl -w net.core.rmem_max=4194304 and a file in /etc/sysctl.d/.
 :: /usr/share/doc/ssmrandom/
 README.Debian (the package, the units, rngd), the files of docs/ named below, and examples/: the rngd drop-in and a Grafana dashboard.`},
 	{Title: "EXAMPLES", Body: `

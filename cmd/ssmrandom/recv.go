@@ -50,7 +50,7 @@ func recvCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "silence", Value: defaultSilence, Usage: "raise an alarm when no producer sent a verified frame, or the output took nothing, for `DURATION` (0: never)"},
 	}
 	flags = append(flags, netFlags()...)
-	flags = append(flags, amtRelayFlag())
+	flags = append(flags, amtRelayFlag(), rcvbufFlag())
 	flags = append(flags, &cli.BoolFlag{Name: "allow-unsigned", Usage: "also forward the original ssmrandom's unsigned frames, which anyone can forge"})
 	flags = append(flags, daemonFlags()...)
 	flags = append(flags, metricsFlag(), controlFlag("recv"))
@@ -84,6 +84,9 @@ func recvCommand(e *env) *cli.Command {
 			"about 1% of a verification per datagram (docs/protocol.md §10). With -o kernel it also\n" +
 			"credits each seed it opens to the kernel as 256 bits and reseeds the kernel's RNG; with\n" +
 			"any other output the seed is secret and is not written anywhere.\n\n" +
+			"recv reads its socket in batches (recvmmsg). --rcvbuf sizes its receive buffer, which\n" +
+			"Linux counts twice and, without CAP_NET_ADMIN, caps at sysctl net.core.rmem_max; what\n" +
+			"the kernel drops when it is full is counted as kernel_drops (docs/deployment.md, Sizing).\n\n" +
 			"recv reads --trust again on SIGHUP and, within a second, whenever a file in it changes\n" +
 			"(symbolic links followed, as in a Kubernetes secret volume): a key added is trusted, a\n" +
 			"key removed refused, from the next frame on; a file that does not load is logged and\n" +
@@ -176,7 +179,7 @@ func newRecvLoop(log zerolog.Logger, conn datagramConn, pipe *receive.Pipeline, 
 		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
 	}
 	m.SetSource(src)
-	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned,
+	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe, socketStats(conn)), metrics: m, unsigned: opts.cfg.AllowUnsigned,
 		silence: opts.silence, warned: map[receive.Reason]bool{}}
 }
 
@@ -280,6 +283,9 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 		return nil, err
 	}
 	if o.maxDatagram, err = maxDatagramValue(c); err != nil {
+		return nil, err
+	}
+	if err := rcvbufValue(c); err != nil {
 		return nil, err
 	}
 	if credit := c.Int("credit"); credit < 0 || credit > 8 || (c.IsSet("credit") && c.String("output") != "kernel") {
@@ -449,7 +455,6 @@ type recvLoop struct {
 	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
 	silence  time.Duration // --silence; 0: no alarms
 	alarms   receive.Alarms
-	foreign  uint64 // datagrams from foreign sources at the last summary
 
 	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
 }
@@ -458,7 +463,7 @@ type recvLoop struct {
 // every interval (0: none) and one at the end.
 func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive.Options, interval time.Duration) error {
 	stopSums := r.summaries(interval)
-	err := receive.Run(ctx, pipe, receive.Loop[netip.Addr]{
+	loop := receive.Loop[netip.Addr]{
 		Read: func(buf []byte) (int, netip.Addr, error) {
 			n, src, err := r.conn.Read(buf)
 			if errors.Is(err, mcast.ErrTruncated) {
@@ -470,7 +475,11 @@ func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive
 		BufSize: mcast.ReadBufferSize,
 		Observe: r.dropped,
 		Options: opts,
-	})
+	}
+	if native, ok := r.conn.(*mcast.Receiver); ok {
+		loop.ReadBatch = native.ReadBatch // recvmmsg
+	}
+	err := receive.Run(ctx, pipe, loop)
 	stopSums()
 	r.summary(zerolog.InfoLevel, "stopped")
 	switch {
@@ -613,11 +622,9 @@ func (r *recvLoop) memberEvent(src netip.Addr, v receive.Verdict) {
 // kernel asks, so a full FIFO is its steady state), and for an alarm.
 func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	s := r.sums.Next()
-	st, foreign, prods := s.Stats, r.conn.Foreign(), s.Producers
+	st, sock, prods := s.Stats, s.Socket, s.Producers
 	if msg == "stopped" {
-		st, prods = s.Total, r.pipe.Producers()
-	} else {
-		foreign, r.foreign = foreign-r.foreign, foreign
+		st, sock, prods = s.Total, s.SocketTotal, r.pipe.Producers()
 	}
 	dropped := zerolog.Dict()
 	for _, reason := range receive.Reasons() {
@@ -625,7 +632,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 			dropped.Uint64(reason.String(), n)
 		}
 	}
-	if level == zerolog.InfoLevel && (s.NewRejects > s.Dropped[receive.OutputFull] || r.alarms.Any()) {
+	if level == zerolog.InfoLevel && (s.NewRejects > s.Dropped[receive.OutputFull] || s.Socket.KernelDrops > 0 || r.alarms.Any()) {
 		level = zerolog.WarnLevel
 	}
 	ev := r.log.WithLevel(level)
@@ -645,8 +652,11 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 		ev = ev.Dict("member", zerolog.Dict().Uint64("keys", m.Keys).Uint64("seeds", m.Seeds).Uint64("tagged", m.Tagged).
 			Uint64("probes", m.Probes).Uint64("key_drops", m.KeyDrops))
 	}
-	if foreign > 0 {
-		ev = ev.Uint64("foreign_source", foreign)
+	if sock.Foreign > 0 {
+		ev = ev.Uint64("foreign_source", sock.Foreign)
+	}
+	if sock.KernelDrops > 0 {
+		ev = ev.Uint64("kernel_drops", sock.KernelDrops)
 	}
 	if len(prods) > 0 {
 		ev = ev.Array("producers", producersArr(prods))
@@ -656,6 +666,9 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	if msg != "stopped" {
 		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
 			words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
+	}
+	if sock.KernelDrops > 0 {
+		text += fmt.Sprintf("; %d more dropped by the kernel (receive buffer full)", sock.KernelDrops)
 	}
 	if r.alarms.Any() {
 		alarms := zerolog.Arr()

@@ -33,7 +33,7 @@ func seedCommand(e *env) *cli.Command {
 		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop seed datagrams dated more than `DURATION` in the future"},
 	}
 	flags = append(flags, netFlags()...)
-	flags = append(flags, amtRelayFlag())
+	flags = append(flags, amtRelayFlag(), rcvbufFlag())
 	flags = append(flags, logFlags()[:2]...) // no summaries: seed is not a daemon
 	return &cli.Command{
 		Name:      "seed",
@@ -182,6 +182,9 @@ func hostSeedFlags(c *cli.Context, hosts []string) (*hostSeedOptions, error) {
 		return nil, err
 	}
 	if o.cfg.MaxDatagram, err = maxDatagramValue(c); err != nil {
+		return nil, err
+	}
+	if err := rcvbufValue(c); err != nil {
 		return nil, err
 	}
 	if n := c.Int("need"); n < 1 || n > 255 {

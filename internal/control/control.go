@@ -82,6 +82,13 @@ type Transport struct {
 	// Rediscoveries counts the times the AMT relay went silent and was
 	// discovered again.
 	Rediscoveries uint64 `json:"rediscoveries"`
+	// KernelDrops counts the datagrams the kernel dropped at a native
+	// receiver's socket since the start, nearly always because its
+	// receive buffer was full.
+	KernelDrops uint64 `json:"kernel_drops,omitempty"`
+	// ReadBuffer is the socket's receive buffer in bytes, as the kernel
+	// reports it (twice the size set); 0 if not known.
+	ReadBuffer int `json:"rcvbuf_bytes,omitempty"`
 }
 
 // Sink is what a receiver's output took.

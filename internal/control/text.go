@@ -112,11 +112,20 @@ func byReason(m map[string]uint64) string {
 	return strings.Join(parts, ", ")
 }
 
-// text says how a receiver gets its datagrams: "native", or "amt, relay
-// 192.0.2.2:2268, up, rediscovered 1 time".
+// text says how a receiver gets its datagrams: "native", "native,
+// receive buffer 8388608 bytes, 12 kernel drops" (drops since the start,
+// left out when none), or "amt, relay 192.0.2.2:2268, up, rediscovered 1
+// time".
 func (t Transport) text() string {
 	if t.Kind != "amt" {
-		return t.Kind
+		s := t.Kind
+		if t.ReadBuffer > 0 {
+			s += fmt.Sprintf(", receive buffer %s", words.Plural(uint64(t.ReadBuffer), "byte"))
+		}
+		if t.KernelDrops > 0 {
+			s += fmt.Sprintf(", %s", words.Plural(t.KernelDrops, "kernel drop"))
+		}
+		return s
 	}
 	relay := t.Relay
 	if relay == "" {

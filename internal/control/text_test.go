@@ -20,9 +20,10 @@ func TestWriteText(t *testing.T) {
 			{KeyID: "kid-a", Trusted: true, LastFrameAge: &age, Forwarded: 1, Bytes: 2, Dropped: map[string]uint64{"replay": 1, "output_full": 2}},
 			{KeyID: "kid-b", Unhealthy: true},
 		},
-		Dropped: map[string]uint64{"unknown_kid": 3},
-		Sink:    &control.Sink{Output: `fifo "rnd-pipe"`, Bytes: 1, TotalBytes: 9, Drained: &drained, Pending: &pending, Credited: &credited},
-		Send:    &control.Send{KeyID: "kid-a", Frames: 1, Bytes: 256, TotalFrames: 2, TotalBytes: 512, TotalSendErrors: 1},
+		Dropped:   map[string]uint64{"unknown_kid": 3},
+		Transport: &control.Transport{Kind: "native", KernelDrops: 12, ReadBuffer: 8388608},
+		Sink:      &control.Sink{Output: `fifo "rnd-pipe"`, Bytes: 1, TotalBytes: 9, Drained: &drained, Pending: &pending, Credited: &credited},
+		Send:      &control.Send{KeyID: "kid-a", Frames: 1, Bytes: 256, TotalFrames: 2, TotalBytes: 512, TotalSendErrors: 1},
 	}
 	var b bytes.Buffer
 	if err := st.WriteText(&b, start.Add(90*time.Second)); err != nil {
@@ -31,6 +32,7 @@ func TestWriteText(t *testing.T) {
 	want := `recv: DEGRADED (pid 42, version v1.2.3, up 1m30s)
   problem: silence: no verified frame from any producer for 2s
   counts: no interval ended yet
+  transport: native, receive buffer 8388608 bytes, 12 kernel drops
 
 producer kid-a
   last frame: 250ms ago

@@ -24,8 +24,20 @@
 // The kernel caps the sources one socket may join per group: sysctls
 // net.ipv4.igmp_max_msf (default 10) and net.ipv6.mld_max_msf (default 64).
 //
-// On other systems the receiver's socket is bound to the wildcard address
-// and truncation goes undetected.
+// [Receiver.ReadBatch] reads up to [MaxReadBatch] datagrams with one
+// recvmmsg, issued directly rather than through x/net's ReadBatch, which
+// allocates a source address per datagram; [Sender.WriteBatch] sends with
+// sendmmsg through x/net's WriteBatch. The receiver's socket has
+// SO_RXQ_OVFL on, so the datagrams read carry the socket's drop count,
+// which [Receiver.Drops] brings up to date with SO_MEMINFO.
+// [Receiver.SetReadBuffer] sets the receive buffer with SO_RCVBUFFORCE
+// (CAP_NET_ADMIN) or else SO_RCVBUF, which the kernel caps at sysctl
+// net.core.rmem_max; the kernel then reports, and counts, twice the size
+// set.
+//
+// On other systems the receiver's socket is bound to the wildcard address,
+// truncation goes undetected, ReadBatch and WriteBatch move one datagram
+// per system call, and no drop is counted.
 //
 // [Receiver.KeepJoined] watches the interfaces with a netlink route socket
 // (RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR) and joins again

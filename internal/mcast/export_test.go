@@ -19,3 +19,16 @@ func NewReceiverFromConn(conn *net.UDPConn, sources []netip.Addr) *Receiver {
 		sources: sources,
 	}
 }
+
+// DropsRead returns the drop count the datagrams read so far carried
+// (SO_RXQ_OVFL), without asking the socket for its current count as
+// Drops does.
+func (r *Receiver) DropsRead() uint64 {
+	return r.drops.load()
+}
+
+// Conn returns the receiver's socket, for benchmarks that read it
+// another way.
+func (r *Receiver) Conn() *net.UDPConn {
+	return r.conn
+}

@@ -55,7 +55,7 @@ func TestIsSSM(t *testing.T) {
 	}
 }
 
-func loopback(t *testing.T) *net.Interface {
+func loopback(t testing.TB) *net.Interface {
 	t.Helper()
 	lo, err := mcast.ResolveInterface("lo")
 	if err != nil {
@@ -223,7 +223,7 @@ func TestJoinSSMErrors(t *testing.T) {
 }
 
 // joinLo joins (127.0.0.1, group) on lo and closes the receiver at cleanup.
-func joinLo(t *testing.T, group netip.AddrPort) *mcast.Receiver {
+func joinLo(t testing.TB, group netip.AddrPort) *mcast.Receiver {
 	t.Helper()
 	r, err := mcast.JoinSSM(group, loopback(t), []netip.Addr{netip.MustParseAddr("127.0.0.1")})
 	if err != nil {
@@ -234,7 +234,7 @@ func joinLo(t *testing.T, group netip.AddrPort) *mcast.Receiver {
 }
 
 // dialLo returns a sender to group on lo, closed at cleanup.
-func dialLo(t *testing.T, group netip.AddrPort) *mcast.Sender {
+func dialLo(t testing.TB, group netip.AddrPort) *mcast.Sender {
 	t.Helper()
 	s, err := mcast.Dial(group, loopback(t), 1)
 	if err != nil {

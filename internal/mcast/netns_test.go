@@ -214,13 +214,25 @@ func TestNetnsHelper(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Println("joined")
+		// The first half with Read, the rest with ReadBatch.
 		b := make([]byte, mcast.ReadBufferSize)
-		for range count {
+		for range count / 2 {
 			n, src, err := r.Read(b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			fmt.Printf("got %s %x\n", src, b[:n])
+		}
+		in := newBatch(8, 2000)
+		for got := count / 2; got < count; {
+			n, err := batch{in.bufs[:min(8, count-got)], in.ns, in.srcs}.read(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				fmt.Printf("got %s %x\n", in.srcs[i], in.bufs[i][:in.ns[i]])
+			}
+			got += n
 		}
 		fmt.Printf("foreign %d\n", r.Foreign())
 	case "sender":
@@ -229,10 +241,17 @@ func TestNetnsHelper(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
+		// The first half with Send, the rest with WriteBatch.
+		var rest [][]byte
 		for i := range count {
-			if err := s.Send(payload(os.Getenv("MCAST_TAG"), i)); err != nil {
+			if i >= count/2 {
+				rest = append(rest, payload(os.Getenv("MCAST_TAG"), i))
+			} else if err := s.Send(payload(os.Getenv("MCAST_TAG"), i)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if n, err := s.WriteBatch(rest); n != len(rest) || err != nil {
+			t.Fatalf("WriteBatch: got %d, %v; want %d, nil", n, err, len(rest))
 		}
 		fmt.Printf("sent %s\n", s.LocalAddr().Addr())
 	case "rawsender":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -16,6 +17,20 @@ type Sender struct {
 	conn  *net.UDPConn
 	group netip.AddrPort
 	local netip.AddrPort
+	batch batchWriter
+
+	mu   sync.Mutex // guards msgs
+	msgs [WriteBatchSize]ipv4.Message
+}
+
+// WriteBatchSize is the most datagrams [Sender.WriteBatch] hands the
+// kernel in one system call; it sends longer batches in several.
+const WriteBatchSize = 64
+
+// batchWriter is what ipv4.PacketConn and ipv6.PacketConn have in common
+// for [Sender.WriteBatch]; their Message types are one type.
+type batchWriter interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
 // Dial returns a [Sender] for group: a UDP socket connected to group, sending
@@ -74,7 +89,13 @@ func DialFrom(group netip.AddrPort, ifi *net.Interface, source netip.Addr, ttl i
 	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
-	return &Sender{conn: conn, group: group, local: local}, nil
+	s := &Sender{conn: conn, group: group, local: local}
+	if v6 {
+		s.batch = ipv6.NewPacketConn(conn)
+	} else {
+		s.batch = ipv4.NewPacketConn(conn)
+	}
+	return s, nil
 }
 
 // sourceFor returns the address a sender on ifi binds to: nil (the kernel
@@ -136,6 +157,35 @@ func (s *Sender) Send(b []byte) error {
 		return fmt.Errorf("mcast: send to %s: %w", s.group, err)
 	}
 	return nil
+}
+
+// WriteBatch sends each of datagrams as one datagram to the group, in
+// order, with as few system calls as it can (sendmmsg on Linux, up to
+// [WriteBatchSize] datagrams a call; elsewhere one a call). It returns how
+// many it sent: len(datagrams), or fewer and an error saying why the next
+// was not sent. It does not allocate once the Sender has sent a batch.
+func (s *Sender) WriteBatch(datagrams [][]byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sent := 0
+	for sent < len(datagrams) {
+		ms := s.msgs[:min(len(datagrams)-sent, len(s.msgs))]
+		for i := range ms {
+			ms[i].Buffers = datagrams[sent+i : sent+i+1]
+		}
+		n, err := s.batch.WriteBatch(ms, 0)
+		for i := range ms {
+			ms[i].Buffers = nil // keep no caller's datagram alive
+		}
+		sent += max(n, 0)
+		if err != nil {
+			return sent, fmt.Errorf("mcast: send to %s: datagram %d of %d: %w", s.group, sent+1, len(datagrams), err)
+		}
+		if n <= 0 { // cannot happen with sendmmsg: no progress and no error
+			return sent, fmt.Errorf("mcast: send to %s: datagram %d of %d: nothing sent", s.group, sent+1, len(datagrams))
+		}
+	}
+	return sent, nil
 }
 
 // LocalAddr returns the source address and port the datagrams carry.

@@ -39,3 +39,28 @@ func openLinkWatch() (*linkWatch, error) {
 func (*linkWatch) read() ([]linkChange, error) { return nil, errors.ErrUnsupported }
 
 func (*linkWatch) close() {}
+
+// batchReader reads one datagram at a time: no recvmmsg here.
+type batchReader struct{}
+
+// read reads one datagram into bufs[0]; drops are not known here.
+func (*batchReader) read(conn *net.UDPConn, bufs [][]byte, ns []int, srcs []netip.Addr) (n int, drops uint32, err error) {
+	n, _, _, from, err := conn.ReadMsgUDPAddrPort(bufs[0], nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	ns[0], srcs[0] = n, from.Addr()
+	return 1, 0, nil
+}
+
+// socketDrops reports no count: it is not known here.
+func socketDrops(*net.UDPConn) (uint32, bool) { return 0, false }
+
+// setReadBuffer sets conn's receive buffer with SO_RCVBUF; the size set
+// cannot be read back here.
+func setReadBuffer(conn *net.UDPConn, bytes int) (ReadBuffer, error) {
+	return ReadBuffer{Asked: bytes}, conn.SetReadBuffer(bytes)
+}
+
+// readBufferSize returns 0: not known here.
+func readBufferSize(*net.UDPConn) int { return 0 }

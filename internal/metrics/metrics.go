@@ -112,8 +112,9 @@ type Source struct {
 	// [Recv.Health] reports no alarm.
 	Alarms func() receive.Alarms
 	// Transport says how datagrams arrive: natively or through an AMT
-	// relay. Nil leaves out ssmrandom_recv_transport_info and
-	// ssmrandom_recv_amt_rediscoveries_total.
+	// relay. Nil leaves out ssmrandom_recv_transport_info,
+	// ssmrandom_recv_amt_rediscoveries_total,
+	// ssmrandom_recv_kernel_drops_total and ssmrandom_recv_rcvbuf_bytes.
 	Transport func() Transport
 }
 
@@ -125,6 +126,13 @@ type Transport struct {
 	// Rediscoveries counts the times the AMT relay went silent and was
 	// discovered again.
 	Rediscoveries uint64
+	// KernelDrops counts the datagrams the kernel dropped at a native
+	// receiver's socket, nearly always because its receive buffer was
+	// full.
+	KernelDrops uint64
+	// ReadBuffer is the socket's receive buffer in bytes, as the kernel
+	// reports it; 0 if not known.
+	ReadBuffer int
 }
 
 // Recv is the receiver's metrics. Make one with [NewRecv] and give it
@@ -341,13 +349,17 @@ var (
 		"Times the AMT relay went silent and was discovered again; absent for a native join.", nil, nil)
 	descMember = prometheus.NewDesc(recvMemberName,
 		"A member's counters (recv --host-key): keys (member keys learned from this host's entries), seeds (seeds credited to the kernel), tagged (datagrams whose member tag checked), probes (untagged or unknown-round datagrams let on to the signature check), key_drops (times a producer's member keys were dropped).", []string{"kind"}, nil)
+	descKernelDrops = prometheus.NewDesc(recvKernelDropsName,
+		"Datagrams the kernel dropped at the receiver's socket before they could be read, nearly always because its receive buffer was full (recv --rcvbuf); absent through an AMT relay.", nil, nil)
+	descRcvbuf = prometheus.NewDesc(recvRcvbufName,
+		"The receive buffer of the receiver's socket in bytes, as the kernel reports it (twice the size set; see recv --rcvbuf); absent when not known.", nil, nil)
 	descUnsigned = prometheus.NewDesc(recvUnsignedName,
 		"Unsigned version 1.0 frames of the original ssmrandom forwarded (recv --allow-unsigned); always 0 without it.", nil, nil)
 )
 
 func (c recvCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDatagrams, descDropped, descFrames, descForwardedFrames, descForwardedBytes,
-		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descBlock, descSinkErrors, descUnsigned, descMember, descAlarm, descTransport, descRediscoveries} {
+		descLastFrame, descLastAge, descTrustedKeys, descKeyInfo, descForeign, descHealth, descBlock, descSinkErrors, descUnsigned, descMember, descAlarm, descTransport, descRediscoveries, descKernelDrops, descRcvbuf} {
 		ch <- d
 	}
 }
@@ -384,6 +396,11 @@ func (c recvCollector) Collect(ch chan<- prometheus.Metric) {
 		send(ch, descTransport, prometheus.GaugeValue, 1, t.Kind, t.Relay, t.State)
 		if t.Kind == "amt" {
 			send(ch, descRediscoveries, prometheus.CounterValue, float64(t.Rediscoveries))
+		} else {
+			send(ch, descKernelDrops, prometheus.CounterValue, float64(t.KernelDrops))
+		}
+		if t.ReadBuffer > 0 {
+			send(ch, descRcvbuf, prometheus.GaugeValue, float64(t.ReadBuffer))
 		}
 	}
 

@@ -729,7 +729,30 @@ ssmrandom_recv_amt_rediscoveries_total 3
 ssmrandom_recv_transport_info{kind="amt",relay="192.0.2.2:2268",state="up"} 1
 `
 	if err := testutil.GatherAndCompare(m, strings.NewReader(want),
-		"ssmrandom_recv_transport_info", "ssmrandom_recv_amt_rediscoveries_total"); err != nil {
+		"ssmrandom_recv_transport_info", "ssmrandom_recv_amt_rediscoveries_total", "ssmrandom_recv_kernel_drops_total", "ssmrandom_recv_rcvbuf_bytes"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRecvKernelDrops: a native receiver's kernel drops and receive
+// buffer.
+func TestRecvKernelDrops(t *testing.T) {
+	m := metrics.NewRecv(metrics.RecvConfig{Version: "v1.2.3"})
+	src := testSource()
+	src.Transport = func() metrics.Transport {
+		return metrics.Transport{Kind: "native", KernelDrops: 17, ReadBuffer: 8 << 20}
+	}
+	m.SetSource(src)
+	want := `
+# HELP ssmrandom_recv_kernel_drops_total Datagrams the kernel dropped at the receiver's socket before they could be read, nearly always because its receive buffer was full (recv --rcvbuf); absent through an AMT relay.
+# TYPE ssmrandom_recv_kernel_drops_total counter
+ssmrandom_recv_kernel_drops_total 17
+# HELP ssmrandom_recv_rcvbuf_bytes The receive buffer of the receiver's socket in bytes, as the kernel reports it (twice the size set; see recv --rcvbuf); absent when not known.
+# TYPE ssmrandom_recv_rcvbuf_bytes gauge
+ssmrandom_recv_rcvbuf_bytes 8.388608e+06
+`
+	if err := testutil.GatherAndCompare(m, strings.NewReader(want),
+		"ssmrandom_recv_amt_rediscoveries_total", "ssmrandom_recv_kernel_drops_total", "ssmrandom_recv_rcvbuf_bytes"); err != nil {
 		t.Error(err)
 	}
 }

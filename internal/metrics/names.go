@@ -30,6 +30,8 @@ const (
 	recvTransportName    = "ssmrandom_recv_transport_info"
 
 	recvAMTRediscoveriesName = "ssmrandom_recv_amt_rediscoveries_total"
+	recvKernelDropsName      = "ssmrandom_recv_kernel_drops_total"
+	recvRcvbufName           = "ssmrandom_recv_rcvbuf_bytes"
 
 	sendFramesName     = "ssmrandom_send_frames_total"
 	sendBytesName      = "ssmrandom_send_bytes_total"

@@ -24,21 +24,37 @@ type Summary struct {
 	// NewRejects is how many datagrams were rejected ([Stats.Rejected])
 	// in the interval: Stats.Rejected().
 	NewRejects uint64
+	// Socket are the socket's counters of the interval, and SocketTotal
+	// since the start: zero without a socket function ([NewSummaries]).
+	Socket, SocketTotal SocketStats
+}
+
+// SocketStats count the datagrams that never reached the [Pipeline].
+type SocketStats struct {
+	// Foreign is how many came from a source that was not joined, and
+	// were skipped.
+	Foreign uint64
+	// KernelDrops is how many the kernel dropped before they could be
+	// read, nearly always because the socket's receive buffer was full.
+	KernelDrops uint64
 }
 
 // Summaries makes a Pipeline's successive summaries. Make one with
 // [NewSummaries]; it is safe for concurrent use.
 type Summaries struct {
-	p    *Pipeline
-	mu   sync.Mutex
-	last Summary                  // the previous Summary
-	prev map[string]ProducerStats // each key's totals at the previous Summary
+	p      *Pipeline
+	socket func() SocketStats // nil: none
+	mu     sync.Mutex
+	last   Summary                  // the previous Summary
+	prev   map[string]ProducerStats // each key's totals at the previous Summary
 }
 
 // NewSummaries returns the Summaries of p, whose first interval starts
-// now.
-func NewSummaries(p *Pipeline) *Summaries {
-	return &Summaries{p: p, last: Summary{End: p.now()}, prev: map[string]ProducerStats{}}
+// now. socket, if not nil, returns the counters of the socket that p's
+// datagrams come from, since the start; it must be safe to call from any
+// goroutine.
+func NewSummaries(p *Pipeline, socket func() SocketStats) *Summaries {
+	return &Summaries{p: p, socket: socket, last: Summary{End: p.now()}, prev: map[string]ProducerStats{}}
 }
 
 // Next returns what happened since the last call (or [NewSummaries]),
@@ -49,6 +65,11 @@ func (s *Summaries) Next() Summary {
 	total := s.p.Stats()
 	sum := Summary{Stats: total.Sub(s.last.Total), Total: total, Start: s.last.End, End: s.p.now()}
 	sum.NewRejects = sum.Rejected()
+	if s.socket != nil {
+		sum.SocketTotal = s.socket()
+		sum.Socket = SocketStats{Foreign: sum.SocketTotal.Foreign - s.last.SocketTotal.Foreign,
+			KernelDrops: sum.SocketTotal.KernelDrops - s.last.SocketTotal.KernelDrops}
+	}
 	next := make(map[string]ProducerStats)
 	for _, ps := range s.p.Producers() {
 		next[ps.KeyID] = ps

@@ -102,7 +102,8 @@ func TestRunSummaries(t *testing.T) {
 	k := newKeys(t)
 	var out bytes.Buffer
 	p := newPipeline(t, k, &out, maxDatagram, &clock{ms: now})
-	sums := receive.NewSummaries(p)
+	socket := receive.SocketStats{Foreign: 2, KernelDrops: 5}
+	sums := receive.NewSummaries(p, func() receive.SocketStats { return socket })
 	in := [][]byte{
 		signFrame(t, k.trusted, mkframe(1, now, "one")),
 		signFrame(t, k.stranger, mkframe(1, now, "forged")),
@@ -134,9 +135,17 @@ func TestRunSummaries(t *testing.T) {
 	if s.Frames != 2 || s.NewRejects != 1 || len(s.Producers) != 2 {
 		t.Errorf("first summary: got %d frames, %d new rejects, %d producers; want 2, 1, 2", s.Frames, s.NewRejects, len(s.Producers))
 	}
-	// The second interval saw nothing: every counter of it is 0, the
-	// totals stay, and so does when each producer was last heard.
+	if s.Socket != socket || s.SocketTotal != socket {
+		t.Errorf("first summary: got socket counters %+v of %+v, want %+v of the same", s.Socket, s.SocketTotal, socket)
+	}
+	socket = receive.SocketStats{Foreign: 3, KernelDrops: 9}
+	// The second interval saw nothing but the socket's: every other
+	// counter of it is 0, the totals stay, and so does when each producer
+	// was last heard.
 	s = sums.Next()
+	if want := (receive.SocketStats{Foreign: 1, KernelDrops: 4}); s.Socket != want || s.SocketTotal != socket {
+		t.Errorf("second summary: got socket counters %+v of %+v, want %+v of %+v", s.Socket, s.SocketTotal, want, socket)
+	}
 	if s.NewRejects != 0 || s.Rejected() != 0 || s.Frames != 0 || s.Total.Rejected() != 1 || s.Total.Frames != 2 {
 		t.Errorf("second summary: got %d frames and %d rejects (%d new) of %d and %d; want 0 and 0 (0) of 2 and 1",
 			s.Frames, s.Rejected(), s.NewRejects, s.Total.Frames, s.Total.Rejected())
