@@ -25,6 +25,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nordunet/ssmrandom/internal/reason"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
@@ -76,19 +77,12 @@ var reasonNames = [numReasons]string{
 // String returns the reason's name as in logs and docs/protocol.md §9.6,
 // such as "other_host".
 func (r Reason) String() string {
-	if r < 0 || r >= numReasons {
-		return fmt.Sprintf("Reason(%d)", int(r))
-	}
-	return reasonNames[r]
+	return reason.Name(reasonNames[:], r)
 }
 
 // Reasons returns every reason, [Taken] first, in check order.
 func Reasons() []Reason {
-	rs := make([]Reason, numReasons)
-	for r := range rs {
-		rs[r] = Reason(r)
-	}
-	return rs
+	return reason.From(Taken, numReasons)
 }
 
 // Errors a [Verdict] wraps for the reasons that have no sentinel of

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/reason"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -79,19 +80,12 @@ var reasonNames = [numReasons]string{
 // String returns the reason's name as it appears in logs and metrics,
 // such as "bad_signature".
 func (r Reason) String() string {
-	if r < 0 || r >= numReasons {
-		return fmt.Sprintf("Reason(%d)", int(r))
-	}
-	return reasonNames[r]
+	return reason.Name(reasonNames[:], r)
 }
 
 // Reasons returns every reason other than [None], in check order.
 func Reasons() []Reason {
-	rs := make([]Reason, 0, numReasons-1)
-	for r := TooBig; r < numReasons; r++ {
-		rs = append(rs, r)
-	}
-	return rs
+	return reason.From(TooBig, numReasons)
 }
 
 // Stats is a snapshot of a [Pipeline]'s counters.
