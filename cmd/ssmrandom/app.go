@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/nordunet/ssmrandom/internal/completion"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/completion"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."
@@ -72,7 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	msg := strings.TrimSpace(plainError(err))
+	msg := strings.TrimSpace(words.Error(err))
 	fmt.Fprintf(stderr, "ssmrandom: error: %s\n", oneLine(msg))
 	var ce *cliError
 	if errors.As(err, &ce) {

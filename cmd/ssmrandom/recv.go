@@ -316,7 +316,7 @@ func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
 	for _, w := range trustWarnings(warnings) {
-		log.Warn().Msg(plainText(w))
+		log.Warn().Msg(words.Plain(w))
 	}
 	for _, k := range ring.Keys() {
 		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
@@ -502,7 +502,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	}
 	switch v.Health {
 	case receive.BecameUnhealthy:
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
+		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", words.Error(v.Err)).
 			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after FIPS 140-2 blocks failing too often, at least one whole passing 2500-byte block)")
 	case receive.Recovered:
 		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
@@ -524,7 +524,7 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 			// steady state, and the --silence alarm says when it is stuck.
 			level = zerolog.InfoLevel
 		}
-		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
+		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", words.Error(why)).
 			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
 	}
 }
@@ -573,7 +573,7 @@ func (r *recvLoop) summary(level zerolog.Level, msg string) {
 	ev = ev.Dict("transport", transportDict(r.conn))
 	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
 	if msg != "stopped" {
-		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
+		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, words.Round(s.End.Sub(s.Start)),
 			words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
 	}
 	if r.alarms.Any() {

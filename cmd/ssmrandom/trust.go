@@ -13,6 +13,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/sign"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // trustReloader keeps a running receiver's keyring in step with --trust.
@@ -47,22 +48,22 @@ func (r *trustReloader) reload(trigger string) {
 	ring, warnings, skipped, err := sign.ReloadTrust(r.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		r.log.Error().Str("error", plainError(err)).Str("trigger", trigger).Msg("--trust is gone: trusting no key until it is back")
+		r.log.Error().Str("error", words.Error(err)).Str("trigger", trigger).Msg("--trust is gone: trusting no key until it is back")
 		removed := r.pipe.Trust().Keys()
 		r.pipe.SetTrust(nil)
 		r.log.Warn().Int("removed", len(removed)).Msg("trust reloaded: 0 keys")
 		r.done(0, err)
 		return
 	case err != nil:
-		r.log.Error().Str("error", plainError(err)).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
+		r.log.Error().Str("error", words.Error(err)).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
 		r.done(0, err)
 		return
 	}
 	for _, w := range trustWarnings(warnings) {
-		r.log.Warn().Msg(plainText(w))
+		r.log.Warn().Msg(words.Plain(w))
 	}
 	for _, err := range skipped {
-		r.log.Error().Str("error", plainError(err)).Msg("passed over a --trust file that does not load; the other keys stay trusted")
+		r.log.Error().Str("error", words.Error(err)).Msg("passed over a --trust file that does not load; the other keys stay trusted")
 	}
 	added, removed, changed := sign.Diff(r.pipe.Trust(), ring)
 	r.pipe.SetTrust(ring)
