@@ -16,6 +16,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/driad"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/report"
 )
 
 // envDNSServer names the DNS server (ADDRESS:PORT) --amt-relay auto asks
@@ -136,19 +137,11 @@ func transportMetrics(conn datagramConn) func() metrics.Transport {
 	}
 }
 
-// transportDict says how datagrams arrive, for the summaries: native, or
-// through an AMT relay with the tunnel's state.
-func transportDict(conn datagramConn) *zerolog.Event {
-	g, ok := conn.(*amt.Gateway)
-	if !ok {
-		return zerolog.Dict().Str("kind", "native")
+// transportFields says how datagrams arrive, for the summaries.
+func transportFields(conn datagramConn) report.Fields {
+	if g, ok := conn.(*amt.Gateway); ok {
+		s := g.Stats()
+		return report.Transport(&s)
 	}
-	s := g.Stats()
-	d := zerolog.Dict().Str("kind", "amt").Str("state", s.State.String()).Str("discovery", s.Discovery.String()).
-		Uint64("rediscoveries", s.Rediscoveries).Uint64("queries", s.Queries).Uint64("data", s.Data).
-		Uint64("foreign", s.Foreign).Uint64("malformed", s.Malformed).Uint64("stray", s.Stray).Str("local", s.Local.String())
-	if s.Relay.IsValid() {
-		d = d.Str("relay", s.Relay.String())
-	}
-	return d
+	return report.Transport(nil)
 }

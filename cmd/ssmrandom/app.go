@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/completion"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/words"
 )
 
@@ -178,6 +179,49 @@ func newLogger(c *cli.Context, w io.Writer) (zerolog.Logger, error) {
 		return zerolog.Nop(), usagef("--stats-interval takes a duration such as 30s, or 0 for none", "negative --stats-interval %s", c.Duration("stats-interval"))
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}
+
+// logLines hands lines of internal/report to log.
+func logLines(log zerolog.Logger, lines ...report.Line) {
+	for _, l := range lines {
+		addFields(log.WithLevel(logLevels[l.Level]), l.Fields).Msg(l.Msg)
+	}
+}
+
+var logLevels = [...]zerolog.Level{report.Debug: zerolog.DebugLevel, report.Info: zerolog.InfoLevel, report.Warn: zerolog.WarnLevel, report.Error: zerolog.ErrorLevel}
+
+// addFields adds fs to ev, each with the method of its type.
+func addFields(ev *zerolog.Event, fs report.Fields) *zerolog.Event {
+	for _, f := range fs {
+		switch v := f.Value.(type) {
+		case string:
+			ev = ev.Str(f.Key, v)
+		case bool:
+			ev = ev.Bool(f.Key, v)
+		case int:
+			ev = ev.Int(f.Key, v)
+		case uint64:
+			ev = ev.Uint64(f.Key, v)
+		case float64:
+			ev = ev.Float64(f.Key, v)
+		case error:
+			ev = ev.AnErr(f.Key, v)
+		case report.Fields:
+			ev = ev.Dict(f.Key, addFields(zerolog.Dict(), v))
+		case []string:
+			ev = ev.Strs(f.Key, v)
+		case []report.Fields:
+			arr := zerolog.Arr()
+			for _, d := range v {
+				arr = arr.Dict(addFields(zerolog.Dict(), d))
+			}
+			ev = ev.Array(f.Key, arr)
+		case nil: // a nil error: no field
+		default:
+			ev = ev.Interface(f.Key, v)
+		}
+	}
+	return ev
 }
 
 // signalContext returns a context cancelled by SIGINT or SIGTERM.

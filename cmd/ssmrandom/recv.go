@@ -24,6 +24,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sample"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/sink"
@@ -161,8 +162,8 @@ func newRecvLoop(log zerolog.Logger, conn datagramConn, pipe *receive.Pipeline, 
 		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
 	}
 	m.SetSource(src)
-	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe), metrics: m, unsigned: opts.cfg.AllowUnsigned,
-		silence: opts.silence, warned: map[receive.Reason]bool{}}
+	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe), metrics: m, silence: opts.silence,
+		r: report.NewRecv(opts.silence, log.GetLevel() <= zerolog.DebugLevel)}
 }
 
 // serve reloads --trust (on hup and when it changes), serves the metrics
@@ -382,19 +383,16 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 	return pipe, nil
 }
 
-// recvLoop logs what the pipeline does: drops and summaries.
+// recvLoop logs what the pipeline does, as r decides: drops, alarms and
+// summaries.
 type recvLoop struct {
-	log      zerolog.Logger
-	conn     datagramConn // a native receiver or an AMT gateway
-	pipe     *receive.Pipeline
-	sums     *receive.Summaries
-	metrics  *metrics.Recv // nil if off
-	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
-	silence  time.Duration // --silence; 0: no alarms
-	alarms   receive.Alarms
-	foreign  uint64 // datagrams from foreign sources at the last summary
-
-	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
+	log     zerolog.Logger
+	conn    datagramConn // a native receiver or an AMT gateway
+	pipe    *receive.Pipeline
+	sums    *receive.Summaries
+	metrics *metrics.Recv // nil if off
+	silence time.Duration // --silence; 0: no alarms
+	r       *report.Recv
 }
 
 // run receives until a signal, --count frames or an error, with a summary
@@ -415,7 +413,7 @@ func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive
 		Options: opts,
 	})
 	stopSums()
-	r.summary(zerolog.InfoLevel, "stopped")
+	logLines(r.log, r.r.Stopped(r.sums.Next(), r.pipe.Producers(), r.conn.Foreign(), transportFields(r.conn), time.Now()))
 	switch {
 	case errors.Is(err, receive.ErrOutput):
 		r.metrics.SinkError()
@@ -442,9 +440,7 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 			sums = t.C
 		}
 		if r.silence > 0 {
-			// Check the alarms ten times per --silence, at most once
-			// every 100 ms and at least every 10 s.
-			t := time.NewTicker(min(max(r.silence/10, 100*time.Millisecond), 10*time.Second))
+			t := time.NewTicker(report.AlarmEvery(r.silence))
 			defer t.Stop()
 			alarms = t.C
 		}
@@ -452,7 +448,7 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 			select {
 			case <-sums:
 				r.checkAlarms()
-				r.summary(zerolog.InfoLevel, "summary")
+				logLines(r.log, r.r.Summary(r.sums.Next(), r.conn.Foreign(), transportFields(r.conn), time.Now()))
 			case <-alarms:
 				r.checkAlarms()
 			case <-done:
@@ -464,35 +460,16 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 }
 
 // checkAlarms logs each alarm once when it is raised, and when it is
-// cleared; the summaries repeat the raised ones.
+// cleared.
 func (r *recvLoop) checkAlarms() {
-	if r.silence <= 0 {
-		return
-	}
-	a := r.pipe.Alarms(r.silence)
-	was := r.alarms
-	r.alarms = a
-	switch {
-	case a.Silent && !was.Silent:
-		r.log.Warn().Str("silence", r.silence.String()).Msgf("silence: no verified frame from any producer for %s", r.silence)
-	case !a.Silent && was.Silent:
-		r.log.Info().Msg("silence is over: verified frames arrive again")
-	}
-	switch {
-	case a.Stuck && !was.Stuck:
-		r.log.Warn().Str("silence", r.silence.String()).Msgf("output stuck: full, and nothing read from it for %s (is its reader, such as rngd, running?)", r.silence)
-	case !a.Stuck && was.Stuck:
-		r.log.Info().Msg("output drained again")
+	if r.silence > 0 {
+		logLines(r.log, r.r.Alarms(r.pipe.Alarms(r.silence))...)
 	}
 }
 
-// dropped logs a datagram the pipeline did not forward, or whose frame
-// changed its producer's health: at debug level each one, at warn level
-// the first of each reason, at error level a producer that turns
-// unhealthy and at info level one that recovers; each health-test
-// failure, and each isolated FIPS block failure (a good producer's chance
-// failure, no change of its state), is counted in the metrics and the
-// summaries, not logged.
+// dropped counts each health-test failure and isolated FIPS block failure
+// in the metrics, and logs what r decides of a datagram the pipeline did
+// not forward or whose frame changed its producer's health.
 func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	switch {
 	case v.HealthFailed():
@@ -500,120 +477,9 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	case v.BlockFailed():
 		r.metrics.BlockFailure(v.KeyID)
 	}
-	switch v.Health {
-	case receive.BecameUnhealthy:
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", words.Error(v.Err)).
-			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after FIPS 140-2 blocks failing too often, at least one whole passing 2500-byte block)")
-	case receive.Recovered:
-		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
+	if lines := r.r.Verdict(src, v); lines != nil {
+		logLines(r.log, lines...)
 	}
-	if v.Reason == receive.None {
-		return
-	}
-	first := !r.warned[v.Reason]
-	if !first && r.log.GetLevel() > zerolog.DebugLevel {
-		return
-	}
-	why := v.Why()
-	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
-	if first && v.Reason != receive.SampledOut && v.Reason != receive.Seed && v.Reason != receive.Unhealthy { // by choice, not for recv, or logged as a state change
-		r.warned[v.Reason] = true
-		level := zerolog.WarnLevel
-		if v.Reason == receive.OutputFull {
-			// rngd 5 reads only when the kernel asks: a full FIFO is its
-			// steady state, and the --silence alarm says when it is stuck.
-			level = zerolog.InfoLevel
-		}
-		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", words.Error(why)).
-			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
-	}
-}
-
-// summary logs what happened in the interval since the last summary
-// ("summary") or, at the end ("stopped"), since the start, leaving out
-// the counters that are 0. At info level it is raised to warn for
-// rejects, but not for output_full alone (rngd 5 reads only when the
-// kernel asks, so a full FIFO is its steady state), and for an alarm.
-func (r *recvLoop) summary(level zerolog.Level, msg string) {
-	s := r.sums.Next()
-	st, foreign, prods := s.Stats, r.conn.Foreign(), s.Producers
-	if msg == "stopped" {
-		st, prods = s.Total, r.pipe.Producers()
-	} else {
-		foreign, r.foreign = foreign-r.foreign, foreign
-	}
-	dropped := zerolog.Dict()
-	for _, reason := range receive.Reasons() {
-		if n := st.Dropped[reason]; n > 0 {
-			dropped.Uint64(reason.String(), n)
-		}
-	}
-	if level == zerolog.InfoLevel && (s.NewRejects > s.Dropped[receive.OutputFull] || r.alarms.Any()) {
-		level = zerolog.WarnLevel
-	}
-	ev := r.log.WithLevel(level)
-	if msg != "stopped" {
-		ev = ev.Float64("interval_s", s.End.Sub(s.Start).Round(time.Millisecond).Seconds())
-	}
-	ev = ev.Uint64("datagrams", st.Datagrams).Uint64("frames", st.Frames).Uint64("bytes", st.Bytes)
-	if n := st.Rejected(); n > 0 {
-		ev = ev.Uint64("rejected", n).Dict("dropped", dropped)
-	} else if st.Dropped[receive.SampledOut] > 0 || st.Dropped[receive.Seed] > 0 {
-		ev = ev.Dict("dropped", dropped) // by choice, or for seed: no reject
-	}
-	if st.Unsigned > 0 {
-		ev = ev.Uint64("unsigned", st.Unsigned)
-	}
-	if foreign > 0 {
-		ev = ev.Uint64("foreign_source", foreign)
-	}
-	if len(prods) > 0 {
-		ev = ev.Array("producers", producersArr(prods))
-	}
-	ev = ev.Dict("transport", transportDict(r.conn))
-	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
-	if msg != "stopped" {
-		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, words.Round(s.End.Sub(s.Start)),
-			words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
-	}
-	if r.alarms.Any() {
-		alarms := zerolog.Arr()
-		if r.alarms.Silent {
-			alarms.Str("silence")
-			text += "; silence: no verified frame for " + r.silence.String()
-		}
-		if r.alarms.Stuck {
-			alarms.Str("output_stuck")
-			text += "; output stuck for " + r.silence.String()
-		}
-		ev = ev.Array("alarms", alarms)
-	}
-	ev.Msg(text)
-}
-
-// producersArr is the producers of a summary line: each key's counters
-// that are not 0, and the age of its last frame.
-func producersArr(prods []receive.ProducerStats) *zerolog.Array {
-	producers := zerolog.Arr()
-	for _, p := range prods {
-		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted)
-		if p.Unhealthy {
-			d = d.Bool("unhealthy", true)
-		}
-		for _, c := range []struct {
-			name string
-			n    uint64
-		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}, {"fips_block_failures", p.HealthBlocks}} {
-			if c.n > 0 {
-				d = d.Uint64(c.name, c.n)
-			}
-		}
-		if !p.LastFrame.IsZero() {
-			d = d.Float64("last_frame_age_s", time.Since(p.LastFrame).Round(time.Millisecond).Seconds())
-		}
-		producers.Dict(d)
-	}
-	return producers
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else

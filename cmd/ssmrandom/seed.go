@@ -104,7 +104,7 @@ func runSeed(c *cli.Context, e *env) error {
 	if native, ok := conn.(*mcast.Receiver); ok { // an AMT gateway keeps its tunnel up itself
 		defer keepJoined(native, log)()
 	}
-	log.Info().Dict("transport", transportDict(conn)).Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
+	log.Info().Dict("transport", addFields(zerolog.Dict(), transportFields(conn))).Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
 	waited, err := waitSeeds(ctx, c.Duration("timeout"), conn, taker, log)
 	if err != nil {
 		return err
