@@ -23,7 +23,6 @@ import (
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
-	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sample"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -33,7 +32,7 @@ import (
 
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required unless --allow-unsigned)"},
+		trustFlag("required unless --allow-unsigned"),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread (-s as the original's recv; send's -s is --size)"},
@@ -43,8 +42,8 @@ func recvCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived", DefaultText: "the number of CPUs"},
 		&cli.IntFlag{Name: "batch", Value: receive.MaxBatch, Usage: fmt.Sprintf("when frames queue up, verify up to `N` signatures at once (1 to %d; 1: one by one)", receive.MaxBatch)},
-		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
-		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
+		maxAgeFlag("frames"),
+		maxSkewFlag("frames", " (the clock difference tolerated)"),
 		&cli.DurationFlag{Name: "silence", Value: defaultSilence, Usage: "raise an alarm when no producer sent a verified frame, or the output took nothing, for `DURATION` (0: never)"},
 	}
 	flags = append(flags, netFlags()...)

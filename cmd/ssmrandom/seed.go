@@ -15,7 +15,6 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/hostseed"
 	"github.com/nordunet/ssmrandom/internal/mcast"
-	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sink"
@@ -23,14 +22,14 @@ import (
 
 func seedCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+		trustFlag("required"),
 		&cli.StringFlag{Name: "host-key", Usage: "this host's private X25519 key, a JWK `FILE` of mode 0600 (required)"},
 		&cli.IntFlag{Name: "need", Value: 1, Usage: "combine the seeds of `K` distinct producer keys (1 to 255)"},
 		&cli.DurationFlag{Name: "timeout", Value: time.Minute, Usage: "give up, with exit status 1, after `DURATION`"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "kernel", Usage: "`OUT`: kernel (credit 256 bits, reseed), a new FILE (0600), or - for stdout"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
-		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop seed datagrams made longer than `DURATION` ago"},
-		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop seed datagrams dated more than `DURATION` in the future"},
+		maxAgeFlag("seed datagrams"),
+		maxSkewFlag("seed datagrams", ""),
 	}
 	flags = append(flags, netFlags()...)
 	flags = append(flags, amtRelayFlag())

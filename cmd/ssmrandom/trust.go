@@ -9,9 +9,11 @@ import (
 	"sync"
 
 	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/words"
 )
@@ -109,4 +111,21 @@ func trustWarnings(ws []sign.Warning) []string {
 // done; wait waits for that. The watch is in place when start returns.
 func (r *trustReloader) start(ctx context.Context, hup <-chan os.Signal) (wait func()) {
 	return watchPath(ctx, r.path, "--trust", hup, r.reload, r.log)
+}
+
+// trustFlag is --trust, the trusted producer keys, of recv and seed;
+// required says when it is required.
+func trustFlag(required string) cli.Flag {
+	return &cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (" + required + ")"}
+}
+
+// maxAgeFlag is --max-age of recv and seed, which drop what datagrams
+// carry when it is too old.
+func maxAgeFlag(what string) cli.Flag {
+	return &cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop " + what + " made longer than `DURATION` ago"}
+}
+
+// maxSkewFlag is --max-skew of recv and seed; note ends the usage.
+func maxSkewFlag(what, note string) cli.Flag {
+	return &cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop " + what + " dated more than `DURATION` in the future" + note}
 }
