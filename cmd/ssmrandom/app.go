@@ -190,38 +190,57 @@ func logLines(log zerolog.Logger, lines ...report.Line) {
 
 var logLevels = [...]zerolog.Level{report.Debug: zerolog.DebugLevel, report.Info: zerolog.InfoLevel, report.Warn: zerolog.WarnLevel, report.Error: zerolog.ErrorLevel}
 
-// addFields adds fs to ev, each with the method of its type.
+// addFields adds fs to ev, in order; zerolog writes each value as the
+// method of its type would (Str, Uint64, AnErr, Strs, ...).
 func addFields(ev *zerolog.Event, fs report.Fields) *zerolog.Event {
+	kv := make([]any, 0, 2*len(fs))
 	for _, f := range fs {
-		switch v := f.Value.(type) {
-		case string:
-			ev = ev.Str(f.Key, v)
-		case bool:
-			ev = ev.Bool(f.Key, v)
-		case int:
-			ev = ev.Int(f.Key, v)
-		case uint64:
-			ev = ev.Uint64(f.Key, v)
-		case float64:
-			ev = ev.Float64(f.Key, v)
-		case error:
-			ev = ev.AnErr(f.Key, v)
-		case report.Fields:
-			ev = ev.Dict(f.Key, addFields(zerolog.Dict(), v))
-		case []string:
-			ev = ev.Strs(f.Key, v)
-		case []report.Fields:
-			arr := zerolog.Arr()
-			for _, d := range v {
-				arr = arr.Dict(addFields(zerolog.Dict(), d))
-			}
-			ev = ev.Array(f.Key, arr)
+		v := f.Value
+		switch x := v.(type) {
 		case nil: // a nil error: no field
-		default:
-			ev = ev.Interface(f.Key, v)
+			continue
+		case report.Fields:
+			v = fieldsObject(x)
+		case []report.Fields:
+			objs := make([]zerolog.LogObjectMarshaler, len(x))
+			for i, o := range x {
+				objs[i] = fieldsObject(o)
+			}
+			v = objs
 		}
+		kv = append(kv, f.Key, v)
 	}
-	return ev
+	return ev.Fields(kv)
+}
+
+// fieldsObject writes fields as a JSON object in a log line.
+type fieldsObject report.Fields
+
+func (o fieldsObject) MarshalZerologObject(e *zerolog.Event) { addFields(e, report.Fields(o)) }
+
+// begin does what every command that runs until it is done does first, in
+// order: it checks its arguments (argsErr), builds the logger, catches
+// SIGINT and SIGTERM, which end ctx (as stop does), reads the flags with
+// readFlags and takes -P/--pidfile if it is given. The caller defers
+// end, which releases the pidfile and then calls stop; on error there is
+// nothing to end.
+func begin(c *cli.Context, e *env, argsErr error, readFlags func() error) (log zerolog.Logger, ctx context.Context, stop context.CancelFunc, end func(), err error) {
+	if argsErr != nil {
+		return log, nil, nil, nil, argsErr
+	}
+	if log, err = newLogger(c, e.stderr); err != nil {
+		return log, nil, nil, nil, err
+	}
+	ctx, stop = signalContext(c.Context)
+	release := func() {}
+	if err = readFlags(); err == nil {
+		release, err = takePidfile(c, log)
+	}
+	if err != nil {
+		stop()
+		return log, nil, nil, nil, err
+	}
+	return log, ctx, stop, func() { release(); stop() }, nil
 }
 
 // signalContext returns a context cancelled by SIGINT or SIGTERM.

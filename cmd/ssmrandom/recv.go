@@ -87,26 +87,18 @@ func runRecv(c *cli.Context, e *env) error {
 	if printVersion(c, e) {
 		return nil
 	}
-	hosts := c.Args().Slice()
-	if err := flagsFirst(hosts); err != nil {
-		return err
-	}
-	log, err := newLogger(c, e.stderr)
-	if err != nil {
-		return err
-	}
-	ctx, hup, stop := recvSignals(c.Context)
-	defer stop()
+	// A SIGHUP (systemctl reload) that comes early is a reload once recv
+	// runs, never the default death.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	opts, err := recvFlags(c, hosts)
+	hosts := c.Args().Slice()
+	var opts *recvOptions
+	log, ctx, stop, end, err := begin(c, e, flagsFirst(hosts), func() (err error) { opts, err = recvFlags(c, hosts); return err })
 	if err != nil {
 		return err
 	}
-	release, err := takePidfile(c, log)
-	if err != nil {
-		return err
-	}
-	defer release()
+	defer end()
 	srv, m, err := recvMetrics(c)
 	if err != nil {
 		return err
@@ -203,17 +195,6 @@ func recvStatus(pipe *receive.Pipeline, sums *receive.Summaries, out sink.Sink, 
 		}
 		return control.RecvStatus(r, time.Now())
 	}
-}
-
-// recvSignals catches signals from the start: SIGINT or SIGTERM while
-// recv resolves or joins ends ctx, and a SIGHUP (systemctl reload) that
-// comes early is a reload once recv runs, never the default death. stop
-// ends ctx; the caller stops hup with signal.Stop.
-func recvSignals(parent context.Context) (ctx context.Context, hup chan os.Signal, stop context.CancelFunc) {
-	ctx, stop = signalContext(parent)
-	hup = make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	return ctx, hup, stop
 }
 
 // flagsFirst refuses a flag among the producer hosts.

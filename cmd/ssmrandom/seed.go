@@ -61,19 +61,12 @@ type hostSeedOptions struct {
 
 func runSeed(c *cli.Context, e *env) error {
 	hosts := c.Args().Slice()
-	if err := flagsFirst(hosts); err != nil {
-		return err
-	}
-	log, err := newLogger(c, e.stderr)
+	var o *hostSeedOptions
+	log, ctx, _, end, err := begin(c, e, flagsFirst(hosts), func() (err error) { o, err = hostSeedFlags(c, hosts); return err })
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(c.Context)
-	defer stop()
-	o, err := hostSeedFlags(c, hosts)
-	if err != nil {
-		return err
-	}
+	defer end()
 	ifi, _, err := interfaceFlag(c)
 	if err != nil {
 		return err

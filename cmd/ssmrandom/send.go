@@ -183,25 +183,13 @@ func runSender(c *cli.Context, e *env, chooseMode func(*cli.Context) (*sendMode,
 	if printVersion(c, e) {
 		return nil
 	}
-	if err := noArgs(c); err != nil {
-		return err
-	}
-	log, err := newLogger(c, e.stderr)
+	var cfg sendConfig
+	var mode *sendMode
+	log, ctx, stop, end, err := begin(c, e, noArgs(c), func() (err error) { cfg, mode, err = readSendFlags(c, chooseMode); return err })
 	if err != nil {
 		return err
 	}
-	// SIGINT or SIGTERM ends the command cleanly from the start.
-	ctx, stop := signalContext(c.Context)
-	defer stop()
-	cfg, mode, err := readSendFlags(c, chooseMode)
-	if err != nil {
-		return err
-	}
-	release, err := takePidfile(c, log)
-	if err != nil {
-		return err
-	}
-	defer release()
+	defer end() // SIGINT or SIGTERM ends the command cleanly from the start
 	in, err := openInput(c.String("input"), e.stdin)
 	if err != nil {
 		return asUsage(err, "-r/--input takes a device, a file, or - for stdin")
