@@ -296,7 +296,7 @@ func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
 	if err != nil {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
-	for _, w := range trustWarnings(warnings) {
+	for _, w := range report.TrustWarnings(warnings) {
 		log.Warn().Msg(words.Plain(w))
 	}
 	for _, k := range ring.Keys() {

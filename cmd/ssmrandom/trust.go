@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"sync"
@@ -14,8 +13,8 @@ import (
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/receive"
 	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sign"
-	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // trustReloader keeps a running receiver's keyring in step with --trust.
@@ -48,37 +47,22 @@ func (r *trustReloader) reload(trigger string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ring, warnings, skipped, err := sign.ReloadTrust(r.path)
+	rl := report.Reload{Trigger: trigger, Err: err, Gone: errors.Is(err, fs.ErrNotExist), Warnings: report.TrustWarnings(warnings), Skipped: skipped}
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		r.log.Error().Str("error", words.Error(err)).Str("trigger", trigger).Msg("--trust is gone: trusting no key until it is back")
-		removed := r.pipe.Trust().Keys()
+	case rl.Gone:
+		rl.Removed = r.pipe.Trust().Len()
 		r.pipe.SetTrust(nil)
-		r.log.Warn().Int("removed", len(removed)).Msg("trust reloaded: 0 keys")
+		logLines(r.log, report.TrustReload(rl, r.path, 0, nil, nil, nil)...)
 		r.done(0, err)
 		return
 	case err != nil:
-		r.log.Error().Str("error", words.Error(err)).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
+		logLines(r.log, report.TrustReload(rl, r.path, 0, nil, nil, nil)...)
 		r.done(0, err)
 		return
 	}
-	for _, w := range trustWarnings(warnings) {
-		r.log.Warn().Msg(words.Plain(w))
-	}
-	for _, err := range skipped {
-		r.log.Error().Str("error", words.Error(err)).Msg("passed over a --trust file that does not load; the other keys stay trusted")
-	}
 	added, removed, changed := sign.Diff(r.pipe.Trust(), ring)
 	r.pipe.SetTrust(ring)
-	ev := r.log.Info()
-	if len(skipped) > 0 {
-		ev = r.log.Warn()
-	}
-	ev.Str("trigger", trigger).Int("keys", ring.Len()).Strs("added", added).Strs("removed", removed).
-		Strs("validity_changed", changed).Int("skipped_files", len(skipped)).
-		Msg(fmt.Sprintf("trust reloaded: %d keys (%d added, %d removed)", ring.Len(), len(added), len(removed)))
-	if ring.Len() == 0 {
-		r.log.Error().Str("trust", r.path).Msg("no trusted key left: every frame is dropped until a key is added")
-	}
+	logLines(r.log, report.TrustReload(rl, r.path, ring.Len(), added, removed, changed)...)
 	r.done(len(skipped), nil)
 }
 
@@ -89,21 +73,6 @@ func (r *trustReloader) done(skipped int, err error) {
 	if r.report != nil {
 		r.report(skipped, err)
 	}
-}
-
-// trustWarnings words the warnings of sign.LoadTrust and ReloadTrust, one
-// line each.
-func trustWarnings(ws []sign.Warning) []string {
-	lines := make([]string, 0, len(ws))
-	for _, w := range ws {
-		if w.Private {
-			lines = append(lines, fmt.Sprintf("%s is a private key; trusting only its public half (keep private keys out of trust folders)", w.File))
-		} else {
-			lines = append(lines, fmt.Sprintf("key %s is in %s (valid %s) and in %s (valid %s); trusting it only when both say it is valid",
-				w.KeyID, w.File, w.Valid, w.Other, w.OtherValid))
-		}
-	}
-	return lines
 }
 
 // start reloads --trust on each value from hup (the caller's SIGHUP
