@@ -15,6 +15,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/hostseed"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sink"
@@ -120,7 +121,7 @@ func waitSeeds(ctx context.Context, timeout time.Duration, conn datagramConn, ta
 		},
 		Stop:    func() { conn.Close() },
 		BufSize: mcast.ReadBufferSize,
-		Observe: func(_ []byte, src netip.Addr, v hostseed.Verdict) { logVerdict(log, src, v) },
+		Observe: func(_ []byte, src netip.Addr, v hostseed.Verdict) { logLines(log, report.SeedVerdict(src, v)) },
 	})
 	waited := time.Since(start).Seconds()
 	if err != nil {
@@ -222,16 +223,6 @@ func putSeed(e *env, out string, kernel sink.Kernel, seed []byte) (string, error
 		return "", err
 	}
 	return "wrote the seed to " + out, nil
-}
-
-// logVerdict logs one datagram's verdict at debug level, and a seed
-// taken at info level. A verdict holds no seed.
-func logVerdict(log zerolog.Logger, src netip.Addr, v hostseed.Verdict) {
-	if v.Reason == hostseed.Taken {
-		log.Info().Str("from", src.String()).Str("kid", v.Facts.KeyID).Uint64("round", v.Facts.Round).Msg("took a seed")
-		return
-	}
-	log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Why()).Msg("skipped")
 }
 
 // seedHint says what to check when seed heard nothing for this host.
