@@ -115,12 +115,7 @@ func (s *seedSetup) config(log zerolog.Logger, m *metrics.Send) *send.Seeds {
 	cfg := s.cfg
 	cfg.Observe = func(r send.SeedRound) {
 		m.SeedRound(r.Sealed, r.Datagrams, r.SendErrors)
-		ev := log.Debug()
-		if r.Err != nil || r.SendErrors > 0 {
-			ev = log.Warn().Err(r.Err)
-		}
-		ev.Uint64("round", r.Round).Int("members", r.Members).Int("skipped_not_valid", r.Skipped).Int("sealed", r.Sealed).
-			Int("seed_datagrams", r.Datagrams).Int("send_errors", r.SendErrors).Dur("elapsed", r.Elapsed).Msg("seed round")
+		logLines(log, report.SeedRound(r))
 	}
 	return &cfg
 }

@@ -90,3 +90,17 @@ func sendFields(s send.Stats) Fields {
 	}
 	return f
 }
+
+// SeedRound returns the line of one seed round: at debug level, or at
+// warn level if it failed or lost seed datagrams to send errors. It names
+// no member and holds no seed.
+func SeedRound(r send.SeedRound) Line {
+	l := Line{Level: Debug, Msg: "seed round"}
+	if r.Err != nil || r.SendErrors > 0 {
+		l.Level = Warn
+		l.Fields.add("error", r.Err)
+	}
+	l.Fields = append(l.Fields, Field{"round", r.Round}, Field{"members", r.Members}, Field{"skipped_not_valid", r.Skipped}, Field{"sealed", r.Sealed},
+		Field{"seed_datagrams", r.Datagrams}, Field{"send_errors", r.SendErrors}, Field{"elapsed", r.Elapsed})
+	return l
+}
