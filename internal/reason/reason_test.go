@@ -1,6 +1,8 @@
 package reason_test
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -27,5 +29,18 @@ func TestFrom(t *testing.T) {
 	}
 	if got := reason.From(r(3), r(3)); len(got) != 0 {
 		t.Errorf("From(3, 3): got %v, want none", got)
+	}
+}
+
+func TestOf(t *testing.T) {
+	errA, errB := errors.New("a"), errors.New("b")
+	cases := []reason.Case[r]{{Err: errA, Reason: 1}, {Err: errB, Reason: 2}}
+	for _, tt := range []struct {
+		err  error
+		want r
+	}{{errA, 1}, {fmt.Errorf("wrapped: %w", errB), 2}, {errors.New("other"), 9}, {nil, 9}} {
+		if got := reason.Of(tt.err, 9, cases...); got != tt.want {
+			t.Errorf("Of(%v): got %d, want %d", tt.err, got, tt.want)
+		}
 	}
 }

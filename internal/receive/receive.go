@@ -647,31 +647,19 @@ var ErrSeed = errors.New("receive: a seed datagram (sealed per-host seeds, for s
 // ErrLimit is returned once [Config.Limit] frames were forwarded.
 var ErrLimit = errors.New("receive: frame limit reached")
 
+// signReasons are the reasons of the refusals of [sign.Keyring.Check];
+// any other is [Malformed].
+var signReasons = []reason.Case[Reason]{{Err: sign.ErrBadAlg, Reason: BadAlg}, {Err: sign.ErrUnknownKey, Reason: UnknownKey}, {Err: sign.ErrBadSignature, Reason: BadSignature}}
+
 // signReason maps a refusal of [sign.Keyring.Check] to a Reason.
-func signReason(err error) Reason {
-	switch {
-	case errors.Is(err, sign.ErrBadAlg):
-		return BadAlg
-	case errors.Is(err, sign.ErrUnknownKey):
-		return UnknownKey
-	case errors.Is(err, sign.ErrBadSignature):
-		return BadSignature
-	default:
-		return Malformed
-	}
-}
+func signReason(err error) Reason { return reason.Of(err, Malformed, signReasons...) }
+
+// replayReasons are the reasons of the errors of [replay.Guard.Check];
+// any other is [Replay].
+var replayReasons = []reason.Case[Reason]{{Err: replay.ErrStale, Reason: Stale}, {Err: replay.ErrFuture, Reason: Future}}
 
 // replayReason maps an error of [replay.Guard.Check] to a Reason.
-func replayReason(err error) Reason {
-	switch err {
-	case replay.ErrStale:
-		return Stale
-	case replay.ErrFuture:
-		return Future
-	default:
-		return Replay
-	}
-}
+func replayReason(err error) Reason { return reason.Of(err, Replay, replayReasons...) }
 
 // Stats returns the counters so far.
 func (p *Pipeline) Stats() Stats {
