@@ -208,13 +208,7 @@ func New(cfg Config) (*Taker, error) {
 	case cfg.Need > cfg.Trust.Len():
 		return nil, fmt.Errorf("hostseed: need seeds of %d distinct producer keys, and %d are trusted", cfg.Need, cfg.Trust.Len())
 	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = replay.DefaultMaxAge
-	}
-	if cfg.MaxSkew == 0 {
-		cfg.MaxSkew = replay.DefaultMaxSkew
-	}
-	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now})
+	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now}.Defaults())
 	if err != nil {
 		return nil, fmt.Errorf("hostseed: %w", err)
 	}

@@ -246,13 +246,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.MaxDatagram <= 0 {
 		return nil, errors.New("receive: no datagram size limit")
 	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = replay.DefaultMaxAge
-	}
-	if cfg.MaxSkew == 0 {
-		cfg.MaxSkew = replay.DefaultMaxSkew
-	}
-	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now})
+	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now}.Defaults())
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
