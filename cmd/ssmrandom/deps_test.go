@@ -49,6 +49,7 @@ func TestImportBoundaries(t *testing.T) {
 		"amt":        {mod, "os", "flag", "github.com/", "golang.org/x/"},
 		"driad":      {mod, "os", "flag", "github.com/rs/zerolog", "github.com/go-jose/", "github.com/urfave/cli"},
 		"reason":     {mod, "github.com/", "golang.org/x/"},
+		"buildinfo":  {mod, "github.com/", "golang.org/x/", "os", "flag"},
 	}
 	// allowed are the exceptions: sign may use keyfile, which holds only
 	// the standard library.
