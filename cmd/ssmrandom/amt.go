@@ -17,6 +17,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/report"
 )
 
 // envDNSServer names the DNS server (ADDRESS:PORT) --amt-relay auto asks
@@ -156,19 +157,11 @@ func socketStats(conn datagramConn) func() receive.SocketStats {
 	}
 }
 
-// transportDict says how datagrams arrive, for the summaries: native, or
-// through an AMT relay with the tunnel's state.
-func transportDict(conn datagramConn) *zerolog.Event {
-	g, ok := conn.(*amt.Gateway)
-	if !ok {
-		return zerolog.Dict().Str("kind", "native")
+// transportFields says how datagrams arrive, for the summaries.
+func transportFields(conn datagramConn) report.Fields {
+	if g, ok := conn.(*amt.Gateway); ok {
+		s := g.Stats()
+		return report.Transport(&s)
 	}
-	s := g.Stats()
-	d := zerolog.Dict().Str("kind", "amt").Str("state", s.State.String()).Str("discovery", s.Discovery.String()).
-		Uint64("rediscoveries", s.Rediscoveries).Uint64("queries", s.Queries).Uint64("data", s.Data).
-		Uint64("foreign", s.Foreign).Uint64("malformed", s.Malformed).Uint64("stray", s.Stray).Str("local", s.Local.String())
-	if s.Relay.IsValid() {
-		d = d.Str("relay", s.Relay.String())
-	}
-	return d
+	return report.Transport(nil)
 }

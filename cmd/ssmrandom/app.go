@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/nordunet/ssmrandom/internal/completion"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nordunet/ssmrandom/internal/completion"
+	"github.com/nordunet/ssmrandom/internal/report"
+	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."
@@ -72,7 +75,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	msg := strings.TrimSpace(plainError(err))
+	msg := strings.TrimSpace(words.Error(err))
 	fmt.Fprintf(stderr, "ssmrandom: error: %s\n", oneLine(msg))
 	var ce *cliError
 	if errors.As(err, &ce) {
@@ -176,6 +179,68 @@ func newLogger(c *cli.Context, w io.Writer) (zerolog.Logger, error) {
 		return zerolog.Nop(), usagef("--stats-interval takes a duration such as 30s, or 0 for none", "negative --stats-interval %s", c.Duration("stats-interval"))
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}
+
+// logLines hands lines of internal/report to log.
+func logLines(log zerolog.Logger, lines ...report.Line) {
+	for _, l := range lines {
+		addFields(log.WithLevel(logLevels[l.Level]), l.Fields).Msg(l.Msg)
+	}
+}
+
+var logLevels = [...]zerolog.Level{report.Debug: zerolog.DebugLevel, report.Info: zerolog.InfoLevel, report.Warn: zerolog.WarnLevel, report.Error: zerolog.ErrorLevel}
+
+// addFields adds fs to ev, in order; zerolog writes each value as the
+// method of its type would (Str, Uint64, AnErr, Strs, ...).
+func addFields(ev *zerolog.Event, fs report.Fields) *zerolog.Event {
+	kv := make([]any, 0, 2*len(fs))
+	for _, f := range fs {
+		v := f.Value
+		switch x := v.(type) {
+		case nil: // a nil error: no field
+			continue
+		case report.Fields:
+			v = fieldsObject(x)
+		case []report.Fields:
+			objs := make([]zerolog.LogObjectMarshaler, len(x))
+			for i, o := range x {
+				objs[i] = fieldsObject(o)
+			}
+			v = objs
+		}
+		kv = append(kv, f.Key, v)
+	}
+	return ev.Fields(kv)
+}
+
+// fieldsObject writes fields as a JSON object in a log line.
+type fieldsObject report.Fields
+
+func (o fieldsObject) MarshalZerologObject(e *zerolog.Event) { addFields(e, report.Fields(o)) }
+
+// begin does what every command that runs until it is done does first, in
+// order: it checks its arguments (argsErr), builds the logger, catches
+// SIGINT and SIGTERM, which end ctx (as stop does), reads the flags with
+// readFlags and takes -P/--pidfile if it is given. The caller defers
+// end, which releases the pidfile and then calls stop; on error there is
+// nothing to end.
+func begin(c *cli.Context, e *env, argsErr error, readFlags func() error) (log zerolog.Logger, ctx context.Context, stop context.CancelFunc, end func(), err error) {
+	if argsErr != nil {
+		return log, nil, nil, nil, argsErr
+	}
+	if log, err = newLogger(c, e.stderr); err != nil {
+		return log, nil, nil, nil, err
+	}
+	ctx, stop = signalContext(c.Context)
+	release := func() {}
+	if err = readFlags(); err == nil {
+		release, err = takePidfile(c, log)
+	}
+	if err != nil {
+		stop()
+		return log, nil, nil, nil, err
+	}
+	return log, ctx, stop, func() { release(); stop() }, nil
 }
 
 // signalContext returns a context cancelled by SIGINT or SIGTERM.

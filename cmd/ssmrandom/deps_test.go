@@ -21,7 +21,8 @@ import (
 // without sockets, files or a logger, manual and completion know
 // urfave/cli but nothing of ssmrandom's packages, and control answers
 // status queries without a logger or flags, and keyfile, which sign and
-// seal share, is the standard library only. It checks
+// seal share, and reason, which receive and hostseed share, are the
+// standard library only. It checks
 // each package's own imports.
 func TestImportBoundaries(t *testing.T) {
 	if testing.Short() {
@@ -49,6 +50,8 @@ func TestImportBoundaries(t *testing.T) {
 		"memlimit":   {mod, "os", "flag", "github.com/", "golang.org/x/"},
 		"amt":        {mod, "os", "flag", "github.com/", "golang.org/x/"},
 		"driad":      {mod, "os", "flag", "github.com/rs/zerolog", "github.com/go-jose/", "github.com/urfave/cli"},
+		"reason":     {mod, "github.com/", "golang.org/x/"},
+		"buildinfo":  {mod, "github.com/", "golang.org/x/", "os", "flag"},
 	}
 	// allowed are the exceptions: sign may use keyfile and membertag,
 	// which hold only the standard library.

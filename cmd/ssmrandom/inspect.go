@@ -11,6 +11,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/describe"
 	"github.com/nordunet/ssmrandom/internal/mcast"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -89,7 +90,7 @@ func inspectTrust(path string, e *env) (*sign.Keyring, error) {
 	if err != nil {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
-	for _, w := range trustWarnings(warnings) {
+	for _, w := range report.TrustWarnings(warnings) {
 		fmt.Fprintf(e.stderr, "ssmrandom: warning: %s\n", w)
 	}
 	for _, s := range skipped {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sign"
 	"github.com/nordunet/ssmrandom/internal/words"
 )
@@ -73,7 +74,7 @@ func runKeys(c *cli.Context, e *env) error {
 			return withHint(err, "--metrics takes the metrics endpoint of a running recv, such as http://127.0.0.1:9641/metrics")
 		}
 	}
-	list := keylist.NewTrust(path, ring, skipped, trustWarnings(warnings), c.String("metrics"), last, time.Now())
+	list := keylist.NewTrust(path, ring, skipped, report.TrustWarnings(warnings), c.String("metrics"), last, time.Now())
 	if err := writeListing(c, e, list, list.Warnings); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/keylist"
 	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/send"
 	"github.com/nordunet/ssmrandom/internal/words"
@@ -59,29 +60,18 @@ type membersReloader struct {
 // reload loads the path again; trigger says why, for the log.
 func (r *membersReloader) reload(trigger string) {
 	set, warnings, skipped, err := seal.ReloadMembers(r.path)
+	rl := report.Reload{Trigger: trigger, Err: err, Gone: errors.Is(err, fs.ErrNotExist), Warnings: warnings, Skipped: skipped}
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		r.log.Error().Err(err).Str("trigger", trigger).Msg("--members is gone: sealing seeds to no host until it is back")
+	case rl.Gone:
 		set = &seal.Members{}
 	case err != nil:
-		r.log.Error().Err(err).Str("trigger", trigger).Msg("could not read --members again; keeping the members in use")
+		logLines(r.log, report.MembersReload(rl, 0, 0, 0)...)
 		return
-	}
-	for _, w := range warnings {
-		r.log.Warn().Msg(w)
-	}
-	for _, err := range skipped {
-		r.log.Error().Err(err).Msg("passed over a --members file that does not load; the other members stay")
 	}
 	added, removed := seal.Diff(r.prev, set)
 	r.set(set)
 	r.prev = set
-	ev := r.log.Info()
-	if len(skipped) > 0 {
-		ev = r.log.Warn()
-	}
-	ev.Str("trigger", trigger).Int("members", set.Len()).Int("added", added).Int("removed", removed).Int("skipped_files", len(skipped)).
-		Msg(fmt.Sprintf("members reloaded: %d members (%d added, %d removed)", set.Len(), added, removed))
+	logLines(r.log, report.MembersReload(rl, set.Len(), added, removed)...)
 }
 
 // seedSetup is send --members: the seed rounds' configuration, read from
@@ -125,12 +115,7 @@ func (s *seedSetup) config(log zerolog.Logger, m *metrics.Send) *send.Seeds {
 	cfg := s.cfg
 	cfg.Observe = func(r send.SeedRound) {
 		m.SeedRound(r.Sealed, r.Datagrams, r.SendErrors)
-		ev := log.Debug()
-		if r.Err != nil || r.SendErrors > 0 {
-			ev = log.Warn().Err(r.Err)
-		}
-		ev.Uint64("round", r.Round).Int("members", r.Members).Int("skipped_not_valid", r.Skipped).Int("sealed", r.Sealed).
-			Int("seed_datagrams", r.Datagrams).Int("send_errors", r.SendErrors).Dur("elapsed", r.Elapsed).Msg("seed round")
+		logLines(log, report.SeedRound(r))
 	}
 	return &cfg
 }

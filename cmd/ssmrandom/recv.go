@@ -24,7 +24,7 @@ import (
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/metrics"
 	"github.com/nordunet/ssmrandom/internal/receive"
-	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sample"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -34,7 +34,7 @@ import (
 
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required unless --allow-unsigned)"},
+		trustFlag("required unless --allow-unsigned"),
 		&cli.StringFlag{Name: "host-key", Usage: "this host's private X25519 key, a JWK `FILE` of mode 0600: recv becomes a member of the producers' seed rounds (member tags)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: sink.DefaultFIFO, Usage: "write verified bytes to `PATH`: a FIFO (made if missing), a file (appended to), - for stdout, or kernel"},
 		&cli.IntFlag{Name: "credit", Usage: "with -o kernel, credit `BITS` of entropy per byte, 0 to 8 (0: mix in, credit nothing)"},
@@ -45,8 +45,8 @@ func recvCommand(e *env) *cli.Command {
 		&cli.StringFlag{Name: "sample-interval", Usage: "after each kept frame, skip frames for a random time in `MIN:MAX` (e.g. 1s:20s, as the original ssmrandom did)"},
 		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "verify signatures on `N` cores; frames are still forwarded in the order they arrived", DefaultText: "the number of CPUs"},
 		&cli.IntFlag{Name: "batch", Value: receive.MaxBatch, Usage: fmt.Sprintf("when frames queue up, verify up to `N` signatures at once (1 to %d; 1: one by one)", receive.MaxBatch)},
-		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop frames made longer than `DURATION` ago"},
-		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop frames dated more than `DURATION` in the future (the clock difference tolerated)"},
+		maxAgeFlag("frames"),
+		maxSkewFlag("frames", " (the clock difference tolerated)"),
 		&cli.DurationFlag{Name: "silence", Value: defaultSilence, Usage: "raise an alarm when no producer sent a verified frame, or the output took nothing, for `DURATION` (0: never)"},
 	}
 	flags = append(flags, netFlags()...)
@@ -100,26 +100,18 @@ func runRecv(c *cli.Context, e *env) error {
 	if printVersion(c, e) {
 		return nil
 	}
-	hosts := c.Args().Slice()
-	if err := flagsFirst(hosts); err != nil {
-		return err
-	}
-	log, err := newLogger(c, e.stderr)
-	if err != nil {
-		return err
-	}
-	ctx, hup, stop := recvSignals(c.Context)
-	defer stop()
+	// A SIGHUP (systemctl reload) that comes early is a reload once recv
+	// runs, never the default death.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	opts, err := recvFlags(c, hosts)
+	hosts := c.Args().Slice()
+	var opts *recvOptions
+	log, ctx, stop, end, err := begin(c, e, flagsFirst(hosts), func() (err error) { opts, err = recvFlags(c, hosts); return err })
 	if err != nil {
 		return err
 	}
-	release, err := takePidfile(c, log)
-	if err != nil {
-		return err
-	}
-	defer release()
+	defer end()
 	srv, m, err := recvMetrics(c)
 	if err != nil {
 		return err
@@ -179,8 +171,8 @@ func newRecvLoop(log zerolog.Logger, conn datagramConn, pipe *receive.Pipeline, 
 		src.Alarms = func() receive.Alarms { return pipe.Alarms(opts.silence) }
 	}
 	m.SetSource(src)
-	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe, socketStats(conn)), metrics: m, unsigned: opts.cfg.AllowUnsigned,
-		silence: opts.silence, warned: map[receive.Reason]bool{}}
+	return &recvLoop{log: log, conn: conn, pipe: pipe, sums: receive.NewSummaries(pipe, socketStats(conn)), metrics: m, silence: opts.silence,
+		r: report.NewRecv(opts.silence, log.GetLevel() <= zerolog.DebugLevel)}
 }
 
 // serve reloads --trust (on hup and when it changes), serves the metrics
@@ -221,17 +213,6 @@ func recvStatus(pipe *receive.Pipeline, sums *receive.Summaries, out sink.Sink, 
 		}
 		return control.RecvStatus(r, time.Now())
 	}
-}
-
-// recvSignals catches signals from the start: SIGINT or SIGTERM while
-// recv resolves or joins ends ctx, and a SIGHUP (systemctl reload) that
-// comes early is a reload once recv runs, never the default death. stop
-// ends ctx; the caller stops hup with signal.Stop.
-func recvSignals(parent context.Context) (ctx context.Context, hup chan os.Signal, stop context.CancelFunc) {
-	ctx, stop = signalContext(parent)
-	hup = make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	return ctx, hup, stop
 }
 
 // flagsFirst refuses a flag among the producer hosts.
@@ -345,8 +326,8 @@ func loadTrust(path string, log zerolog.Logger) (*sign.Keyring, error) {
 	if err != nil {
 		return nil, asUsage(err, "--trust takes a folder of public JWK files, a JWK file or a JWK Set file")
 	}
-	for _, w := range trustWarnings(warnings) {
-		log.Warn().Msg(plainText(w))
+	for _, w := range report.TrustWarnings(warnings) {
+		log.Warn().Msg(words.Plain(w))
 	}
 	for _, k := range ring.Keys() {
 		log.Info().Str("kid", k.ID).Str("file", k.File).Msg("trusting key")
@@ -445,18 +426,16 @@ func newPipeline(c *cli.Context, o *recvOptions, ring *sign.Keyring, out sink.Si
 	return pipe, nil
 }
 
-// recvLoop logs what the pipeline does: drops and summaries.
+// recvLoop logs what the pipeline does, as r decides: drops, alarms and
+// summaries.
 type recvLoop struct {
-	log      zerolog.Logger
-	conn     datagramConn // a native receiver or an AMT gateway
-	pipe     *receive.Pipeline
-	sums     *receive.Summaries
-	metrics  *metrics.Recv // nil if off
-	unsigned bool          // --allow-unsigned: the summaries count unsigned frames
-	silence  time.Duration // --silence; 0: no alarms
-	alarms   receive.Alarms
-
-	warned map[receive.Reason]bool // reasons already logged once; the pipeline's finisher's
+	log     zerolog.Logger
+	conn    datagramConn // a native receiver or an AMT gateway
+	pipe    *receive.Pipeline
+	sums    *receive.Summaries
+	metrics *metrics.Recv // nil if off
+	silence time.Duration // --silence; 0: no alarms
+	r       *report.Recv
 }
 
 // run receives until a signal, --count frames or an error, with a summary
@@ -481,7 +460,7 @@ func (r *recvLoop) run(ctx context.Context, pipe *receive.Pipeline, opts receive
 	}
 	err := receive.Run(ctx, pipe, loop)
 	stopSums()
-	r.summary(zerolog.InfoLevel, "stopped")
+	logLines(r.log, r.r.Stopped(r.sums.Next(), r.pipe.Producers(), transportFields(r.conn), time.Now()))
 	switch {
 	case errors.Is(err, receive.ErrOutput):
 		r.metrics.SinkError()
@@ -508,9 +487,7 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 			sums = t.C
 		}
 		if r.silence > 0 {
-			// Check the alarms ten times per --silence, at most once
-			// every 100 ms and at least every 10 s.
-			t := time.NewTicker(min(max(r.silence/10, 100*time.Millisecond), 10*time.Second))
+			t := time.NewTicker(report.AlarmEvery(r.silence))
 			defer t.Stop()
 			alarms = t.C
 		}
@@ -518,7 +495,7 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 			select {
 			case <-sums:
 				r.checkAlarms()
-				r.summary(zerolog.InfoLevel, "summary")
+				logLines(r.log, r.r.Summary(r.sums.Next(), transportFields(r.conn), time.Now()))
 			case <-alarms:
 				r.checkAlarms()
 			case <-done:
@@ -530,35 +507,16 @@ func (r *recvLoop) summaries(interval time.Duration) (stop func()) {
 }
 
 // checkAlarms logs each alarm once when it is raised, and when it is
-// cleared; the summaries repeat the raised ones.
+// cleared.
 func (r *recvLoop) checkAlarms() {
-	if r.silence <= 0 {
-		return
-	}
-	a := r.pipe.Alarms(r.silence)
-	was := r.alarms
-	r.alarms = a
-	switch {
-	case a.Silent && !was.Silent:
-		r.log.Warn().Str("silence", r.silence.String()).Msgf("silence: no verified frame from any producer for %s", r.silence)
-	case !a.Silent && was.Silent:
-		r.log.Info().Msg("silence is over: verified frames arrive again")
-	}
-	switch {
-	case a.Stuck && !was.Stuck:
-		r.log.Warn().Str("silence", r.silence.String()).Msgf("output stuck: full, and nothing read from it for %s (is its reader, such as rngd, running?)", r.silence)
-	case !a.Stuck && was.Stuck:
-		r.log.Info().Msg("output drained again")
+	if r.silence > 0 {
+		logLines(r.log, r.r.Alarms(r.pipe.Alarms(r.silence))...)
 	}
 }
 
-// dropped logs a datagram the pipeline did not forward, or whose frame
-// changed its producer's health: at debug level each one, at warn level
-// the first of each reason, at error level a producer that turns
-// unhealthy and at info level one that recovers; each health-test
-// failure, and each isolated FIPS block failure (a good producer's chance
-// failure, no change of its state), is counted in the metrics and the
-// summaries, not logged.
+// dropped counts each health-test failure and isolated FIPS block failure
+// in the metrics, and logs what r decides of a datagram the pipeline did
+// not forward or whose frame changed its producer's health.
 func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	switch {
 	case v.HealthFailed():
@@ -566,148 +524,9 @@ func (r *recvLoop) dropped(_ []byte, src netip.Addr, v receive.Verdict) {
 	case v.BlockFailed():
 		r.metrics.BlockFailure(v.KeyID)
 	}
-	switch v.Health {
-	case receive.BecameUnhealthy:
-		r.log.Error().Str("from", src.String()).Str("kid", v.KeyID).Str("why", plainError(v.Err)).
-			Msg("producer unhealthy: its bytes failed a health test; not forwarding them until 2048 bytes in a row pass (after FIPS 140-2 blocks failing too often, at least one whole passing 2500-byte block)")
-	case receive.Recovered:
-		r.log.Info().Str("from", src.String()).Str("kid", v.KeyID).Msg("producer healthy again: forwarding its bytes")
+	if lines := r.r.Verdict(src, v); lines != nil {
+		logLines(r.log, lines...)
 	}
-	r.memberEvent(src, v)
-	if v.Reason == receive.None {
-		return
-	}
-	first := !r.warned[v.Reason]
-	if !first && r.log.GetLevel() > zerolog.DebugLevel {
-		return
-	}
-	why := v.Why()
-	r.log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", why).Msg("dropped")
-	if first && v.Reason != receive.SampledOut && v.Reason != receive.Seed && v.Reason != receive.Unhealthy { // by choice, not for recv, or logged as a state change
-		r.warned[v.Reason] = true
-		level := zerolog.WarnLevel
-		if v.Reason == receive.OutputFull {
-			// rngd 5 reads only when the kernel asks: a full FIFO is its
-			// steady state, and the --silence alarm says when it is stuck.
-			level = zerolog.InfoLevel
-		}
-		r.log.WithLevel(level).Str("from", src.String()).Stringer("reason", v.Reason).Str("why", plainError(why)).
-			Msg("dropped a datagram; further drops for this reason are counted in the summaries")
-	}
-}
-
-// memberEvent logs a change of a producer's member state: a key learned
-// at debug level, keys dropped at warn level, an entry that did not open
-// at warn level and a seed not credited at error level.
-func (r *recvLoop) memberEvent(src netip.Addr, v receive.Verdict) {
-	f := &v.Facts
-	switch v.Member {
-	case receive.KeyLearned:
-		r.log.Debug().Str("from", src.String()).Str("kid", f.KeyID).Uint64("epoch", f.Epoch).Msg("member key learned")
-	case receive.KeysDropped:
-		r.log.Warn().Str("from", src.String()).Str("kid", f.KeyID).Msg("member keys out of date (a datagram the tag check refused verified): checking this producer on signatures alone until its next seed round")
-	case receive.KeysExpired:
-		r.log.Warn().Str("from", src.String()).Str("kid", f.KeyID).Msg("no datagram passed the member tag check for --max-age: checking this producer on signatures alone until its next seed round")
-	case receive.EntryRefused:
-		r.log.Warn().Str("from", src.String()).Str("kid", f.KeyID).Str("why", plainError(v.Err)).Msg("this host's entry of a seed datagram gave no member key: is --host-key the key whose .pub.jwk the producer holds?")
-	case receive.SeedFailed:
-		r.log.Error().Str("from", src.String()).Str("kid", f.KeyID).Str("why", plainError(v.Err)).Msg("could not credit this host's seed to the kernel")
-	}
-}
-
-// summary logs what happened in the interval since the last summary
-// ("summary") or, at the end ("stopped"), since the start, leaving out
-// the counters that are 0. At info level it is raised to warn for
-// rejects, but not for output_full alone (rngd 5 reads only when the
-// kernel asks, so a full FIFO is its steady state), and for an alarm.
-func (r *recvLoop) summary(level zerolog.Level, msg string) {
-	s := r.sums.Next()
-	st, sock, prods := s.Stats, s.Socket, s.Producers
-	if msg == "stopped" {
-		st, sock, prods = s.Total, s.SocketTotal, r.pipe.Producers()
-	}
-	dropped := zerolog.Dict()
-	for _, reason := range receive.Reasons() {
-		if n := st.Dropped[reason]; n > 0 {
-			dropped.Uint64(reason.String(), n)
-		}
-	}
-	if level == zerolog.InfoLevel && (s.NewRejects > s.Dropped[receive.OutputFull] || s.Socket.KernelDrops > 0 || r.alarms.Any()) {
-		level = zerolog.WarnLevel
-	}
-	ev := r.log.WithLevel(level)
-	if msg != "stopped" {
-		ev = ev.Float64("interval_s", s.End.Sub(s.Start).Round(time.Millisecond).Seconds())
-	}
-	ev = ev.Uint64("datagrams", st.Datagrams).Uint64("frames", st.Frames).Uint64("bytes", st.Bytes)
-	if n := st.Rejected(); n > 0 {
-		ev = ev.Uint64("rejected", n).Dict("dropped", dropped)
-	} else if st.Dropped[receive.SampledOut] > 0 || st.Dropped[receive.Seed] > 0 {
-		ev = ev.Dict("dropped", dropped) // by choice, or for seed: no reject
-	}
-	if st.Unsigned > 0 {
-		ev = ev.Uint64("unsigned", st.Unsigned)
-	}
-	if m := st.Member; m != (receive.MemberStats{}) {
-		ev = ev.Dict("member", zerolog.Dict().Uint64("keys", m.Keys).Uint64("seeds", m.Seeds).Uint64("tagged", m.Tagged).
-			Uint64("probes", m.Probes).Uint64("key_drops", m.KeyDrops))
-	}
-	if sock.Foreign > 0 {
-		ev = ev.Uint64("foreign_source", sock.Foreign)
-	}
-	if sock.KernelDrops > 0 {
-		ev = ev.Uint64("kernel_drops", sock.KernelDrops)
-	}
-	if len(prods) > 0 {
-		ev = ev.Array("producers", producersArr(prods))
-	}
-	ev = ev.Dict("transport", transportDict(r.conn))
-	text := fmt.Sprintf("%s: %s (%s) forwarded, %s dropped", msg, words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
-	if msg != "stopped" {
-		text = fmt.Sprintf("%s: in the last %s, %s (%s) forwarded, %s dropped", msg, roundDuration(s.End.Sub(s.Start)),
-			words.Plural(st.Frames, "frame"), words.Plural(st.Bytes, "byte"), words.Plural(st.Rejected(), "datagram"))
-	}
-	if sock.KernelDrops > 0 {
-		text += fmt.Sprintf("; %d more dropped by the kernel (receive buffer full)", sock.KernelDrops)
-	}
-	if r.alarms.Any() {
-		alarms := zerolog.Arr()
-		if r.alarms.Silent {
-			alarms.Str("silence")
-			text += "; silence: no verified frame for " + r.silence.String()
-		}
-		if r.alarms.Stuck {
-			alarms.Str("output_stuck")
-			text += "; output stuck for " + r.silence.String()
-		}
-		ev = ev.Array("alarms", alarms)
-	}
-	ev.Msg(text)
-}
-
-// producersArr is the producers of a summary line: each key's counters
-// that are not 0, and the age of its last frame.
-func producersArr(prods []receive.ProducerStats) *zerolog.Array {
-	producers := zerolog.Arr()
-	for _, p := range prods {
-		d := zerolog.Dict().Str("kid", p.KeyID).Bool("trusted", p.Trusted)
-		if p.Unhealthy {
-			d = d.Bool("unhealthy", true)
-		}
-		for _, c := range []struct {
-			name string
-			n    uint64
-		}{{"verified", p.Frames}, {"forwarded", p.Forwarded}, {"bytes", p.Bytes}, {"health_failures", p.HealthFailures}, {"fips_block_failures", p.HealthBlocks}} {
-			if c.n > 0 {
-				d = d.Uint64(c.name, c.n)
-			}
-		}
-		if !p.LastFrame.IsZero() {
-			d = d.Float64("last_frame_age_s", time.Since(p.LastFrame).Round(time.Millisecond).Seconds())
-		}
-		producers.Dict(d)
-	}
-	return producers
 }
 
 // openOutput opens -o/--output: "kernel" is the kernel pool, anything else

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/report"
 )
 
 // TestDroppedHealthFailures checks that a producer's health is logged
@@ -19,7 +20,7 @@ import (
 // and the frames refused on probation in between.
 func TestDroppedHealthFailures(t *testing.T) {
 	var logs bytes.Buffer
-	r := &recvLoop{log: zerolog.New(&logs).Level(zerolog.InfoLevel), warned: map[receive.Reason]bool{}}
+	r := &recvLoop{log: zerolog.New(&logs).Level(zerolog.InfoLevel), r: report.NewRecv(0, false)}
 	src := netip.MustParseAddr("192.0.2.1")
 	failure := errors.New("health: repetition count test failed")
 	for _, v := range []receive.Verdict{

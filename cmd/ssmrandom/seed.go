@@ -15,7 +15,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/hostseed"
 	"github.com/nordunet/ssmrandom/internal/mcast"
-	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sink"
@@ -23,14 +23,14 @@ import (
 
 func seedCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (required)"},
+		trustFlag("required"),
 		&cli.StringFlag{Name: "host-key", Usage: "this host's private X25519 key, a JWK `FILE` of mode 0600 (required)"},
 		&cli.IntFlag{Name: "need", Value: 1, Usage: "combine the seeds of `K` distinct producer keys (1 to 255)"},
 		&cli.DurationFlag{Name: "timeout", Value: time.Minute, Usage: "give up, with exit status 1, after `DURATION`"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "kernel", Usage: "`OUT`: kernel (credit 256 bits, reseed), a new FILE (0600), or - for stdout"},
 		&cli.IntFlag{Name: "max-datagram", Aliases: []string{"s"}, Value: maxDatagramEthernet4, Usage: "drop datagrams over `BYTES` unread"},
-		&cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop seed datagrams made longer than `DURATION` ago"},
-		&cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop seed datagrams dated more than `DURATION` in the future"},
+		maxAgeFlag("seed datagrams"),
+		maxSkewFlag("seed datagrams", ""),
 	}
 	flags = append(flags, netFlags()...)
 	flags = append(flags, amtRelayFlag(), rcvbufFlag())
@@ -62,19 +62,12 @@ type hostSeedOptions struct {
 
 func runSeed(c *cli.Context, e *env) error {
 	hosts := c.Args().Slice()
-	if err := flagsFirst(hosts); err != nil {
-		return err
-	}
-	log, err := newLogger(c, e.stderr)
+	var o *hostSeedOptions
+	log, ctx, _, end, err := begin(c, e, flagsFirst(hosts), func() (err error) { o, err = hostSeedFlags(c, hosts); return err })
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(c.Context)
-	defer stop()
-	o, err := hostSeedFlags(c, hosts)
-	if err != nil {
-		return err
-	}
+	defer end()
 	ifi, _, err := interfaceFlag(c)
 	if err != nil {
 		return err
@@ -104,7 +97,7 @@ func runSeed(c *cli.Context, e *env) error {
 	if native, ok := conn.(*mcast.Receiver); ok { // an AMT gateway keeps its tunnel up itself
 		defer keepJoined(native, log)()
 	}
-	log.Info().Dict("transport", transportDict(conn)).Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
+	log.Info().Dict("transport", addFields(zerolog.Dict(), transportFields(conn))).Str("host_key", o.cfg.Key.ID()).Int("need", o.cfg.Need).Dur("timeout", c.Duration("timeout")).Msg("waiting for seeds")
 	waited, err := waitSeeds(ctx, c.Duration("timeout"), conn, taker, log)
 	if err != nil {
 		return err
@@ -128,7 +121,7 @@ func waitSeeds(ctx context.Context, timeout time.Duration, conn datagramConn, ta
 		},
 		Stop:    func() { conn.Close() },
 		BufSize: mcast.ReadBufferSize,
-		Observe: func(_ []byte, src netip.Addr, v hostseed.Verdict) { logVerdict(log, src, v) },
+		Observe: func(_ []byte, src netip.Addr, v hostseed.Verdict) { logLines(log, report.SeedVerdict(src, v)) },
 	})
 	waited := time.Since(start).Seconds()
 	if err != nil {
@@ -233,16 +226,6 @@ func putSeed(e *env, out string, kernel sink.Kernel, seed []byte) (string, error
 		return "", err
 	}
 	return "wrote the seed to " + out, nil
-}
-
-// logVerdict logs one datagram's verdict at debug level, and a seed
-// taken at info level. A verdict holds no seed.
-func logVerdict(log zerolog.Logger, src netip.Addr, v hostseed.Verdict) {
-	if v.Reason == hostseed.Taken {
-		log.Info().Str("from", src.String()).Str("kid", v.Facts.KeyID).Uint64("round", v.Facts.Round).Msg("took a seed")
-		return
-	}
-	log.Debug().Str("from", src.String()).Stringer("reason", v.Reason).AnErr("why", v.Why()).Msg("skipped")
 }
 
 // seedHint says what to check when seed heard nothing for this host.

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,9 +19,9 @@ import (
 	"github.com/nordunet/ssmrandom/internal/health"
 	"github.com/nordunet/ssmrandom/internal/mcast"
 	"github.com/nordunet/ssmrandom/internal/metrics"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/send"
 	"github.com/nordunet/ssmrandom/internal/sign"
-	"github.com/nordunet/ssmrandom/internal/words"
 )
 
 // defaultRate is the default --rate in bytes per second: 32 frames of 512
@@ -196,25 +195,13 @@ func runSender(c *cli.Context, e *env, chooseMode func(*cli.Context) (*sendMode,
 	if printVersion(c, e) {
 		return nil
 	}
-	if err := noArgs(c); err != nil {
-		return err
-	}
-	log, err := newLogger(c, e.stderr)
+	var cfg sendConfig
+	var mode *sendMode
+	log, ctx, stop, end, err := begin(c, e, noArgs(c), func() (err error) { cfg, mode, err = readSendFlags(c, chooseMode); return err })
 	if err != nil {
 		return err
 	}
-	// SIGINT or SIGTERM ends the command cleanly from the start.
-	ctx, stop := signalContext(c.Context)
-	defer stop()
-	cfg, mode, err := readSendFlags(c, chooseMode)
-	if err != nil {
-		return err
-	}
-	release, err := takePidfile(c, log)
-	if err != nil {
-		return err
-	}
-	defer release()
+	defer end() // SIGINT or SIGTERM ends the command cleanly from the start
 	in, err := openInput(c.String("input"), e.stdin)
 	if err != nil {
 		return asUsage(err, "-r/--input takes a device, a file, or - for stdin")
@@ -323,7 +310,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	if mode.signer != nil {
 		cfg.Expires = mode.signer.Valid().NotAfter
 	}
-	obs := &sendObserver{log: log, m: m}
+	obs := &sendObserver{log: log, m: m, r: report.NewSend(log.GetLevel() <= zerolog.DebugLevel)}
 	cfg.Observe = obs.observe
 	if mode.seeds != nil {
 		cfg.Seeds = mode.seeds.config(log, m)
@@ -359,7 +346,7 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 	defer cancel()
 	waitControl, err := serveControl(ctx, c, "send", log, func() control.Status {
 		start, end := sums.Last()
-		return control.SendStatus(kid, start, end, loop.Stats(), obs.failing.Load())
+		return control.SendStatus(kid, start, end, loop.Stats(), obs.r.Failing())
 	})
 	if err != nil {
 		return err
@@ -375,47 +362,28 @@ func runLoop(ctx context.Context, c *cli.Context, log zerolog.Logger, m *metrics
 		err = fmt.Errorf("key %s expired at %s: receivers drop its frames from then on; start send with the next key",
 			mode.signer.KeyID(), mode.signer.Valid().NotAfter.UTC().Format(time.RFC3339))
 	}
-	logSendTotal(log, loop.Stats(), mode.noun)
+	logLines(log, report.SendTotal(loop.Stats(), mode.noun))
 	return err
 }
 
-// logSendTotal logs what a sender sent in all, its frames called noun.
-func logSendTotal(log zerolog.Logger, s send.Stats, noun string) {
-	msg := fmt.Sprintf("sent %s, %s, %s", words.Plural(s.Frames, noun), words.Plural(s.Bytes, "byte"), words.Plural(s.SendErrors, "send error"))
-	if s.SeedRounds > 0 {
-		msg += fmt.Sprintf("; %s in %s in %s", words.Plural(s.SeedMembers, "seed"), words.Plural(s.SeedDatagrams, "seed datagram"), words.Plural(s.SeedRounds, "seed round"))
-	}
-	seedFields(log.Info(), s).Uint64("frames", s.Frames).Uint64("bytes", s.Bytes).Uint64("send_errors", s.SendErrors).Msg(msg)
-}
-
-// sendObserver logs and counts each frame sent. A failing send is logged
-// when it starts failing and when it works again; the errors in between
-// are counted in the summaries and the metrics, not logged one by one.
+// sendObserver counts each frame sent in the metrics and logs what r
+// decides of it.
 type sendObserver struct {
-	log     zerolog.Logger
-	m       *metrics.Send
-	failing atomic.Bool // read by status queries
-	lost    uint64      // the loop's goroutine only
+	log zerolog.Logger
+	m   *metrics.Send
+	r   *report.Send
 }
 
 // observe is send.Config.Observe.
 func (o *sendObserver) observe(ev send.Event) {
 	if ev.Err != nil {
 		o.m.SendError()
-		o.lost++
-		if !o.failing.Load() {
-			o.failing.Store(true)
-			o.lost = 1
-			o.log.Warn().Err(ev.Err).Msg("sending failed; frames are lost until it works again")
-		}
-		return
+	} else {
+		o.m.Sent(ev.Bytes)
 	}
-	if o.failing.Load() {
-		o.failing.Store(false)
-		o.log.Info().Uint64("frames_lost", o.lost).Msgf("sending works again, after %s lost", words.Plural(o.lost, "frame"))
+	if lines := o.r.Event(ev); lines != nil {
+		logLines(o.log, lines...)
 	}
-	o.m.Sent(ev.Bytes)
-	o.log.Debug().Uint64("seq", ev.Seq).Int("bytes", ev.Bytes).Int("datagram", ev.Datagram).Msg("sent")
 }
 
 // logSummaries logs what the loop did in each interval (never if it is
@@ -435,37 +403,11 @@ func logSummaries(ctx context.Context, sums *send.Summaries, log zerolog.Logger,
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				d := sums.Next()
-				ev := seedFields(log.Info(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes)
-				msg := fmt.Sprintf("summary: %s (%s) sent in the last %s", words.Plural(d.Frames, "frame"), words.Plural(d.Bytes, "byte"), interval)
-				if d.SendErrors > 0 {
-					ev = seedFields(log.Warn(), d).Uint64("frames", d.Frames).Uint64("bytes", d.Bytes).Uint64("send_errors", d.SendErrors)
-					msg += ", " + words.Plural(d.SendErrors, "frame") + " lost to send errors"
-				}
-				ev.Msg(msg)
+				logLines(log, report.SendSummary(sums.Next(), interval))
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
-}
-
-// seedFields adds the seed counts of s to ev, if there are seed rounds,
-// and the health counts, if the input failed a health test or a FIPS
-// block.
-func seedFields(ev *zerolog.Event, s send.Stats) *zerolog.Event {
-	if s.HealthFailures > 0 {
-		ev = ev.Uint64("health_failures", s.HealthFailures)
-	}
-	if s.HealthBlocks > 0 {
-		ev = ev.Uint64("fips_block_failures", s.HealthBlocks)
-	}
-	if s.HealthFailures+s.HealthBlocks > 0 {
-		ev = ev.Uint64("health_dropped", s.HealthDropped).Bool("input_healthy", !s.Unhealthy)
-	}
-	if s.SeedRounds == 0 {
-		return ev
-	}
-	return ev.Uint64("seed_rounds", s.SeedRounds).Uint64("seeds", s.SeedMembers).Uint64("seed_datagrams", s.SeedDatagrams)
 }
 
 // loadSigner loads -k/--key.

@@ -3,15 +3,17 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"sync"
 
 	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
 
 	"github.com/nordunet/ssmrandom/internal/memlimit"
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/replay"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -45,37 +47,22 @@ func (r *trustReloader) reload(trigger string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ring, warnings, skipped, err := sign.ReloadTrust(r.path)
+	rl := report.Reload{Trigger: trigger, Err: err, Gone: errors.Is(err, fs.ErrNotExist), Warnings: report.TrustWarnings(warnings), Skipped: skipped}
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		r.log.Error().Str("error", plainError(err)).Str("trigger", trigger).Msg("--trust is gone: trusting no key until it is back")
-		removed := r.pipe.Trust().Keys()
+	case rl.Gone:
+		rl.Removed = r.pipe.Trust().Len()
 		r.pipe.SetTrust(nil)
-		r.log.Warn().Int("removed", len(removed)).Msg("trust reloaded: 0 keys")
+		logLines(r.log, report.TrustReload(rl, r.path, 0, nil, nil, nil)...)
 		r.done(0, err)
 		return
 	case err != nil:
-		r.log.Error().Str("error", plainError(err)).Str("trigger", trigger).Msg("could not read --trust again; keeping the keys in use")
+		logLines(r.log, report.TrustReload(rl, r.path, 0, nil, nil, nil)...)
 		r.done(0, err)
 		return
 	}
-	for _, w := range trustWarnings(warnings) {
-		r.log.Warn().Msg(plainText(w))
-	}
-	for _, err := range skipped {
-		r.log.Error().Str("error", plainError(err)).Msg("passed over a --trust file that does not load; the other keys stay trusted")
-	}
 	added, removed, changed := sign.Diff(r.pipe.Trust(), ring)
 	r.pipe.SetTrust(ring)
-	ev := r.log.Info()
-	if len(skipped) > 0 {
-		ev = r.log.Warn()
-	}
-	ev.Str("trigger", trigger).Int("keys", ring.Len()).Strs("added", added).Strs("removed", removed).
-		Strs("validity_changed", changed).Int("skipped_files", len(skipped)).
-		Msg(fmt.Sprintf("trust reloaded: %d keys (%d added, %d removed)", ring.Len(), len(added), len(removed)))
-	if ring.Len() == 0 {
-		r.log.Error().Str("trust", r.path).Msg("no trusted key left: every frame is dropped until a key is added")
-	}
+	logLines(r.log, report.TrustReload(rl, r.path, ring.Len(), added, removed, changed)...)
 	r.done(len(skipped), nil)
 }
 
@@ -88,24 +75,26 @@ func (r *trustReloader) done(skipped int, err error) {
 	}
 }
 
-// trustWarnings words the warnings of sign.LoadTrust and ReloadTrust, one
-// line each.
-func trustWarnings(ws []sign.Warning) []string {
-	lines := make([]string, 0, len(ws))
-	for _, w := range ws {
-		if w.Private {
-			lines = append(lines, fmt.Sprintf("%s is a private key; trusting only its public half (keep private keys out of trust folders)", w.File))
-		} else {
-			lines = append(lines, fmt.Sprintf("key %s is in %s (valid %s) and in %s (valid %s); trusting it only when both say it is valid",
-				w.KeyID, w.File, w.Valid, w.Other, w.OtherValid))
-		}
-	}
-	return lines
-}
-
 // start reloads --trust on each value from hup (the caller's SIGHUP
 // handler) and when it changes on disk ([watch.Watcher]), until ctx is
 // done; wait waits for that. The watch is in place when start returns.
 func (r *trustReloader) start(ctx context.Context, hup <-chan os.Signal) (wait func()) {
 	return watchPath(ctx, r.path, "--trust", hup, r.reload, r.log)
+}
+
+// trustFlag is --trust, the trusted producer keys, of recv and seed;
+// required says when it is required.
+func trustFlag(required string) cli.Flag {
+	return &cli.StringFlag{Name: "trust", Usage: "trusted producer keys: a `PATH` to a folder of JWK files, one JWK file, or a JWK Set file (" + required + ")"}
+}
+
+// maxAgeFlag is --max-age of recv and seed, which drop what datagrams
+// carry when it is too old.
+func maxAgeFlag(what string) cli.Flag {
+	return &cli.DurationFlag{Name: "max-age", Value: replay.DefaultMaxAge, Usage: "drop " + what + " made longer than `DURATION` ago"}
+}
+
+// maxSkewFlag is --max-skew of recv and seed; note ends the usage.
+func maxSkewFlag(what, note string) cli.Flag {
+	return &cli.DurationFlag{Name: "max-skew", Value: replay.DefaultMaxSkew, Usage: "drop " + what + " dated more than `DURATION` in the future" + note}
 }

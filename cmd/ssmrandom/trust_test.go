@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nordunet/ssmrandom/internal/receive"
+	"github.com/nordunet/ssmrandom/internal/report"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
@@ -163,7 +164,7 @@ func (s *syncBuffer) String() string {
 // recv, inspect and keys print.
 func TestTrustWarnings(t *testing.T) {
 	end := time.Unix(1600000000, 0).UTC()
-	got := trustWarnings([]sign.Warning{
+	got := report.TrustWarnings([]sign.Warning{
 		{File: "trust/private.jwk", Private: true},
 		{File: "trust/a.jwk", KeyID: "KID", Valid: sign.Validity{NotAfter: end}, Other: "trust/b.jwk"},
 	})

@@ -1,54 +1,11 @@
 package main
 
 import (
-	"errors"
-	"io/fs"
 	"regexp"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 )
-
-// roundDuration rounds d for a reader: to the second from a second on
-// ("1m0s"), else to the millisecond ("300ms").
-func roundDuration(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Round(time.Second)
-	}
-	return d.Round(time.Millisecond)
-}
-
-// pkgPrefix matches the prefix of an internal package in an error's
-// text, at its start or after a colon: "sign: trust: ".
-var pkgPrefix = regexp.MustCompile(`(^|: |\()(?:sign|trust|mcast|sink|receive|send|frame|replay|health|sample|metrics|control|pidfile|seal|seedwire|describe): `)
-
-// plainError returns err's text for an operator: without the prefixes of
-// the internal packages it passed through, and a file error as "PATH:
-// cause" rather than Go's "stat PATH: cause".
-func plainError(err error) string {
-	if err == nil {
-		return ""
-	}
-	msg := err.Error()
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
-	}
-	return plainText(msg)
-}
-
-// plainText returns msg without the prefixes of internal packages.
-func plainText(msg string) string {
-	for {
-		t := pkgPrefix.ReplaceAllString(msg, "$1")
-		if t == msg {
-			return msg
-		}
-		msg = t
-	}
-}
 
 var (
 	badFlagValue = regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): (.*)$`)

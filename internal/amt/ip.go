@@ -206,15 +206,27 @@ func appendIGMPReport(b []byte, recordType byte, group netip.Addr, sources []net
 	binary.BigEndian.PutUint16(b[start+10:], checksum(b[start:start+hl], 0))
 	igmp := len(b)
 	b = append(b, igmpV3Report, 0, 0, 0, 0, 0, 0, 1) // type, reserved, checksum, reserved, 1 record
+	b = appendGroupRecord(b, recordType, group, sources, false)
+	binary.BigEndian.PutUint16(b[igmp+2:], checksum(b[igmp:], 0))
+	return b
+}
+
+// appendGroupRecord appends one group record with no auxiliary data, of
+// an IGMPv3 report (RFC 3376 §4.2.4: 4-byte addresses) or, with v6, of an
+// MLDv2 report (RFC 3810 §5.2.4: 16-byte addresses): its type, the
+// number of sources, the group and the sources.
+func appendGroupRecord(b []byte, recordType byte, group netip.Addr, sources []netip.Addr, v6 bool) []byte {
 	b = append(b, recordType, 0)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(sources)))
-	g := group.As4()
-	b = append(b, g[:]...)
-	for _, s := range sources {
-		a := s.As4()
-		b = append(b, a[:]...)
+	for _, a := range append([]netip.Addr{group}, sources...) {
+		if v6 {
+			x := a.As16()
+			b = append(b, x[:]...)
+		} else {
+			x := a.As4()
+			b = append(b, x[:]...)
+		}
 	}
-	binary.BigEndian.PutUint16(b[igmp+2:], checksum(b[igmp:], 0))
 	return b
 }
 
@@ -235,14 +247,7 @@ func appendMLDReport(b []byte, recordType byte, group netip.Addr, sources []neti
 	b = append(b, ipv6HopByHopRouterAlert[:]...)
 	mld := len(b)
 	b = append(b, mldV2Report, 0, 0, 0, 0, 0, 0, 1) // type, code, checksum, reserved, 1 record
-	b = append(b, recordType, 0)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(sources)))
-	g := group.As16()
-	b = append(b, g[:]...)
-	for _, s := range sources {
-		a := s.As16()
-		b = append(b, a[:]...)
-	}
+	b = appendGroupRecord(b, recordType, group, sources, true)
 	sum := pseudoSum(netip.IPv6Unspecified(), mldAllRouters, protoICMPv6, len(b)-mld)
 	binary.BigEndian.PutUint16(b[mld+2:], checksum(b[mld:], sum))
 	return b

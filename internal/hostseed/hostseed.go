@@ -28,6 +28,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nordunet/ssmrandom/internal/reason"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
@@ -59,41 +60,44 @@ const (
 	numReasons
 )
 
-var reasonNames = [numReasons]string{
-	Taken:            "taken",
-	TooBig:           "too_big",
-	NotSeed:          "not_seed",
-	Malformed:        "malformed",
-	UnsupportedSuite: "unsupported_suite",
-	OtherHost:        "other_host",
-	BadAlg:           "bad_alg",
-	UnknownKey:       "unknown_key",
-	KeyNotValid:      "key_not_valid",
-	Stale:            "stale",
-	Future:           "future",
-	Replay:           "replay",
-	BadTag:           "bad_tag",
-	BadSignature:     "bad_signature",
-	OpenFailed:       "open_failed",
-	Again:            "again",
+// reasons are the words of each reason: its name, as in logs and
+// docs/protocol.md §9.6, and its count as [Stats.Heard] says it.
+var reasons = [numReasons]struct{ name, heard string }{
+	Taken:            {"taken", "%d seeds taken"},
+	TooBig:           {"too_big", "%d over the size limit (too_big)"},
+	NotSeed:          {"not_seed", "%d frames or other datagrams that are not seed datagrams (not_seed)"},
+	Malformed:        {"malformed", "%d malformed (malformed)"},
+	UnsupportedSuite: {"unsupported_suite", "%d sealed with an unsupported HPKE suite (unsupported_suite)"},
+	OtherHost:        {"other_host", "%d seed datagrams with no entry for this host (other_host)"},
+	BadAlg:           {"bad_alg", "%d with an alg other than EdDSA (bad_alg)"},
+	UnknownKey:       {"unknown_key", "%d from untrusted signers (unknown_key)"},
+	KeyNotValid:      {"key_not_valid", "%d signed outside their key's validity period (key_not_valid)"},
+	Stale:            {"stale", "%d stale (stale: older than the maximum age, or than this run)"},
+	Future:           {"future", "%d dated in the future (future: check the clocks)"},
+	Replay:           {"replay", "%d replayed (replay)"},
+	BadTag:           {"bad_tag", "%d with a bad member tag (bad_tag)"},
+	BadSignature:     {"bad_signature", "%d with a bad signature (bad_signature)"},
+	OpenFailed:       {"open_failed", "%d entries for this host that failed to open (open_failed: the wrong host key?)"},
+	Again:            {"again", "%d more seeds of producers already taken (again)"},
 }
+
+// reasonNames are the reasons' names, for [Reason.String].
+var reasonNames = func() (names [numReasons]string) {
+	for r, w := range reasons {
+		names[r] = w.name
+	}
+	return names
+}()
 
 // String returns the reason's name as in logs and docs/protocol.md §9.6,
 // such as "other_host".
 func (r Reason) String() string {
-	if r < 0 || r >= numReasons {
-		return fmt.Sprintf("Reason(%d)", int(r))
-	}
-	return reasonNames[r]
+	return reason.Name(reasonNames[:], r)
 }
 
 // Reasons returns every reason, [Taken] first, in check order.
 func Reasons() []Reason {
-	rs := make([]Reason, numReasons)
-	for r := range rs {
-		rs[r] = Reason(r)
-	}
-	return rs
+	return reason.From(Taken, numReasons)
 }
 
 // Errors a [Verdict] wraps for the reasons that have no sentinel of
@@ -244,13 +248,7 @@ func NewOpener(cfg Config) (*Opener, error) {
 	case cfg.MaxDatagram <= 0:
 		return nil, errors.New("hostseed: no datagram size limit")
 	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = replay.DefaultMaxAge
-	}
-	if cfg.MaxSkew == 0 {
-		cfg.MaxSkew = replay.DefaultMaxSkew
-	}
-	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now})
+	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now}.Defaults())
 	if err != nil {
 		return nil, fmt.Errorf("hostseed: %w", err)
 	}
@@ -426,26 +424,16 @@ func parseReason(err error) Reason {
 	return Malformed
 }
 
+// signReasons are the reasons of the refusals of [sign.Keyring.Check];
+// any other is [Malformed].
+var signReasons = []reason.Case[Reason]{{Err: sign.ErrBadAlg, Reason: BadAlg}, {Err: sign.ErrUnknownKey, Reason: UnknownKey}, {Err: sign.ErrBadSignature, Reason: BadSignature}}
+
 // signReason maps a refusal of [sign.Keyring.Check] to a Reason.
-func signReason(err error) Reason {
-	switch {
-	case errors.Is(err, sign.ErrBadAlg):
-		return BadAlg
-	case errors.Is(err, sign.ErrUnknownKey):
-		return UnknownKey
-	case errors.Is(err, sign.ErrBadSignature):
-		return BadSignature
-	}
-	return Malformed
-}
+func signReason(err error) Reason { return reason.Of(err, Malformed, signReasons...) }
+
+// replayReasons are the reasons of the errors of [replay.Guard.Check];
+// any other is [Replay].
+var replayReasons = []reason.Case[Reason]{{Err: replay.ErrStale, Reason: Stale}, {Err: replay.ErrFuture, Reason: Future}}
 
 // replayReason maps an error of [replay.Guard.Check] to a Reason.
-func replayReason(err error) Reason {
-	switch err {
-	case replay.ErrStale:
-		return Stale
-	case replay.ErrFuture:
-		return Future
-	}
-	return Replay
-}
+func replayReason(err error) Reason { return reason.Of(err, Replay, replayReasons...) }

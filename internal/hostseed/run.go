@@ -7,26 +7,6 @@ import (
 	"sync"
 )
 
-// heard words each reason's count in [Stats.Heard].
-var heard = [numReasons]string{
-	Taken:            "%d seeds taken",
-	TooBig:           "%d over the size limit (too_big)",
-	NotSeed:          "%d frames or other datagrams that are not seed datagrams (not_seed)",
-	Malformed:        "%d malformed (malformed)",
-	UnsupportedSuite: "%d sealed with an unsupported HPKE suite (unsupported_suite)",
-	OtherHost:        "%d seed datagrams with no entry for this host (other_host)",
-	BadAlg:           "%d with an alg other than EdDSA (bad_alg)",
-	UnknownKey:       "%d from untrusted signers (unknown_key)",
-	KeyNotValid:      "%d signed outside their key's validity period (key_not_valid)",
-	Stale:            "%d stale (stale: older than the maximum age, or than this run)",
-	Future:           "%d dated in the future (future: check the clocks)",
-	Replay:           "%d replayed (replay)",
-	BadTag:           "%d with a bad member tag (bad_tag)",
-	BadSignature:     "%d with a bad signature (bad_signature)",
-	OpenFailed:       "%d entries for this host that failed to open (open_failed: the wrong host key?)",
-	Again:            "%d more seeds of producers already taken (again)",
-}
-
 // Heard says in words what the counts are: "no datagrams", or the number
 // of datagrams and, for each reason that happened, how many and what it
 // means, then how many of the seeds needed were taken. It is for the
@@ -41,7 +21,7 @@ func (s Stats) Heard() string {
 	for r := TooBig; r < numReasons; r++ {
 		if n := s.Count[r]; n > 0 {
 			b.WriteString(sep)
-			fmt.Fprintf(&b, heard[r], n)
+			fmt.Fprintf(&b, reasons[r].heard, n)
 			sep = ", "
 		}
 	}

@@ -3,8 +3,10 @@
 // 0600, then is linked into place (never overwriting without being told
 // to), so that no half-written file and no moment of a readable private
 // key exist; a read takes only a regular file of bounded size, and a
-// private key that group or others may read is refused. It knows files,
-// not keys: internal/sign and internal/seal parse what it reads.
+// private key that group or others may read is refused. It knows files
+// and the JSON that JWK files share (a strict object, a JWK Set, the
+// bounds of "nbf" and "exp"), not keys: internal/sign and internal/seal
+// parse the keys.
 package keyfile
 
 import (
@@ -141,4 +143,62 @@ func List(path string) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// Each calls load for each key file of path, as [List] names them, and
+// returns the errors of the files load refused, in file order, so that one
+// bad file does not take away the keys of the others. err is [List]'s,
+// for a path that cannot be read at all.
+func Each(path string, load func(file string) error) (skipped []error, err error) {
+	files, err := List(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := load(f); err != nil {
+			skipped = append(skipped, err)
+		}
+	}
+	return skipped, nil
+}
+
+// Load is a first load of the keys at path, which unlike reload (a
+// running daemon's) passes over no file: reload's result, or the first
+// file error reload returned in skipped, or, if no key loaded, an error
+// with the text none.
+func Load[S interface{ Len() int }, W any](path string, reload func(path string) (S, []W, []error, error), none string) (S, []W, error) {
+	var zero S
+	s, warnings, skipped, err := reload(path)
+	switch {
+	case err != nil:
+		return zero, nil, err
+	case len(skipped) > 0:
+		return zero, nil, skipped[0]
+	case s.Len() == 0:
+		return zero, nil, errors.New(none)
+	}
+	return s, warnings, nil
+}
+
+// WritePair writes a key pair's two files as [Write] does: the private
+// key priv to privPath with mode 0600, then the public key pub to pubPath
+// with mode 0644. Without force it writes nothing if either file exists
+// (an [*ExistsError]); if the second write fails, the first file is
+// removed.
+func WritePair(privPath string, priv []byte, pubPath string, pub []byte, force bool) error {
+	if !force {
+		for _, p := range []string{privPath, pubPath} {
+			if _, err := os.Lstat(p); err == nil {
+				return &ExistsError{Path: p}
+			}
+		}
+	}
+	if err := Write(privPath, priv, 0o600, force); err != nil {
+		return err
+	}
+	if err := Write(pubPath, pub, 0o644, force); err != nil {
+		os.Remove(privPath)
+		return err
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/nordunet/ssmrandom/internal/frame"
 	"github.com/nordunet/ssmrandom/internal/hostseed"
+	"github.com/nordunet/ssmrandom/internal/reason"
 	"github.com/nordunet/ssmrandom/internal/replay"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
@@ -84,19 +85,12 @@ var reasonNames = [numReasons]string{
 // String returns the reason's name as it appears in logs and metrics,
 // such as "bad_signature".
 func (r Reason) String() string {
-	if r < 0 || r >= numReasons {
-		return fmt.Sprintf("Reason(%d)", int(r))
-	}
-	return reasonNames[r]
+	return reason.Name(reasonNames[:], r)
 }
 
 // Reasons returns every reason other than [None], in check order.
 func Reasons() []Reason {
-	rs := make([]Reason, 0, numReasons-1)
-	for r := TooBig; r < numReasons; r++ {
-		rs = append(rs, r)
-	}
-	return rs
+	return reason.From(TooBig, numReasons)
 }
 
 // Stats is a snapshot of a [Pipeline]'s counters.
@@ -280,13 +274,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.MaxDatagram <= 0 {
 		return nil, errors.New("receive: no datagram size limit")
 	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = replay.DefaultMaxAge
-	}
-	if cfg.MaxSkew == 0 {
-		cfg.MaxSkew = replay.DefaultMaxSkew
-	}
-	guard, err := replay.New(replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now})
+	rc := replay.Config{MaxAge: cfg.MaxAge, MaxSkew: cfg.MaxSkew, Now: cfg.Now}.Defaults()
+	cfg.MaxAge, cfg.MaxSkew = rc.MaxAge, rc.MaxSkew // the member tag's staleness reads MaxAge too
+	guard, err := replay.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
@@ -721,31 +711,19 @@ var ErrSeed = errors.New("receive: a seed datagram (sealed per-host seeds, for s
 // ErrLimit is returned once [Config.Limit] frames were forwarded.
 var ErrLimit = errors.New("receive: frame limit reached")
 
+// signReasons are the reasons of the refusals of [sign.Keyring.Check];
+// any other is [Malformed].
+var signReasons = []reason.Case[Reason]{{Err: sign.ErrBadAlg, Reason: BadAlg}, {Err: sign.ErrUnknownKey, Reason: UnknownKey}, {Err: sign.ErrBadSignature, Reason: BadSignature}}
+
 // signReason maps a refusal of [sign.Keyring.Check] to a Reason.
-func signReason(err error) Reason {
-	switch {
-	case errors.Is(err, sign.ErrBadAlg):
-		return BadAlg
-	case errors.Is(err, sign.ErrUnknownKey):
-		return UnknownKey
-	case errors.Is(err, sign.ErrBadSignature):
-		return BadSignature
-	default:
-		return Malformed
-	}
-}
+func signReason(err error) Reason { return reason.Of(err, Malformed, signReasons...) }
+
+// replayReasons are the reasons of the errors of [replay.Guard.Check];
+// any other is [Replay].
+var replayReasons = []reason.Case[Reason]{{Err: replay.ErrStale, Reason: Stale}, {Err: replay.ErrFuture, Reason: Future}}
 
 // replayReason maps an error of [replay.Guard.Check] to a Reason.
-func replayReason(err error) Reason {
-	switch err {
-	case replay.ErrStale:
-		return Stale
-	case replay.ErrFuture:
-		return Future
-	default:
-		return Replay
-	}
-}
+func replayReason(err error) Reason { return reason.Of(err, Replay, replayReasons...) }
 
 // Stats returns the counters so far.
 func (p *Pipeline) Stats() Stats {

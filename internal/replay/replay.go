@@ -74,6 +74,19 @@ type Filter struct {
 	seen int64
 }
 
+// Defaults returns cfg with a zero MaxAge set to [DefaultMaxAge] and a
+// zero MaxSkew to [DefaultMaxSkew]: for a caller whose own zero means
+// the default.
+func (cfg Config) Defaults() Config {
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = DefaultMaxSkew
+	}
+	return cfg
+}
+
 // New returns a Guard.
 func New(cfg Config) (*Guard, error) {
 	if cfg.MaxAge <= 0 || cfg.MaxSkew < 0 {

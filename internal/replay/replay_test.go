@@ -256,3 +256,14 @@ func TestFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaults checks that Defaults fills in only the limits left zero.
+func TestDefaults(t *testing.T) {
+	got := replay.Config{MaxSkew: time.Second}.Defaults()
+	if got.MaxAge != replay.DefaultMaxAge || got.MaxSkew != time.Second {
+		t.Errorf("got MaxAge %v, MaxSkew %v; want %v, 1s", got.MaxAge, got.MaxSkew, replay.DefaultMaxAge)
+	}
+	if got := (replay.Config{}).Defaults().MaxSkew; got != replay.DefaultMaxSkew {
+		t.Errorf("got MaxSkew %v, want %v", got, replay.DefaultMaxSkew)
+	}
+}

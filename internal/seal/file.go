@@ -2,10 +2,8 @@ package seal
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"sort"
 	"time"
@@ -15,14 +13,12 @@ import (
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
 
-// Suffixes of the two files [WriteHostKeyPair] writes.
+// Suffixes of the two files [WriteHostKeyPair] writes: those of a
+// producer key pair.
 const (
-	PrivateSuffix = ".jwk"
-	PublicSuffix  = ".pub.jwk"
+	PrivateSuffix = sign.PrivateSuffix
+	PublicSuffix  = sign.PublicSuffix
 )
-
-// MaxKeyFile is the largest host key or JWK Set file read, in bytes.
-const MaxKeyFile = keyfile.MaxSize
 
 // ErrPermissions reports a private host key file that group or others
 // may read.
@@ -64,37 +60,13 @@ func WriteHostKeyPair(prefix string, k *HostKey, valid sign.Validity, force bool
 	if err != nil {
 		return "", "", err
 	}
-	if !force {
-		for _, p := range []string{privPath, pubPath} {
-			if _, err := os.Lstat(p); err == nil {
-				return "", "", fmt.Errorf("seal: %s exists; not overwriting it", p)
-			}
-		}
-	}
-	if err := writeFile(privPath, privJWK, 0o600, force); err != nil {
-		return "", "", err
-	}
-	if err := writeFile(pubPath, pubJWK, 0o644, force); err != nil {
-		os.Remove(privPath)
-		return "", "", err
+	if err := keyfile.WritePair(privPath, privJWK, pubPath, pubJWK, force); err != nil {
+		return "", "", fmt.Errorf("seal: %w", err)
 	}
 	return privPath, pubPath, nil
 }
 
-// writeFile writes b to path as [keyfile.Write] does. Without replace it
-// fails if path exists, even if it appeared meanwhile.
-func writeFile(path string, b []byte, mode os.FileMode, replace bool) error {
-	err := keyfile.Write(path, b, mode, replace)
-	switch {
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("seal: %s exists; not overwriting it", path)
-	case err != nil:
-		return fmt.Errorf("seal: %w", err)
-	}
-	return nil
-}
-
-// readKeyFile reads a key file of at most [MaxKeyFile] bytes.
+// readKeyFile reads a key file of at most [keyfile.MaxSize] bytes.
 func readKeyFile(path string) ([]byte, os.FileInfo, error) { return keyfile.Read(path) }
 
 // LoadHostKey reads a private host key JWK file. Like ssh, it refuses a
@@ -197,43 +169,30 @@ func (s *Members) ValidAt(t time.Time) []Member {
 	return out
 }
 
-// LoadMembers reads host public keys from path: a folder of JWK files
-// (every file whose name ends in .jwk or .json, not starting with "."),
-// a single JWK file, or a JWK Set file ({"keys":[...]}). A private JWK
-// adds its public half, and a notice saying so is returned in warnings.
-// Any file that does not parse is an error, and so is a path with no key.
+// LoadMembers reads the host public keys of the files [keyfile.List]
+// names for path; each is one JWK or a JWK Set. A private JWK adds its
+// public half, with a notice in warnings. A file that does not parse is
+// an error, and so is a path with no key.
 func LoadMembers(path string) (set *Members, warnings []string, err error) {
-	set, warnings, skipped, err := ReloadMembers(path)
-	switch {
-	case err != nil:
-		return nil, nil, err
-	case len(skipped) > 0:
-		return nil, nil, skipped[0]
-	case set.Len() == 0:
-		return nil, nil, fmt.Errorf("seal: members: no X25519 key in %s", path)
-	}
-	return set, warnings, nil
+	return keyfile.Load(path, ReloadMembers, "seal: members: no X25519 key in "+path)
 }
 
-// ReloadMembers reads path as [LoadMembers] does, for a producer that is
-// already running: a file that does not parse is passed over, and a
-// *[FileError] for it returned in skipped, so that one bad file does not
-// take away the members that still load. The set may be empty. err is
-// only for a path that cannot be read at all.
+// ReloadMembers is [LoadMembers] for a running producer: it passes over
+// a file that does not parse and returns its *[FileError] in skipped. The
+// set may be empty; err is for a path that cannot be read at all.
 func ReloadMembers(path string) (set *Members, warnings []string, skipped []error, err error) {
-	files, err := keyfile.List(path)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
-	}
 	var all []Member
-	for _, f := range files {
+	skipped, err = keyfile.Each(path, func(f string) error {
 		ms, w, err := loadMembersFile(f)
 		if err != nil {
-			skipped = append(skipped, err)
-			continue
+			return err
 		}
 		warnings = append(warnings, w...)
 		all = append(all, ms...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("seal: members: %w", err)
 	}
 	set, dups := newMembers(all)
 	return set, warnings, append(skipped, dups...), nil
@@ -246,22 +205,9 @@ func loadMembersFile(path string) ([]Member, []string, error) {
 	if err != nil {
 		return nil, nil, &FileError{File: path, Key: -1, Err: err}
 	}
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if m, err := members(b); err != nil {
+	jwks, index, err := keyfile.JWKs(b)
+	if err != nil {
 		return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: %v", ErrKey, err)}
-	} else if raw, ok := m["keys"]; ok {
-		if err := onlyMembers(m, []string{"keys"}); err != nil {
-			return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: a JWK Set: %v", ErrKey, err)}
-		}
-		if err := json.Unmarshal(raw, &set.Keys); err != nil || set.Keys == nil {
-			return nil, nil, &FileError{File: path, Key: -1, Err: fmt.Errorf("%w: \"keys\" is not an array of JWKs", ErrKey)}
-		}
-	}
-	jwks, index := set.Keys, true
-	if jwks == nil {
-		jwks, index = []json.RawMessage{b}, false
 	}
 	var ms []Member
 	var warnings []string

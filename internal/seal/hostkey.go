@@ -9,11 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strconv"
 	"time"
 
+	"github.com/nordunet/ssmrandom/internal/keyfile"
 	"github.com/nordunet/ssmrandom/internal/seedwire"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -177,20 +176,11 @@ func marshalJWK(pub, priv []byte, v sign.Validity) ([]byte, error) {
 	return append(b, "}\n"...), nil
 }
 
-// maxNumericDate bounds "nbf" and "exp": the year 9999, as for producer
-// keys.
-const maxNumericDate = 253402300799
-
 // checkValidity reports a period a JWK cannot hold, as sign.Validity.Check
 // does, with an error that wraps [ErrKey].
 func checkValidity(v sign.Validity) error {
-	for _, t := range []time.Time{v.NotBefore, v.NotAfter} {
-		if !t.IsZero() && (t.Unix() < 0 || t.Unix() > maxNumericDate || t.Nanosecond() != 0) {
-			return fmt.Errorf("%w: validity bound %s is not a whole second from 1970 to 9999", ErrKey, t.UTC().Format(time.RFC3339Nano))
-		}
-	}
-	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotBefore.Before(v.NotAfter) {
-		return fmt.Errorf("%w: \"exp\" %d is not after \"nbf\" %d", ErrKey, v.NotAfter.Unix(), v.NotBefore.Unix())
+	if err := keyfile.CheckPeriod(v.NotBefore, v.NotAfter); err != nil {
+		return fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	return nil
 }
@@ -203,7 +193,7 @@ func checkValidity(v sign.Validity) error {
 // each may appear once. It returns the member and, for a private JWK, the
 // host key. Errors wrap [ErrKey] and hold no key material.
 func parseJWK(b []byte) (Member, *HostKey, error) {
-	m, err := members(b)
+	m, err := keyfile.Members(b)
 	if err != nil {
 		return Member{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
@@ -239,7 +229,7 @@ func parseJWK(b []byte) (Member, *HostKey, error) {
 	if _, ok := m["alg"]; ok {
 		return Member{}, nil, fmt.Errorf("%w: has \"alg\"; a host key has none", ErrKey)
 	}
-	if err := onlyMembers(m, jwkMembers); err != nil {
+	if err := keyfile.Only(m, jwkMembers); err != nil {
 		return Member{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	if _, ok := m["use"]; ok && use != "enc" {
@@ -283,58 +273,8 @@ func parseJWK(b []byte) (Member, *HostKey, error) {
 // key but "alg". Names are case-sensitive.
 var jwkMembers = []string{"kty", "crv", "x", "d", "kid", "use", "nbf", "exp"}
 
-// onlyMembers returns an error naming the first member of m, in sorted
-// order, that is not one of allowed, or nil.
-func onlyMembers(m map[string]json.RawMessage, allowed []string) error {
-	var unknown []string
-	for name := range m {
-		if !slices.Contains(allowed, name) {
-			unknown = append(unknown, name)
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	slices.Sort(unknown)
-	return fmt.Errorf("unknown member %.32q (member names are case-sensitive)", unknown[0])
-}
-
-// members splits a JSON object into its members, refusing a member given
-// twice; names are compared exactly. Its errors say where the JSON broke
-// but quote none of it: the file may hold a private key.
-func members(b []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	bad := func() error { return fmt.Errorf("not a JSON object (at byte %d)", dec.InputOffset()) }
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, bad()
-	}
-	m := make(map[string]json.RawMessage)
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, bad()
-		}
-		name, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, bad()
-		}
-		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("member %.32q given twice", name)
-		}
-		m[name] = v
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, bad()
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON object")
-	}
-	return m, nil
-}
-
 // jwkValidity reads "nbf" and "exp": JSON integers (no fraction, no
-// exponent) from 0 to maxNumericDate, "exp" after "nbf".
+// exponent) from 0 to [keyfile.MaxNumericDate], "exp" after "nbf".
 func jwkValidity(m map[string]json.RawMessage) (sign.Validity, error) {
 	var v sign.Validity
 	for _, f := range []struct {
@@ -346,20 +286,10 @@ func jwkValidity(m map[string]json.RawMessage) (sign.Validity, error) {
 			continue
 		}
 		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil || !digits(raw) || n > maxNumericDate || (len(raw) > 1 && raw[0] == '0') {
+		if err != nil || !keyfile.Digits(raw) || n > keyfile.MaxNumericDate || (len(raw) > 1 && raw[0] == '0') {
 			return sign.Validity{}, fmt.Errorf("%w: %q is not a NumericDate from 1970 to 9999", ErrKey, f.name)
 		}
 		*f.t = time.Unix(n, 0).UTC()
 	}
 	return v, checkValidity(v)
-}
-
-// digits reports whether b is one or more decimal digits.
-func digits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return len(b) > 0
 }

@@ -2,7 +2,6 @@ package sign
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -43,30 +42,10 @@ func WriteKeyPair(prefix string, priv ed25519.PrivateKey, valid Validity, force 
 	if err != nil {
 		return "", "", err
 	}
-	if !force {
-		for _, p := range []string{privPath, pubPath} {
-			if _, err := os.Lstat(p); err == nil {
-				return "", "", fmt.Errorf("sign: %w", &keyfile.ExistsError{Path: p})
-			}
-		}
-	}
-	if err := writeFile(privPath, privJWK, 0o600, force); err != nil {
-		return "", "", err
-	}
-	if err := writeFile(pubPath, pubJWK, 0o644, force); err != nil {
-		os.Remove(privPath)
-		return "", "", err
+	if err := keyfile.WritePair(privPath, privJWK, pubPath, pubJWK, force); err != nil {
+		return "", "", fmt.Errorf("sign: %w", err)
 	}
 	return privPath, pubPath, nil
-}
-
-// writeFile writes b to path as [keyfile.Write] does. Without replace it
-// fails if path exists, even if it appeared meanwhile.
-func writeFile(path string, b []byte, mode os.FileMode, replace bool) error {
-	if err := keyfile.Write(path, b, mode, replace); err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
-	return nil
 }
 
 // readKeyFile reads a key file of at most [MaxKeyFile] bytes.
@@ -131,16 +110,7 @@ type Warning struct {
 // its public half, with a [Warning] saying so. Any file that does not
 // parse is an error, and so is a path with no key.
 func LoadTrust(path string) (ring *Keyring, warnings []Warning, err error) {
-	ring, warnings, skipped, err := ReloadTrust(path)
-	switch {
-	case err != nil:
-		return nil, nil, err
-	case len(skipped) > 0:
-		return nil, nil, skipped[0]
-	case ring.Len() == 0:
-		return nil, nil, fmt.Errorf("sign: trust: no Ed25519 key in %s", path)
-	}
-	return ring, warnings, nil
+	return keyfile.Load(path, ReloadTrust, "sign: trust: no Ed25519 key in "+path)
 }
 
 // ReloadTrust reads path as [LoadTrust] does, for a receiver that is
@@ -149,17 +119,12 @@ func LoadTrust(path string) (ring *Keyring, warnings []Warning, err error) {
 // keys that still load. The keyring may be empty. err is only for a path
 // that cannot be read at all.
 func ReloadTrust(path string) (ring *Keyring, warnings []Warning, skipped []error, err error) {
-	files, err := keyfile.List(path)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
-	}
 	var keys []Key
 	first := make(map[string]Key) // each kid's first copy, for the warning below
-	for _, f := range files {
+	skipped, err = keyfile.Each(path, func(f string) error {
 		k, w, err := loadTrustFile(f)
 		if err != nil {
-			skipped = append(skipped, err)
-			continue
+			return err
 		}
 		warnings = append(warnings, w...)
 		for _, key := range k {
@@ -170,6 +135,10 @@ func ReloadTrust(path string) (ring *Keyring, warnings []Warning, skipped []erro
 			}
 		}
 		keys = append(keys, k...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sign: trust: %w", err)
 	}
 	ring, err = NewKeyring(keys...)
 	if err != nil { // not reached: loadTrustFile computes each ID
@@ -184,37 +153,16 @@ func loadTrustFile(path string) ([]Key, []Warning, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// A JWK Set is an object with the one member "keys", spelt so
-	// (docs/protocol.md §7): anything else is read as one JWK, which
-	// refuses a "Keys".
-	var set struct {
-		Keys []json.RawMessage
-	}
-	m, err := members(b)
+	jwks, set, err := keyfile.JWKs(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %s: %w: %v", path, ErrKey, err)
-	}
-	if name := misspeltKeys(m); name != "" {
-		return nil, nil, fmt.Errorf("sign: %s: %w: member %q: a JWK Set's is \"keys\" (member names are case-sensitive)", path, ErrKey, name)
-	}
-	if raw, ok := m["keys"]; ok {
-		if err := onlyMembers(m, []string{"keys"}); err != nil {
-			return nil, nil, fmt.Errorf("sign: %s: %w: a JWK Set: %v", path, ErrKey, err)
-		}
-		if err := json.Unmarshal(raw, &set.Keys); err != nil || set.Keys == nil {
-			return nil, nil, fmt.Errorf("sign: %s: %w: \"keys\" is not an array of JWKs", path, ErrKey)
-		}
-	}
-	jwks := set.Keys
-	if jwks == nil {
-		jwks = []json.RawMessage{b}
 	}
 	var keys []Key
 	var warnings []Warning
 	for i, raw := range jwks {
 		pub, priv, valid, err := parseJWK(raw)
 		if err != nil {
-			if set.Keys != nil {
+			if set {
 				return nil, nil, fmt.Errorf("sign: %s: key %d: %w", path, i, err)
 			}
 			return nil, nil, fmt.Errorf("sign: %s: %w", path, err)

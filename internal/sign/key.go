@@ -12,6 +12,8 @@ import (
 	// go-jose's JSON matches member names exactly, as its JWK parser does;
 	// encoding/json would check "x" but let go-jose load "X".
 	josejson "github.com/go-jose/go-jose/v3/json"
+
+	"github.com/nordunet/ssmrandom/internal/keyfile"
 )
 
 // ErrKey reports a JWK that is not a usable Ed25519 key.
@@ -78,10 +80,6 @@ func (v Validity) String() string {
 	return end(v.NotBefore) + ".." + end(v.NotAfter)
 }
 
-// maxNumericDate bounds "nbf" and "exp": the year 9999, past which
-// RFC 3339 has no text for a time.
-const maxNumericDate = 253402300799
-
 // members returns the JWK members of v, each preceded by a comma.
 func (v Validity) members() string {
 	var s string
@@ -98,13 +96,8 @@ func (v Validity) members() string {
 // whole second from 1970 to 9999, or an end not after the start. Its error
 // wraps [ErrKey].
 func (v Validity) Check() error {
-	for _, t := range []time.Time{v.NotBefore, v.NotAfter} {
-		if !t.IsZero() && (t.Unix() < 0 || t.Unix() > maxNumericDate || t.Nanosecond() != 0) {
-			return fmt.Errorf("%w: validity bound %s is not a whole second from 1970 to 9999", ErrKey, t.UTC().Format(time.RFC3339Nano))
-		}
-	}
-	if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotBefore.Before(v.NotAfter) {
-		return fmt.Errorf("%w: \"exp\" %d is not after \"nbf\" %d", ErrKey, v.NotAfter.Unix(), v.NotBefore.Unix())
+	if err := keyfile.CheckPeriod(v.NotBefore, v.NotAfter); err != nil {
+		return fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	return nil
 }
@@ -176,7 +169,7 @@ func (raw *rawJWK) validity() (Validity, error) {
 		if m.n == nil {
 			continue
 		}
-		if *m.n < 0 || *m.n > maxNumericDate {
+		if *m.n < 0 || *m.n > keyfile.MaxNumericDate {
 			return Validity{}, fmt.Errorf("%w: %q %d is not a NumericDate from 1970 to 9999", ErrKey, m.name, *m.n)
 		}
 		*m.t = time.Unix(*m.n, 0).UTC()
@@ -191,12 +184,12 @@ func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, Validity, error)
 	// Member names are case-sensitive, and a JWK has only the members
 	// of jwkMembers, each once (docs/protocol.md §7). "nbf" and "exp",
 	// if present, are integers: null is not "no limit".
-	m, err := members(b)
+	m, err := keyfile.Members(b)
 	if err != nil {
 		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	for _, name := range []string{"nbf", "exp"} {
-		if raw, ok := m[name]; ok && !digits(raw) {
+		if raw, ok := m[name]; ok && !keyfile.Digits(raw) {
 			return nil, nil, Validity{}, fmt.Errorf("%w: %q is not a NumericDate from 1970 to 9999", ErrKey, name)
 		}
 	}
@@ -210,7 +203,7 @@ func parseJWK(b []byte) (ed25519.PublicKey, ed25519.PrivateKey, Validity, error)
 	if raw.Alg != "" && raw.Alg != Alg {
 		return nil, nil, Validity{}, fmt.Errorf("%w: alg %q; want %q", ErrKey, raw.Alg, Alg)
 	}
-	if err := onlyMembers(m, jwkMembers); err != nil {
+	if err := keyfile.Only(m, jwkMembers); err != nil {
 		return nil, nil, Validity{}, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	if n, err := base64.RawURLEncoding.Strict().DecodeString(raw.X); err != nil || len(n) != ed25519.PublicKeySize {

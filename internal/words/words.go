@@ -1,10 +1,14 @@
-// Package words writes counts, durations, times and validity periods the
+// Package words writes counts, durations, times, validity periods and
+// error texts (without the prefixes of the internal packages) the
 // way ssmrandom says them to a reader, so that every command and report
 // says them alike. It is pure: it formats values and does nothing else.
 package words
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -67,4 +71,43 @@ func Escape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Round rounds d for a reader: to the second from a second on
+// ("1m0s"), else to the millisecond ("300ms").
+func Round(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// pkgPrefix matches the prefix of an internal package in an error's
+// text, at its start or after a colon: "sign: trust: ".
+var pkgPrefix = regexp.MustCompile(`(^|: |\()(?:sign|trust|mcast|sink|receive|send|frame|replay|health|sample|metrics|control|pidfile|seal|seedwire|describe): `)
+
+// Error returns err's text for an operator: without the prefixes of
+// the internal packages it passed through, and a file error as "PATH:
+// cause" rather than Go's "stat PATH: cause".
+func Error(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	}
+	return Plain(msg)
+}
+
+// Plain returns msg without the prefixes of internal packages.
+func Plain(msg string) string {
+	for {
+		t := pkgPrefix.ReplaceAllString(msg, "$1")
+		if t == msg {
+			return msg
+		}
+		msg = t
+	}
 }

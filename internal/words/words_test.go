@@ -1,6 +1,10 @@
 package words_test
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,5 +52,24 @@ func TestValidity(t *testing.T) {
 func TestEscape(t *testing.T) {
 	if got, want := words.Escape("a\x00b\xffc\n"), `a\x00b\xffc\x0a`; got != want {
 		t.Errorf("Escape: got %q, want %q", got, want)
+	}
+}
+
+// TestError checks that an error line names no internal package and
+// words a file error as the path and its cause (issue 14, item 13).
+func TestError(t *testing.T) {
+	stat := &fs.PathError{Op: "stat", Path: "keys", Err: syscall.ENOENT}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("sign: trust: %w", stat), "keys: no such file or directory"},
+		{errors.New("mcast: source \"x\": sink: y"), "source \"x\": y"},
+		{errors.New("x.jws does not verify: bad_signature: sign: bad signature"), "x.jws does not verify: bad_signature: bad signature"},
+		{errors.New("signature: fine"), "signature: fine"},
+	} {
+		if got := words.Error(c.err); got != c.want {
+			t.Errorf("Error(%q): got %q, want %q", c.err, got, c.want)
+		}
 	}
 }
