@@ -212,11 +212,7 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 	}
 
 	// t0: the counters before the flood.
-	r0, err := scrape(recvURL)
-	if err != nil {
-		return row, err
-	}
-	s0, err := scrape(sendURL)
+	s0, r0, err := scrapeBoth(sendURL, recvURL)
 	if err != nil {
 		return row, err
 	}
@@ -273,6 +269,30 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 		}
 	}
 	return row, nil
+}
+
+// scrapeBoth scrapes the producer, then the receiver, then the producer
+// again, until the producer sent no frame in between (up to 100 times):
+// then every frame it counted was sent before the receiver's scrape, and
+// none after it was. (Without a flood, a frame is forwarded well within
+// the time of a scrape.)
+func scrapeBoth(sendURL, recvURL string) (send, recv metricsText, err error) {
+	for range 100 {
+		if send, err = scrape(sendURL); err != nil {
+			return nil, nil, err
+		}
+		if recv, err = scrape(recvURL); err != nil {
+			return nil, nil, err
+		}
+		again, err := scrape(sendURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		if again.sum("ssmrandom_send_frames_total") == send.sum("ssmrandom_send_frames_total") {
+			break
+		}
+	}
+	return send, recv, nil
 }
 
 // metricsURL returns the URL p logged it serves metrics at.
@@ -488,8 +508,8 @@ func printPaced(cfg config, bins []pacedBin, rows []pacedRow) {
 		"The flooder, the producer and recv share the machine's %d cores: the flooder's CPU is taken from recv, as it is when an "+
 		"attacker runs on the same host (on a network, a flood at these rates costs recv's host only its delivery).\n\n",
 		pacedSeedInterval, genuinePacedRate, cfg.floodDuration, floodBatch, runtime.NumCPU())
-	fmt.Printf("Genuine kept: recv's forwarded frames over the producer's frames sent during the flood (metrics before, "+
-		"the producer's summary after, recv's metrics %v after). Kernel drops: the drops column of /proc/PID/net/udp for "+
+	fmt.Printf("Genuine kept: recv's forwarded frames over the producer's frames sent during the flood (both from their metrics "+
+		"just before; after, the producer's summary and recv's metrics %v later). Kernel drops: the drops column of /proc/PID/net/udp for "+
 		"recv's sockets. CPU: utime+stime of /proc/PID/stat over the datagrams recv read. Memory: the peak of "+
 		"/proc/PID/smaps_rollup's Anonymous and Private_Dirty over the run, read every %v (file-backed pages of the binary "+
 		"are shared and left out).\n\n", pacedDrain, memorySample)
