@@ -8,13 +8,20 @@
 //     trusted kid with a bad signature, sent as fast as this process can
 //     while a genuine producer sends 100 frames a second: the receiver's
 //     cost and whether the genuine frames still get through;
-//  3. the sender's own signing rate against raw ed25519.Sign.
+//  3. the sender's own signing rate against raw ed25519.Sign;
+//  4. paced forged floods, 2,000 datagrams/s up to as fast as this process
+//     sends, against a member receiver (recv --host-key) and a non-member,
+//     of this binary and of the previous version's (-base): genuine frames
+//     kept, kernel drops, CPU per datagram, private memory.
 //
-// The output is Markdown on stdout; progress goes to stderr.
+// The output is Markdown on stdout; progress goes to stderr. Table 4's
+// rows also go to the CSV file -csv names, which scripts/plot-flood.py
+// draws.
 //
 // Usage, from anywhere in the module:
 //
 //	go run ./bench/e2e [-duration 3s] [-drain 1s] [-rates 1000,2000,5000,10000,20000,0] [-bin PATH]
+//	    [-tables 1,2,3,4] [-base PATH] [-flood-rates 2000,...,0] [-flood-duration 5s] [-csv FILE]
 //
 // See README.md in this directory for how to read the tables.
 package main
