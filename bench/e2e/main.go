@@ -272,6 +272,7 @@ func run(cfg config) error {
 
 	printMachine()
 
+	pacedFailed := 0
 	if cfg.tables[1] {
 		progress("rising rates")
 		rows := make([]rateRow, 0, len(cfg.rates))
@@ -313,18 +314,19 @@ func run(cfg config) error {
 		if err != nil {
 			return err
 		}
-		rows, err := b.pacedRuns(bins)
-		if err != nil {
-			return err
-		}
-		printPaced(cfg, bins, rows)
+		rows, failed := b.pacedRuns(bins)
+		printPaced(cfg, bins, rows, failed)
 		if cfg.csv != "" {
 			if err := writePacedCSV(cfg.csv, rows); err != nil {
 				return err
 			}
 		}
+		pacedFailed = len(failed)
 	}
 	fmt.Printf("Load average at the end: %s (other work on the machine skews every number above).\n", loadavg())
+	if pacedFailed > 0 {
+		return fmt.Errorf("%d paced flood runs failed (table 4)", pacedFailed)
+	}
 	return nil
 }
 

@@ -125,9 +125,9 @@ func (b *bench) pacedPair() (netip.AddrPort, error) {
 }
 
 // pacedRuns runs table 4: for each rate, each binary and mode in turn, so
-// that what else the machine does falls on all of them alike.
-func (b *bench) pacedRuns(bins []pacedBin) ([]pacedRow, error) {
-	var rows []pacedRow
+// that what else the machine does falls on all of them alike. A run that
+// fails is left out and named in failed; the others go on.
+func (b *bench) pacedRuns(bins []pacedBin) (rows []pacedRow, failed []error) {
 	for _, rate := range b.cfg.floodRates {
 		for _, pb := range bins {
 			modes := []pacedMode{modeNonMember}
@@ -138,13 +138,16 @@ func (b *bench) pacedRuns(bins []pacedBin) ([]pacedRow, error) {
 				progress(fmt.Sprintf("  %s %s, %s forged/s", pb.label, m, rateName(rate)))
 				row, err := b.pacedRun(pb, m, rate)
 				if err != nil {
-					return rows, fmt.Errorf("%s %s at %s/s: %w", pb.label, m, rateName(rate), err)
+					err = fmt.Errorf("%s %s at %s/s: %w", pb.label, m, rateName(rate), err)
+					progress(err.Error())
+					failed = append(failed, err)
+					continue
 				}
 				rows = append(rows, row)
 			}
 		}
 	}
-	return rows, nil
+	return rows, failed
 }
 
 func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error) {
@@ -199,6 +202,9 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 	src := netip.MustParseAddr("127.0.0.1")
 	c, err := captureGenuine(g, src, pb.member, captureTimeout)
 	if err != nil {
+		if pb.member {
+			err = fmt.Errorf("%w (its recv has --host-key: does its send tag with --members?)", err)
+		}
 		return row, err
 	}
 	time.Sleep(settle)
@@ -496,7 +502,7 @@ func writePacedCSV(path string, rows []pacedRow) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func printPaced(cfg config, bins []pacedBin, rows []pacedRow) {
+func printPaced(cfg config, bins []pacedBin, rows []pacedRow, failed []error) {
 	fmt.Printf("## 4. Paced forged floods: member and non-member, before and after\n\n")
 	fmt.Printf("A genuine producer (`send -k A --members DIR --seed-interval %v`, %d frames/s; DIR holds one host key, "+
 		"recv's --host-key in the member runs) and recv trusting A. This benchmark copies one genuine frame off the group "+
@@ -533,6 +539,13 @@ func printPaced(cfg config, bins []pacedBin, rows []pacedRow) {
 			r.drops, r.recvDgs, r.cpuPer(), cores(r.cpu, r.wall), mib(r.mem.Anonymous), mib(r.mem.PrivateDirty), reasons(r.dropped))
 	}
 	fmt.Println()
+	if len(failed) > 0 {
+		fmt.Printf("**%d runs failed** and are not in the table:\n\n", len(failed))
+		for _, err := range failed {
+			fmt.Printf("- %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		}
+		fmt.Println()
+	}
 	if cfg.csv != "" {
 		fmt.Printf("The rows are in %s; `python3 scripts/plot-flood.py %s docs/flood.svg` draws them.\n\n", cfg.csv, cfg.csv)
 	}
