@@ -226,9 +226,12 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 	if err != nil {
 		return row, err
 	}
-	drops0, _, err := harness.SocketDrops(pid)
+	drops0, socks, err := harness.SocketDrops(pid)
 	if err != nil {
 		return row, err
+	}
+	if socks == 0 {
+		return row, fmt.Errorf("recv (pid %d) holds no UDP socket in /proc/%d/net/udp or udp6", pid, pid)
 	}
 	t0 := time.Now()
 
