@@ -56,6 +56,12 @@ const (
 	// before the receiver's counters are read.
 	pacedDrain = 500 * time.Millisecond
 
+	// pacedMaxDatagram is the producer's --max-datagram: 1472 bytes (IPv4
+	// over Ethernet, recv's default limit), so that a frame of frameSize
+	// bytes fits with a member tag in its header (it does not at send's
+	// default of 1232).
+	pacedMaxDatagram = 1472
+
 	// memorySample is how often the receiver's private memory is read.
 	memorySample = 100 * time.Millisecond
 )
@@ -91,6 +97,12 @@ type pacedRow struct {
 	wall    time.Duration // t0 to the last reading
 	mem     harness.Memory
 	dropped map[string]uint64 // recv's drops by reason, same time
+
+	// member holds a member's counters over the same time (recv's
+	// ssmrandom_recv_member_total by kind: keys learned, tagged, probes,
+	// key_drops), and keysBefore the keys it had learned before the flood.
+	member     map[string]uint64
+	keysBefore uint64
 }
 
 // pacedBins returns the binaries of table 4, after then before.
@@ -181,7 +193,7 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 
 	s, err := b.startBin(pb.bin, "send", limit, "sending", "send", "-k", b.keyA, "-r", "/dev/urandom",
 		"-g", g.Addr().String(), "-p", strconv.Itoa(int(g.Port())), "-i", "lo", "-t", "1",
-		"-s", strconv.Itoa(frameSize), "--rate", strconv.Itoa(genuinePacedRate*frameSize),
+		"-s", strconv.Itoa(frameSize), "--max-datagram", strconv.Itoa(pacedMaxDatagram), "--rate", strconv.Itoa(genuinePacedRate*frameSize),
 		"--members", b.members, "--seed-interval", pacedSeedInterval.String(),
 		"--log-format", "json", "--stats-interval", "0", "--metrics-addr", "127.0.0.1:0")
 	if err != nil {
@@ -271,11 +283,10 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 	row.recvDgs = uint64(r1.sum("ssmrandom_recv_datagrams_total") - r0.sum("ssmrandom_recv_datagrams_total"))
 	row.drops = drops1 - drops0
 	row.cpu = cpu1 - cpu0
-	row.dropped = map[string]uint64{}
-	for reason, n := range r1.byLabel("ssmrandom_recv_dropped_total", "reason") {
-		if d := n - r0.byLabel("ssmrandom_recv_dropped_total", "reason")[reason]; d > 0 {
-			row.dropped[reason] = uint64(d)
-		}
+	row.dropped = deltas(r0, r1, "ssmrandom_recv_dropped_total", "reason")
+	if mode == modeMember {
+		row.member = deltas(r0, r1, "ssmrandom_recv_member_total", "kind")
+		row.keysBefore = uint64(r0.byLabel("ssmrandom_recv_member_total", "kind")["keys"])
 	}
 	return row, nil
 }
@@ -364,6 +375,19 @@ func (m *memoryPeak) stop() harness.Memory {
 	return m.peak
 }
 
+// deltas returns the growth of the series of the metric name from
+// before to after, by the value of label; growths of 0 are left out.
+func deltas(before, after metricsText, name, label string) map[string]uint64 {
+	b := before.byLabel(name, label)
+	out := map[string]uint64{}
+	for v, n := range after.byLabel(name, label) {
+		if d := n - b[v]; d > 0 {
+			out[v] = uint64(d)
+		}
+	}
+	return out
+}
+
 // ---- Prometheus text ----
 
 // metricsText is a scrape: each sample line's series (name and labels)
@@ -444,7 +468,8 @@ func (m metricsText) byLabel(name, label string) map[string]float64 {
 // pacedHeader is the CSV's header line.
 var pacedHeader = []string{"binary", "version", "mode", "target_rate", "flood_sent", "flood_rate", "flood_send_errors", "forged_tagged",
 	"genuine_sent", "genuine_delivered", "genuine_delivered_fraction", "recv_datagrams", "kernel_drops",
-	"recv_cpu_us_per_datagram", "recv_cores", "private_anon_peak_kib", "private_dirty_peak_kib", "rss_peak_kib", "recv_dropped"}
+	"recv_cpu_us_per_datagram", "recv_cores", "private_anon_peak_kib", "private_dirty_peak_kib", "rss_peak_kib", "recv_dropped",
+	"member_keys_before", "member_counts"}
 
 func (r pacedRow) fraction() float64 {
 	if r.genSent == 0 {
@@ -468,7 +493,7 @@ func (r pacedRow) record() []string {
 		strconv.FormatUint(r.recvDgs, 10), strconv.FormatUint(r.drops, 10),
 		fmt.Sprintf("%.2f", r.cpuPer()), cores(r.cpu, r.wall),
 		strconv.FormatInt(r.mem.Anonymous, 10), strconv.FormatInt(r.mem.PrivateDirty, 10), strconv.FormatInt(r.mem.Rss, 10),
-		reasonList(r.dropped)}
+		reasonList(r.dropped), strconv.FormatUint(r.keysBefore, 10), reasonList(r.member)}
 }
 
 // reasonList is "reason=count" for each reason, space separated.
@@ -507,7 +532,7 @@ func writePacedCSV(path string, rows []pacedRow) error {
 
 func printPaced(cfg config, bins []pacedBin, rows []pacedRow, failed []error) {
 	fmt.Printf("## 4. Paced forged floods: member and non-member, before and after\n\n")
-	fmt.Printf("A genuine producer (`send -k A --members DIR --seed-interval %v`, %d frames/s; DIR holds one host key, "+
+	fmt.Printf("A genuine producer (`send -k A -s %d --max-datagram %d --members DIR --seed-interval %v`, %d frames/s; DIR holds one host key, "+
 		"recv's --host-key in the member runs) and recv trusting A. This benchmark copies one genuine frame off the group "+
 		"(with a member tag, if the producer tags), then floods for %v at the target rate, from 127.0.0.1 (the producer's "+
 		"own address) on a port of its own, with sendmmsg in batches of up to %d: forged frames with the producer's kid and "+
@@ -516,7 +541,7 @@ func printPaced(cfg config, bins []pacedBin, rows []pacedRow, failed []error) {
 		"signature, and costs a non-member a full verification. \"max\" floods as fast as one goroutine of this process goes. "+
 		"The flooder, the producer and recv share the machine's %d cores: the flooder's CPU is taken from recv, as it is when an "+
 		"attacker runs on the same host (on a network, a flood at these rates costs recv's host only its delivery).\n\n",
-		pacedSeedInterval, genuinePacedRate, cfg.floodDuration, floodBatch, runtime.NumCPU())
+		frameSize, pacedMaxDatagram, pacedSeedInterval, genuinePacedRate, cfg.floodDuration, floodBatch, runtime.NumCPU())
 	fmt.Printf("Genuine kept: recv's forwarded frames over the producer's frames sent during the flood (both from their metrics "+
 		"just before; after, the producer's summary and recv's metrics %v later). Kernel drops: the drops column of /proc/PID/net/udp for "+
 		"recv's sockets. CPU: utime+stime of /proc/PID/stat over the datagrams recv read. Memory: the peak of "+
@@ -530,16 +555,20 @@ func printPaced(cfg config, bins []pacedBin, rows []pacedRow, failed []error) {
 		fmt.Println()
 	}
 	fmt.Println()
-	fmt.Println("| binary | receiver | forged/s target | forged sent/s | genuine kept | kernel drops | recv datagrams | recv CPU µs/datagram | recv cores | private anon peak MiB | private dirty peak MiB | dropped by recv |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| binary | receiver | forged/s target | forged sent/s | genuine kept | kernel drops | recv datagrams | recv CPU µs/datagram | recv cores | private anon peak MiB | private dirty peak MiB | dropped by recv | member |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
 	for _, r := range rows {
 		target := strconv.Itoa(r.target)
 		if r.target == 0 {
 			target = "max"
 		}
-		fmt.Printf("| %s | %s | %s | %.0f | %d/%d (%.1f%%) | %d | %d | %.1f | %s | %s | %s | %s |\n",
+		member := "-"
+		if r.mode == modeMember {
+			member = fmt.Sprintf("%d keys before; %s", r.keysBefore, reasons(r.member))
+		}
+		fmt.Printf("| %s | %s | %s | %.0f | %d/%d (%.1f%%) | %d | %d | %.1f | %s | %s | %s | %s | %s |\n",
 			r.bin.label, r.mode, target, perSec(r.flood.sent, r.flood.active), r.genKept, r.genSent, 100*r.fraction(),
-			r.drops, r.recvDgs, r.cpuPer(), cores(r.cpu, r.wall), mib(r.mem.Anonymous), mib(r.mem.PrivateDirty), reasons(r.dropped))
+			r.drops, r.recvDgs, r.cpuPer(), cores(r.cpu, r.wall), mib(r.mem.Anonymous), mib(r.mem.PrivateDirty), reasons(r.dropped), member)
 	}
 	fmt.Println()
 	if len(failed) > 0 {
