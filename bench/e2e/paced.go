@@ -100,9 +100,8 @@ type pacedRow struct {
 
 	// member holds a member's counters over the same time (recv's
 	// ssmrandom_recv_member_total by kind: keys learned, tagged, probes,
-	// key_drops), and keysBefore the keys it had learned before the flood.
-	member     map[string]uint64
-	keysBefore uint64
+	// key_drops), and memberBefore the same from its start to the flood.
+	member, memberBefore map[string]uint64
 }
 
 // pacedBins returns the binaries of table 4, after then before.
@@ -286,7 +285,7 @@ func (b *bench) pacedRun(pb pacedBin, mode pacedMode, rate int) (pacedRow, error
 	row.dropped = deltas(r0, r1, "ssmrandom_recv_dropped_total", "reason")
 	if mode == modeMember {
 		row.member = deltas(r0, r1, "ssmrandom_recv_member_total", "kind")
-		row.keysBefore = uint64(r0.byLabel("ssmrandom_recv_member_total", "kind")["keys"])
+		row.memberBefore = deltas(nil, r0, "ssmrandom_recv_member_total", "kind")
 	}
 	return row, nil
 }
@@ -469,7 +468,7 @@ func (m metricsText) byLabel(name, label string) map[string]float64 {
 var pacedHeader = []string{"binary", "version", "mode", "target_rate", "flood_sent", "flood_rate", "flood_send_errors", "forged_tagged",
 	"genuine_sent", "genuine_delivered", "genuine_delivered_fraction", "recv_datagrams", "kernel_drops",
 	"recv_cpu_us_per_datagram", "recv_cores", "private_anon_peak_kib", "private_dirty_peak_kib", "rss_peak_kib", "recv_dropped",
-	"member_keys_before", "member_counts"}
+	"member_before", "member_during"}
 
 func (r pacedRow) fraction() float64 {
 	if r.genSent == 0 {
@@ -493,7 +492,7 @@ func (r pacedRow) record() []string {
 		strconv.FormatUint(r.recvDgs, 10), strconv.FormatUint(r.drops, 10),
 		fmt.Sprintf("%.2f", r.cpuPer()), cores(r.cpu, r.wall),
 		strconv.FormatInt(r.mem.Anonymous, 10), strconv.FormatInt(r.mem.PrivateDirty, 10), strconv.FormatInt(r.mem.Rss, 10),
-		reasonList(r.dropped), strconv.FormatUint(r.keysBefore, 10), reasonList(r.member)}
+		reasonList(r.dropped), reasonList(r.memberBefore), reasonList(r.member)}
 }
 
 // reasonList is "reason=count" for each reason, space separated.
@@ -564,7 +563,7 @@ func printPaced(cfg config, bins []pacedBin, rows []pacedRow, failed []error) {
 		}
 		member := "-"
 		if r.mode == modeMember {
-			member = fmt.Sprintf("%d keys before; %s", r.keysBefore, reasons(r.member))
+			member = fmt.Sprintf("before: %s; during: %s", reasons(r.memberBefore), reasons(r.member))
 		}
 		fmt.Printf("| %s | %s | %s | %.0f | %d/%d (%.1f%%) | %d | %d | %.1f | %s | %s | %s | %s | %s |\n",
 			r.bin.label, r.mode, target, perSec(r.flood.sent, r.flood.active), r.genKept, r.genSent, 100*r.fraction(),
