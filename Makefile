@@ -76,9 +76,14 @@ bench-sign:
 	./bench/sign.sh 10
 
 # Sender and receiver on loopback at rising rates and under forged floods:
-# frames/s, loss, CPU per frame, peak RSS (bench/e2e/README.md).
+# frames/s, loss, CPU per frame, peak RSS (bench/e2e/README.md). Table 4
+# floods a member and a non-member at paced rates and writes FLOOD_CSV;
+# BASE=PATH adds the previous version's binary as "before" (a few minutes
+# in all). scripts/plot-flood.py draws the CSV (docs/performance.md, Flood).
+FLOOD_CSV ?= flood.csv
+BASE ?=
 bench-e2e:
-	$(GO) run ./bench/e2e
+	$(GO) run ./bench/e2e -csv $(FLOOD_CSV) $(if $(BASE),-base $(BASE))
 
 # Each fuzz target for its budget (go test -fuzz takes one target at a time).
 fuzz:
@@ -124,6 +129,6 @@ deb-check: deb
 	./scripts/check-deb.sh dist
 
 clean:
-	rm -f ssmrandom
+	rm -f ssmrandom flood.csv
 	rm -rf dist/ssmrandom_*.deb dist/deb-root.*
 	$(GO) clean -testcache

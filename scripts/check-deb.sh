@@ -200,6 +200,7 @@ drwxr-xr-x root/root ./usr/share/doc/ssmrandom/
 drwxr-xr-x root/root ./usr/share/doc/ssmrandom/examples/
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/grafana-dashboard.json
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/examples/rngd-ssmrandom.conf
+-rw-r--r-- root/root ./usr/share/doc/ssmrandom/flood.svg
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/metrics.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/migration.md
 -rw-r--r-- root/root ./usr/share/doc/ssmrandom/performance.md

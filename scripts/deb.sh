@@ -23,7 +23,7 @@
 #   /usr/share/man/man8/ssmrandom.8.gz          from `ssmrandom man`
 #   /usr/share/bash-completion/completions/ssmrandom   from `ssmrandom completion bash`
 #   /usr/share/zsh/vendor-completions/_ssmrandom       from `ssmrandom completion zsh`
-#   /usr/share/doc/ssmrandom/                   README, README.Debian, every docs/*.md,
+#   /usr/share/doc/ssmrandom/                   README, README.Debian, every docs/*.md and *.svg,
 #                                               examples/, changelog
 # The user ssmrandom and /etc/ssmrandom/trust are made by postinst, which
 # gives /etc/ssmrandom to the group ssmrandom and applies the udev rule to
@@ -137,7 +137,8 @@ install -D -m 0644 "$pkg/README.md" "$doc/README.Debian"
 install -D -m 0644 "$pkg/debian/copyright" "$doc/copyright"
 # Every page of docs/: the man page and --help name them as docs/NAME.md
 # (the man page's SEE ALSO says where they are installed).
-for f in docs/*.md; do
+# The figures they show (docs/*.svg) beside them.
+for f in docs/*.md docs/*.svg; do
 	install -D -m 0644 "$f" "$doc/$(basename "$f")"
 done
 for f in "$pkg"/examples/*; do

@@ -8,13 +8,20 @@
 //     trusted kid with a bad signature, sent as fast as this process can
 //     while a genuine producer sends 100 frames a second: the receiver's
 //     cost and whether the genuine frames still get through;
-//  3. the sender's own signing rate against raw ed25519.Sign.
+//  3. the sender's own signing rate against raw ed25519.Sign;
+//  4. paced forged floods, 2,000 datagrams/s up to as fast as this process
+//     sends, against a member receiver (recv --host-key) and a non-member,
+//     of this binary and of the previous version's (-base): genuine frames
+//     kept, kernel drops, CPU per datagram, private memory.
 //
-// The output is Markdown on stdout; progress goes to stderr.
+// The output is Markdown on stdout; progress goes to stderr. Table 4's
+// rows also go to the CSV file -csv names, which scripts/plot-flood.py
+// draws.
 //
 // Usage, from anywhere in the module:
 //
 //	go run ./bench/e2e [-duration 3s] [-drain 1s] [-rates 1000,2000,5000,10000,20000,0] [-bin PATH]
+//	    [-tables 1,2,3,4] [-base PATH] [-flood-rates 2000,...,0] [-flood-duration 5s] [-csv FILE]
 //
 // See README.md in this directory for how to read the tables.
 package main
@@ -110,6 +117,12 @@ type config struct {
 	duration time.Duration // send time per run
 	drain    time.Duration // wait after the sender stops, before stopping recv
 	rates    []int         // target frames per second; 0 is unlimited
+	tables   map[int]bool  // which tables to run
+
+	base          string        // the previous version's binary, for table 4's "before" rows
+	floodRates    []int         // table 4's forged datagrams/s; 0 is as fast as it goes
+	floodDuration time.Duration // table 4's flood time per run
+	csv           string        // table 4's CSV file, or ""
 }
 
 func main() {
@@ -119,18 +132,36 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "send for this long per run")
 	flag.DurationVar(&cfg.drain, "drain", time.Second, "wait this long after a sender stops before stopping recv")
 	flag.StringVar(&rates, "rates", "1000,2000,5000,10000,20000,0", "target send `rates` in frames/s, comma separated; 0 is unlimited")
+	var tables, floodRates string
+	flag.StringVar(&tables, "tables", "1,2,3,4", "run these `tables`, comma separated: 1 rising rates, 2 floods, 3 signing rate, 4 paced floods")
+	flag.StringVar(&cfg.base, "base", "", "table 4: also flood the previous version's ssmrandom `binary` (the \"before\" rows)")
+	flag.StringVar(&floodRates, "flood-rates", "2000,5000,10000,20000,50000,100000,0", "table 4: forged `rates` in datagrams/s, comma separated; 0 is as fast as the flooder goes")
+	flag.DurationVar(&cfg.floodDuration, "flood-duration", 5*time.Second, "table 4: flood this long per run")
+	flag.StringVar(&cfg.csv, "csv", "", "table 4: also write its rows to this CSV `file`")
 	flag.Parse()
-	for _, s := range strings.Split(rates, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			fmt.Fprintf(os.Stderr, "e2e: bad -rates entry %q\n", s)
-			os.Exit(2)
+	var err error
+	if cfg.rates, err = intList(rates); err != nil {
+		usage("bad -rates: %v", err)
+	}
+	if cfg.floodRates, err = intList(floodRates); err != nil {
+		usage("bad -flood-rates: %v", err)
+	}
+	ts, err := intList(tables)
+	if err != nil {
+		usage("bad -tables: %v", err)
+	}
+	cfg.tables = map[int]bool{}
+	for _, t := range ts {
+		if t < 1 || t > 4 {
+			usage("bad -tables: no table %d", t)
 		}
-		cfg.rates = append(cfg.rates, n)
+		cfg.tables[t] = true
 	}
 	if cfg.duration <= 0 || cfg.duration > 30*time.Second || cfg.drain < 0 {
-		fmt.Fprintln(os.Stderr, "e2e: -duration takes up to 30s, -drain a duration of 0 or more")
-		os.Exit(2)
+		usage("-duration takes up to 30s, -drain a duration of 0 or more")
+	}
+	if cfg.floodDuration <= 0 || cfg.floodDuration > 30*time.Second {
+		usage("-flood-duration takes up to 30s")
 	}
 
 	// Every way out kills the children and removes the temp dir: a normal
@@ -144,8 +175,13 @@ func main() {
 		cleanup()
 		os.Exit(130)
 	}()
-	time.AfterFunc(watchdog, func() {
-		fmt.Fprintf(os.Stderr, "e2e: still running after %v: giving up\n", watchdog)
+	limit := watchdog
+	if cfg.tables[4] {
+		// Up to three receivers per rate, each run well under this.
+		limit += time.Duration(3*len(cfg.floodRates)) * (cfg.floodDuration + 10*time.Second)
+	}
+	time.AfterFunc(limit, func() {
+		fmt.Fprintf(os.Stderr, "e2e: still running after %v: giving up\n", limit)
 		cleanup()
 		os.Exit(1)
 	})
@@ -155,7 +191,7 @@ func main() {
 			panic(r)
 		}
 	}()
-	err := run(cfg)
+	err = run(cfg)
 	cleanup()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
@@ -171,7 +207,11 @@ type bench struct {
 	keyA     string // private key file of the trusted producer
 	pubA     string // its public key file, recv's --trust
 	keyB     string // private key file of an untrusted producer
+	hostKey  string // private host key file of table 4's member (recv --host-key)
+	members  string // folder with its public key (send --members)
 	nextPair int    // next group/port pair
+
+	nextPaced int // next group/port pair of table 4
 }
 
 // cleanupState is what cleanup must undo.
@@ -216,39 +256,97 @@ func run(cfg config) error {
 		}
 	}
 	b.keyA, b.pubA, b.keyB = filepath.Join(dir, "a.jwk"), filepath.Join(dir, "a.pub.jwk"), filepath.Join(dir, "b.jwk")
+	// A host key for table 4's member: its public half alone in the
+	// producer's members folder.
+	b.members = filepath.Join(dir, "members")
+	if err := os.Mkdir(b.members, 0o700); err != nil {
+		return err
+	}
+	if out, err := exec.Command(b.bin, "keygen", "--host", "-o", filepath.Join(dir, "host")).CombinedOutput(); err != nil {
+		return fmt.Errorf("keygen --host: %v: %s", err, out)
+	}
+	b.hostKey = filepath.Join(dir, "host.jwk")
+	if err := os.Rename(filepath.Join(dir, "host.pub.jwk"), filepath.Join(b.members, "host.pub.jwk")); err != nil {
+		return err
+	}
 
 	printMachine()
 
-	progress("rising rates")
-	rows := make([]rateRow, 0, len(cfg.rates))
-	for _, r := range cfg.rates {
-		row, err := b.rateRun(r)
-		if err != nil {
-			return fmt.Errorf("rate %s: %w", rateName(r), err)
+	pacedFailed := 0
+	if cfg.tables[1] {
+		progress("rising rates")
+		rows := make([]rateRow, 0, len(cfg.rates))
+		for _, r := range cfg.rates {
+			row, err := b.rateRun(r)
+			if err != nil {
+				return fmt.Errorf("rate %s: %w", rateName(r), err)
+			}
+			rows = append(rows, row)
 		}
-		rows = append(rows, row)
+		printRates(cfg, rows)
 	}
-	printRates(cfg, rows)
 
-	progress("floods")
-	var floods []floodRow
-	for _, k := range []floodKind{floodNone, floodUnknownKey, floodBadSignature} {
-		row, err := b.floodRun(k)
-		if err != nil {
-			return fmt.Errorf("flood %s: %w", k, err)
+	if cfg.tables[2] {
+		progress("floods")
+		var floods []floodRow
+		for _, k := range []floodKind{floodNone, floodUnknownKey, floodBadSignature} {
+			row, err := b.floodRun(k)
+			if err != nil {
+				return fmt.Errorf("flood %s: %w", k, err)
+			}
+			floods = append(floods, row)
 		}
-		floods = append(floods, row)
+		printFloods(cfg, floods)
 	}
-	printFloods(cfg, floods)
 
-	progress("sender signing rate")
-	sr, err := b.signRun()
-	if err != nil {
-		return fmt.Errorf("signing rate: %w", err)
+	if cfg.tables[3] {
+		progress("sender signing rate")
+		sr, err := b.signRun()
+		if err != nil {
+			return fmt.Errorf("signing rate: %w", err)
+		}
+		printSign(cfg, sr)
 	}
-	printSign(cfg, sr)
+
+	if cfg.tables[4] {
+		progress("paced floods")
+		bins, err := b.pacedBins()
+		if err != nil {
+			return err
+		}
+		rows, failed := b.pacedRuns(bins)
+		printPaced(cfg, bins, rows, failed)
+		if cfg.csv != "" {
+			if err := writePacedCSV(cfg.csv, rows); err != nil {
+				return err
+			}
+		}
+		pacedFailed = len(failed)
+	}
 	fmt.Printf("Load average at the end: %s (other work on the machine skews every number above).\n", loadavg())
+	if pacedFailed > 0 {
+		return fmt.Errorf("%d paced flood runs failed (table 4)", pacedFailed)
+	}
 	return nil
+}
+
+// intList parses a comma-separated list of integers of 0 or more.
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a whole number of 0 or more", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// usage prints a usage error and exits 2.
+func usage(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
+	os.Exit(2)
 }
 
 // build compiles ./cmd/ssmrandom of the enclosing module into dir.
@@ -260,7 +358,15 @@ func build(dir string) (string, error) {
 	if err := harness.Build(ctx, bin); err != nil {
 		return "", fmt.Errorf("%w; run from the repository or pass -bin", err)
 	}
-	return bin, nil
+	// Written back now: until then the binary's pages are dirty in the
+	// page cache, and a process that maps them alone counts them as its
+	// Private_Dirty (table 4).
+	f, err := os.Open(bin)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return bin, f.Sync()
 }
 
 // pair returns the next unused group and port.
@@ -303,9 +409,14 @@ type proc struct {
 // limit runs out or this process dies. readyMsg is the log message (the
 // JSON "message") that says the process is at work.
 func (b *bench) start(name string, limit time.Duration, readyMsg string, args ...string) (*proc, error) {
+	return b.startBin(b.bin, name, limit, readyMsg, args...)
+}
+
+// startBin is start with the binary bin.
+func (b *bench) startBin(bin, name string, limit time.Duration, readyMsg string, args ...string) (*proc, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	children.Lock()
-	hp, err := harness.Start(ctx, name, harness.Options{Group: true, Combined: true, MaxLines: maxLogLines}, append([]string{b.bin}, args...)...)
+	hp, err := harness.Start(ctx, name, harness.Options{Group: true, Combined: true, MaxLines: maxLogLines}, append([]string{bin}, args...)...)
 	if err != nil {
 		children.Unlock()
 		cancel()
