@@ -19,4 +19,7 @@ func RunSeedRound(l *Loop, round uint64) SeedRound {
 
 // StoreTag makes k the key t holds, as a seed round does once its last
 // datagram is sent.
-func StoreTag(t *TagKey, k *membertag.Key) { t.store(k) }
+func StoreTag(t *TagKey, k *membertag.Key) { t.store(k, 0) }
+
+// StoreTagFrom is StoreTag for datagrams numbered from on.
+func StoreTagFrom(t *TagKey, k *membertag.Key, from uint64) { t.store(k, from) }

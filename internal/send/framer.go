@@ -40,8 +40,8 @@ type Signed struct {
 func NewSigned(s *sign.Signer) *Signed { return &Signed{signer: s} }
 
 // NewTagged returns a [Signed] framer that signs with s and tags each frame
-// with the key that keys holds when it frames it, if that key is of the
-// frame's epoch (send --members, docs/protocol.md §10). Its [Signed.Len]
+// with the key that keys holds for its sequence number when it frames it,
+// if that key is of the frame's epoch (send --members, docs/protocol.md §10). Its [Signed.Len]
 // makes room for the tag whether or not a frame carries one, so that frame
 // sizes do not change when tagging starts.
 func NewTagged(s *sign.Signer, keys *TagKey) *Signed {
@@ -56,7 +56,7 @@ func (s *Signed) Clone() Framer { return &Signed{signer: s.signer, tag: tagger{k
 // Frame returns f signed: a JWS in the Compact Serialization.
 func (s *Signed) Frame(dst []byte, f *frame.Frame) []byte {
 	s.payload = f.Append(s.payload[:0])
-	return s.signer.AppendTagged(dst[:0], s.payload, s.tag.key(f.Epoch))
+	return s.signer.AppendTagged(dst[:0], s.payload, s.tag.key(f.Epoch, f.Seq))
 }
 
 // Len returns the length of the longest signed frame of n bytes from

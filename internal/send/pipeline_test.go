@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nordunet/ssmrandom/internal/frame"
+	"github.com/nordunet/ssmrandom/internal/seal"
 	"github.com/nordunet/ssmrandom/internal/send"
 	"github.com/nordunet/ssmrandom/internal/sign"
 )
@@ -136,7 +138,10 @@ func TestWorkersSeeds(t *testing.T) {
 	in := make([]byte, 100_000)
 	_, _ = rand.NewChaCha8([32]byte{6}).Read(in)
 	c := new(batchConn)
-	l, err := send.New(send.Config{Input: bytes.NewReader(in), Conn: c, Framer: send.NewSigned(s), Source: "x", Size: 200, Workers: 3,
+	// Paced (0.25 s in all) and read 4 KiB at a time, so that the reader
+	// does not take the whole input ahead of the round at the start, which
+	// takes its own bytes and which the end of the input cancels.
+	l, err := send.New(send.Config{Input: &trickle{r: bytes.NewReader(in), n: 4096}, Conn: c, Framer: send.NewSigned(s), Source: "x", Size: 200, Workers: 3, Rate: 400_000,
 		Seeds: &send.Seeds{Signer: s, Members: members(t, ms...), Interval: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
@@ -153,20 +158,36 @@ func TestWorkersSeeds(t *testing.T) {
 			frames = append(frames, d)
 		}
 	}
-	if st := l.Stats(); st.SeedDatagrams == 0 || st.Frames != uint64(len(frames)) {
+	st := l.Stats()
+	if st.SeedDatagrams == 0 || st.Frames != uint64(len(frames)) {
 		t.Fatalf("got stats %+v and %d frames sent, want seed datagrams and every frame counted", st, len(frames))
 	}
-	pos, last := 0, -1
+	// The seed rounds read the input between the frames' reads, so a frame
+	// may span the bytes a round took: the frames' bytes, in order, must be
+	// the input with only the rounds' bytes left out (at most
+	// seal.EntropyPerRound a batch, and one batch here), each once.
+	var data []byte
+	last := -1
 	for i, f := range parseFrames(t, s, frames) {
 		if int(f.Seq) <= last {
 			t.Fatalf("frame %d: sequence number %d sent after %d", i, f.Seq, last)
 		}
 		last = int(f.Seq)
-		j := bytes.Index(in[pos:], f.Data)
-		if j < 0 {
-			t.Fatalf("frame %d: its %d bytes are not in the input after byte %d", i, len(f.Data), pos)
+		data = append(data, f.Data...)
+	}
+	skipped, i := 0, 0
+	for j := 0; j < len(data); i++ {
+		if i == len(in) {
+			t.Fatalf("the frames carry %d bytes past the input's end (at frame byte %d)", len(data)-j, j)
 		}
-		pos += j + len(f.Data)
+		if in[i] == data[j] {
+			j++
+		} else {
+			skipped++
+		}
+	}
+	if skipped+len(in)-i > seal.EntropyPerRound {
+		t.Errorf("the frames leave out %d of the input's bytes; want only the seed round's %d", skipped+len(in)-i, seal.EntropyPerRound)
 	}
 }
 
@@ -250,3 +271,11 @@ func parseFrames(t *testing.T, s *sign.Signer, sent [][]byte) []frame.Frame {
 	}
 	return out
 }
+
+// trickle reads at most n bytes at a time from r.
+type trickle struct {
+	r io.Reader
+	n int
+}
+
+func (t *trickle) Read(p []byte) (int, error) { return t.r.Read(p[:min(len(p), t.n)]) }

@@ -198,10 +198,10 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 	}
 	per := s.builder.PerDatagram()
 	var prev, key *membertag.Key // the key the round is tagged with, and its own
+	var next uint64              // the number after the round's last datagram
 	var secret [membertag.KeySize]byte
 	defer clear(secret[:])
 	if s.cfg.Tags != nil && len(ms) > 0 {
-		prev = s.cfg.Tags.load()
 		if _, err := rand.Read(secret[:]); err != nil {
 			r.Err = fmt.Errorf("send: member key: read crypto/rand: %w", err)
 			return r
@@ -216,6 +216,13 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 		}
 		k := s.builder.Datagrams(len(batch))
 		e, n := l.seq.reserve(k, now)
+		next = n + uint64(k)
+		if s.cfg.Tags != nil {
+			if i == 0 {
+				s.cfg.Tags.bring(n) // the last round's key takes over now at the latest
+			}
+			prev = s.cfg.Tags.at(n)
+		}
 		if i == 0 {
 			r.Epoch = e
 			if e != epoch {
@@ -257,10 +264,24 @@ func (s *seeder) round(ctx context.Context, l *Loop, round, epoch uint64) (r See
 		l.seq.release()
 	}
 	if key != nil {
-		s.cfg.Tags.store(key) // every member was sent its entry: tag with it from now on
+		from := next + TagDelay // every member was sent its entry: tag what follows it with it
+		if s.cfg.Tags.load() == nil || s.cfg.Tags.load().Epoch() != key.Epoch() {
+			from = next // the epoch's first key: no member holds another, nor checks tags yet
+		}
+		s.cfg.Tags.store(key, from)
 	}
 	return r
 }
+
+// TagDelay is how many sequence numbers after a seed round's last datagram
+// the frames switch to the round's member key (docs/protocol.md §10.2),
+// but for an epoch's first key, which tags at once, and at the latest
+// when the next round begins: a receiver that checks datagrams on several
+// cores may check the frames right after a seed datagram before it has
+// opened the seed datagram's entry, and they carry the key it already
+// holds. It is well inside the replay window (1024), so members still
+// hold the previous key.
+const TagDelay = 256
 
 // seedPace returns the pace of a round of n datagrams, in datagrams per
 // second: spread over the first half of the interval, and no slower than

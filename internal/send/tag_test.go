@@ -81,6 +81,15 @@ func TestTaggedFramer(t *testing.T) {
 	check("round 1's key", tf, 1, true)
 	check("round 1's key, clone made before", clone, 1, true)
 	check("round 1's key, clone made after", tf.Clone(), 1, true)
+	// The switch goes by sequence number: a frame numbered before the
+	// round's last seed datagram keeps the previous key, however late it
+	// is framed; one numbered after takes the new one.
+	send.StoreTagFrom(keys, fixedKey(f.Epoch, 2), f.Seq+1)
+	check("round 2's key, a frame numbered before its seeds", tf, 1, true)
+	check("round 2's key, a frame numbered before its seeds, clone", clone, 1, true)
+	f.Seq++
+	check("round 2's key, a frame numbered after its seeds", tf, 2, true)
+	f.Seq--
 	send.StoreTag(keys, fixedKey(f.Epoch-1, 7))
 	check("a key of another epoch", tf, 0, false)
 }
@@ -118,10 +127,10 @@ func TestTagsNeedBoth(t *testing.T) {
 
 // TestMemberTagsRoundTrip runs send --members end to end: round R's seed
 // datagrams carry the tag of round R-1's member key (round 0's none), and
-// each frame carries the tag of the newest round whose seed datagrams have
-// all been sent (or of the one before, if it was framed while that
-// round's last datagram went out), under the key a member opens from its
-// own entry; every datagram still verifies, and a tagged frame verifies
+// each frame exactly the tag of the newest round whose key has taken over
+// (TagDelay numbers after the round's last seed datagram, however far
+// ahead the workers framed it), under the key a member opens from its own
+// entry; every datagram still verifies, and a tagged frame verifies
 // with go-jose too.
 func TestMemberTagsRoundTrip(t *testing.T) {
 	s := signer(t)
@@ -132,10 +141,10 @@ func TestMemberTagsRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rounds := 0
-	// A round every 100 ms, 200 frames between: frames framed a batch
-	// ahead of their sending still never cross two rounds.
-	l, err := send.New(send.Config{Input: new(endless), Conn: c, Framer: send.NewTagged(s, keys), Source: "x", Size: 16, Rate: 16 * 2000,
-		Seeds: &send.Seeds{Signer: s, Members: members(t, ms...), Interval: 100 * time.Millisecond, Tags: keys,
+	// A round every 300 ms, 600 frames between: each round's key takes
+	// over TagDelay numbers after the round's last seed datagram.
+	l, err := send.New(send.Config{Input: new(endless), Conn: c, Framer: send.NewTagged(s, keys), Source: "x", Size: 16, Rate: 16 * 2000, Workers: 2,
+		Seeds: &send.Seeds{Signer: s, Members: members(t, ms...), Interval: 300 * time.Millisecond, Tags: keys,
 			Observe: func(send.SeedRound) {
 				if rounds++; rounds == 4 {
 					cancel()
@@ -156,9 +165,14 @@ func TestMemberTagsRoundTrip(t *testing.T) {
 	}
 	opened := map[uint64]*membertag.Key{} // the member's keys, by round
 	seedsSent := map[uint64]int{}         // seed datagrams sent, by round
-	var complete int64 = -1               // the newest round all sent
-	framesTagged := map[int64]int{}       // frames by the round of their tag, -1 untagged
-	var jose0 []byte                      // a tagged frame, for go-jose
+	var firsts, lasts []uint64            // by round: its first and last seed datagram's n
+	type frameTag struct {
+		seq   uint64
+		round int64 // -1 untagged
+	}
+	var tags []frameTag
+	framesTagged := map[int64]int{} // frames by the round of their tag, -1 untagged
+	var jose0 []byte                // a tagged frame, for go-jose
 	for i, d := range c.all() {
 		m, refusal := ring.Check(d)
 		if refusal.Err() != nil {
@@ -191,8 +205,10 @@ func TestMemberTagsRoundTrip(t *testing.T) {
 			} else if err != seal.ErrNoEntry {
 				t.Fatal(err)
 			}
-			if seedsSent[p.Round]++; seedsSent[p.Round] == 2 {
-				complete = int64(p.Round)
+			if seedsSent[p.Round]++; seedsSent[p.Round] == 1 {
+				firsts = append(firsts, p.Seq)
+			} else if seedsSent[p.Round] == 2 {
+				lasts = append(lasts, p.Seq)
 			}
 			continue
 		}
@@ -200,22 +216,47 @@ func TestMemberTagsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !tagged {
-			if complete > 0 {
-				t.Errorf("frame n %d: untagged after round %d was sent", f.Seq, complete)
-			}
-			framesTagged[-1]++
-			continue
+		r := int64(-1)
+		if tagged {
+			r = int64(membertag.RoundOf(mt))
 		}
-		r := int64(membertag.RoundOf(mt))
+		tags = append(tags, frameTag{f.Seq, r})
+		framesTagged[r]++
 		switch {
-		case r > complete || r < complete-1:
-			t.Errorf("frame n %d: tagged with round %d's key, want round %d's (or %d's)", f.Seq, r, complete, complete-1)
+		case r < 0:
+			continue
+		case !m.CheckTag(opened[uint64(r)]):
 		case !m.CheckTag(opened[uint64(r)]):
 			t.Errorf("frame n %d: its tag does not check under round %d's key, as the member opened it", f.Seq, r)
 		}
-		framesTagged[r]++
 		jose0 = d
+	}
+	// docs/protocol.md §10.2: round 0's key tags right after its last seed
+	// datagram, a later round's TagDelay numbers after, or from the next
+	// round's first seed datagram if that comes sooner; before its switch,
+	// no frame carries a round's key.
+	switches := make([]uint64, len(lasts))
+	for r, last := range lasts {
+		switches[r] = last + 1
+		if r > 0 {
+			switches[r] += send.TagDelay
+		}
+		if r+1 < len(firsts) {
+			switches[r] = min(switches[r], firsts[r+1])
+		}
+	}
+	for _, f := range tags {
+		want := int64(-1)
+		for r, from := range switches {
+			if f.seq >= from {
+				want = int64(r)
+			}
+		}
+		// A frame made before its round's key was stored (the workers frame
+		// ahead) carries the key before it, which members also hold.
+		if f.round != want && f.round != want-1 {
+			t.Errorf("frame n %d: tagged with round %d's key, want round %d's or %d's (-1: untagged; switches at %v)", f.seq, f.round, want, want-1, switches)
+		}
 	}
 	if len(opened) != 4 || framesTagged[0] == 0 || framesTagged[1] == 0 || framesTagged[2] == 0 {
 		t.Errorf("got member keys of %d rounds and frames by tag round %v; want 4 keys and frames tagged with rounds 0, 1 and 2", len(opened), framesTagged)
