@@ -81,11 +81,18 @@ func canonicalKeyID(h []byte) ([]byte, bool) {
 }
 
 // isBase64URLKid reports whether kid is kidLen base64url characters.
-func isBase64URLKid(kid []byte) bool {
-	if len(kid) != kidLen {
+func isBase64URLKid(kid []byte) bool { return isBase64URLOf(kid, kidLen) }
+
+// isBase64URLTag reports whether mt is mtLen base64url characters: with
+// mtLen a multiple of 4, always a canonical encoding.
+func isBase64URLTag(mt []byte) bool { return isBase64URLOf(mt, mtLen) }
+
+// isBase64URLOf reports whether b is n base64url characters.
+func isBase64URLOf(b []byte, n int) bool {
+	if len(b) != n {
 		return false
 	}
-	for _, c := range kid {
+	for _, c := range b {
 		if !base64URLChar[c] {
 			return false
 		}
@@ -104,20 +111,6 @@ func taggedKeyID(h []byte) (kid, mt []byte, ok bool) {
 	kid = h[len(headerPrefix):][:kidLen]
 	mt = h[len(headerPrefix)+kidLen+len(tagInfix):][:mtLen]
 	return kid, mt, isBase64URLKid(kid) && isBase64URLTag(mt)
-}
-
-// isBase64URLTag reports whether mt is mtLen base64url characters: with
-// mtLen a multiple of 4, always a canonical encoding.
-func isBase64URLTag(mt []byte) bool {
-	if len(mt) != mtLen {
-		return false
-	}
-	for _, c := range mt {
-		if !base64URLChar[c] {
-			return false
-		}
-	}
-	return true
 }
 
 // decodeHeader decodes the protected header part into buf and checks it.
