@@ -32,6 +32,40 @@ import (
 	"github.com/nordunet/ssmrandom/internal/words"
 )
 
+// recvDescription is recv's --help text and the man page's.
+const recvDescription = "Joins (PRODUCER, GROUP) for each producer host name or address (several producers are\n" +
+	"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
+	"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
+	"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
+	"refuse the bytes of a producer whose source has broken (--health): the SP 800-90B\n" +
+	"repetition count and adaptive proportion tests, the repetition count test on the\n" +
+	"differences between bytes, a duplicate check, and rngd's FIPS 140-2 tests (monobit,\n" +
+	"poker, runs, long run, continuous) on 2500-byte blocks. A producer that fails is not\n" +
+	"forwarded until 2048 good bytes in a row pass, after FIPS failures at least one whole\n" +
+	"passing block. About one good block in 1,270 fails FIPS by chance: only its last frame\n" +
+	"is refused, counted and not logged (docs/research.md). A FIFO is held open\n" +
+	"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
+	"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
+	"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
+	"since anyone on the path sees them: crediting only matters before the kernel RNG is\n" +
+	"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
+	"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
+	"move over (docs/migration.md, docs/security.md).\n\n" +
+	"--host-key FILE (ssmrandom keygen --host) makes recv a member: it opens its own entries\n" +
+	"of the producers' seed datagrams (as ssmrandom seed does), learns each producer's member\n" +
+	"key from them, and from then on drops that producer's datagrams whose member tag is\n" +
+	"missing or wrong (bad_tag) before it verifies their signature, so a forged flood costs\n" +
+	"about 1% of a verification per datagram (docs/protocol.md §10). With -o kernel it also\n" +
+	"credits each seed it opens to the kernel as 256 bits and reseeds the kernel's RNG; with\n" +
+	"any other output the seed is secret and is not written anywhere.\n\n" +
+	"recv reads its socket in batches (recvmmsg). --rcvbuf sizes its receive buffer, which\n" +
+	"Linux counts twice and, without CAP_NET_ADMIN, caps at sysctl net.core.rmem_max; what\n" +
+	"the kernel drops when it is full is counted as kernel_drops (docs/deployment.md, Sizing).\n\n" +
+	"recv reads --trust again on SIGHUP and, within a second, whenever a file in it changes\n" +
+	"(symbolic links followed, as in a Kubernetes secret volume): a key added is trusted, a\n" +
+	"key removed refused, from the next frame on; a file that does not load is logged and\n" +
+	"passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md)."
+
 func recvCommand(e *env) *cli.Command {
 	flags := []cli.Flag{
 		trustFlag("required unless --allow-unsigned"),
@@ -56,43 +90,12 @@ func recvCommand(e *env) *cli.Command {
 	flags = append(flags, metricsFlag(), controlFlag("recv"))
 	flags = append(flags, logFlags()...)
 	return &cli.Command{
-		Name:      "recv",
-		Usage:     "join the SSM channel of each producer, verify every frame, write the bytes",
-		ArgsUsage: "PRODUCER...",
-		Description: "Joins (PRODUCER, GROUP) for each producer host name or address (several producers are\n" +
-			"redundant transmitters) and verifies every frame against the --trust keys. Only the bytes\n" +
-			"of frames that verify, are fresh (--max-age, --max-skew) and were not seen before reach\n" +
-			"--output; every other datagram is dropped and counted by reason. Health tests then\n" +
-			"refuse the bytes of a producer whose source has broken (--health): the SP 800-90B\n" +
-			"repetition count and adaptive proportion tests, the repetition count test on the\n" +
-			"differences between bytes, a duplicate check, and rngd's FIPS 140-2 tests (monobit,\n" +
-			"poker, runs, long run, continuous) on 2500-byte blocks. A producer that fails is not\n" +
-			"forwarded until 2048 good bytes in a row pass, after FIPS failures at least one whole\n" +
-			"passing block. About one good block in 1,270 fails FIPS by chance: only its last frame\n" +
-			"is refused, counted and not logged (docs/research.md). A FIFO is held open\n" +
-			"read-write, so rngd may restart at will; when it is full, frames are dropped and counted\n" +
-			"rather than stalling the socket. -o kernel adds the bytes to the kernel pool itself\n" +
-			"(RNDADDENTROPY, needs CAP_SYS_ADMIN); --credit 0, the default, credits none of them,\n" +
-			"since anyone on the path sees them: crediting only matters before the kernel RNG is\n" +
-			"initialised (early boot, Linux 5.18+). --allow-unsigned also forwards the original\n" +
-			"ssmrandom's unsigned frames, which anyone can forge, only for the time its producers\n" +
-			"move over (docs/migration.md, docs/security.md).\n\n" +
-			"--host-key FILE (ssmrandom keygen --host) makes recv a member: it opens its own entries\n" +
-			"of the producers' seed datagrams (as ssmrandom seed does), learns each producer's member\n" +
-			"key from them, and from then on drops that producer's datagrams whose member tag is\n" +
-			"missing or wrong (bad_tag) before it verifies their signature, so a forged flood costs\n" +
-			"about 1% of a verification per datagram (docs/protocol.md §10). With -o kernel it also\n" +
-			"credits each seed it opens to the kernel as 256 bits and reseeds the kernel's RNG; with\n" +
-			"any other output the seed is secret and is not written anywhere.\n\n" +
-			"recv reads its socket in batches (recvmmsg). --rcvbuf sizes its receive buffer, which\n" +
-			"Linux counts twice and, without CAP_NET_ADMIN, caps at sysctl net.core.rmem_max; what\n" +
-			"the kernel drops when it is full is counted as kernel_drops (docs/deployment.md, Sizing).\n\n" +
-			"recv reads --trust again on SIGHUP and, within a second, whenever a file in it changes\n" +
-			"(symbolic links followed, as in a Kubernetes secret volume): a key added is trusted, a\n" +
-			"key removed refused, from the next frame on; a file that does not load is logged and\n" +
-			"passed over. With --metrics-addr it serves Prometheus metrics (docs/metrics.md).",
-		Flags:  flags,
-		Action: func(c *cli.Context) error { return runRecv(c, e) },
+		Name:        "recv",
+		Usage:       "join the SSM channel of each producer, verify every frame, write the bytes",
+		ArgsUsage:   "PRODUCER...",
+		Description: recvDescription,
+		Flags:       flags,
+		Action:      func(c *cli.Context) error { return runRecv(c, e) },
 	}
 }
 
@@ -304,15 +307,26 @@ func recvFlags(c *cli.Context, hosts []string) (*recvOptions, error) {
 	if o.ifi, _, err = interfaceFlag(c); err != nil {
 		return nil, err
 	}
-	if path := c.String("host-key"); path != "" {
-		if c.String("trust") == "" {
-			return nil, usagef("name the producers' public keys with --trust: a member opens only their seed datagrams", "--host-key without --trust")
-		}
-		if o.hostKey, err = seal.LoadHostKey(path); err != nil {
-			return nil, asUsage(err, "--host-key takes this host's private key file, mode 0600, as ssmrandom keygen --host writes it")
-		}
+	if o.hostKey, err = hostKeyFlag(c); err != nil {
+		return nil, err
 	}
 	return &o, nil
+}
+
+// hostKeyFlag loads --host-key, if given: recv is then a member.
+func hostKeyFlag(c *cli.Context) (*seal.HostKey, error) {
+	path := c.String("host-key")
+	if path == "" {
+		return nil, nil
+	}
+	if c.String("trust") == "" {
+		return nil, usagef("name the producers' public keys with --trust: a member opens only their seed datagrams", "--host-key without --trust")
+	}
+	k, err := seal.LoadHostKey(path)
+	if err != nil {
+		return nil, asUsage(err, "--host-key takes this host's private key file, mode 0600, as ssmrandom keygen --host writes it")
+	}
+	return k, nil
 }
 
 // loadTrust loads the keys of --trust, and logs them. No path (only with
