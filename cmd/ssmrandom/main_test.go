@@ -372,7 +372,7 @@ func (s tagger) Append(dst, payload []byte) []byte { return s.Signer.AppendTagge
 // cmdMemberFeed plays a producer with members (docs/protocol.md §10) to
 // GROUP:PORT out of lo: it sends round 0 of a new epoch, untagged, whose
 // entries carry a fresh member key, then -frames frames of 32 random bytes
-// tagged under the member key, 5 ms apart, with -bad frames tagged under
+// tagged under the member key from 200 ms later, 5 ms apart, with -bad frames tagged under
 // another key for that round in the middle (after the first half of the
 // good ones: a member that saw a good tag drops them as bad_tag).
 //
@@ -404,6 +404,10 @@ func cmdMemberFeed(ts *testscript.TestScript, neg bool, args []string) {
 	for _, d := range dgs {
 		ts.Check(s.Send(d))
 	}
+	// As a producer's switch 256 numbers after its round does (protocol
+	// §10.2): the member's workers open its entry before the first tagged
+	// frame comes, even in a race-detector build.
+	time.Sleep(200 * time.Millisecond)
 	seq := uint64(len(dgs))
 	for i := range *bad + *frames {
 		time.Sleep(5 * time.Millisecond)
