@@ -102,6 +102,7 @@ type member struct {
 	mu     sync.Mutex
 	keys   [2]*membertag.Key // the newest first; nil where none
 	armed  bool              // a datagram's tag checked under keys since they were empty: the producer tags with them
+	first  [2]uint64         // (epoch, n) of the datagram that armed it
 	gen    uint64            // counts the changes of keys
 	good   int64             // Unix ns: the last datagram whose tag checked, or the last key learned
 	probe  int64             // Unix ns: the last probe
@@ -117,6 +118,7 @@ const (
 	tagNone  tagState = iota // no check: no member key held (signature only)
 	tagOK                    // its tag checked
 	tagProbe                 // a probe: untagged or unknown round, let on to the signature
+	tagBefore                // a probe: untagged, numbered before the datagram that armed the member
 )
 
 // tagCheck is check 10 of docs/protocol.md §5 and §9.6 on a datagram m of
@@ -149,6 +151,9 @@ func (pr *producer) tagCheck(w *work, m *sign.JWS, epoch, seq uint64, now int64,
 				err = errTagWrong
 				break
 			}
+			if !ms.armed {
+				ms.first = [2]uint64{epoch, seq}
+			}
 			ms.good, w.tag, ms.armed = now, tagOK, true
 			for i := range ms.ncopy {
 				if ms.copies[i] == [2]uint64{epoch, seq} {
@@ -173,6 +178,13 @@ func (pr *producer) tagCheck(w *work, m *sign.JWS, epoch, seq uint64, now int64,
 	}
 	if err != errTagWrong && now-ms.probe >= int64(ProbeInterval) {
 		ms.probe, w.tag = now, tagProbe
+		if err == errUntagged && epoch == ms.first[0] && seq < ms.first[1] {
+			// Untagged and numbered before the first tagged datagram: one
+			// the producer made before it began to tag, checked after it
+			// here (parallel workers reorder). If it verifies, the keys
+			// are not out of date.
+			w.tag = tagBefore
+		}
 		return None, nil
 	}
 	return BadTag, err
@@ -180,11 +192,12 @@ func (pr *producer) tagCheck(w *work, m *sign.JWS, epoch, seq uint64, now int64,
 
 // verified is told whether the signature of a datagram that tagCheck let
 // on verified: a probe that verifies drops the producer's keys (unless a
-// new one came meanwhile), and a datagram whose tag checked but whose
+// new one came meanwhile, or it is an untagged one from before the
+// producer began to tag), and a datagram whose tag checked but whose
 // signature failed goes into the copies table. It reports whether it
 // dropped the keys.
 func (pr *producer) verified(w *work, epoch, seq uint64, ok bool) bool {
-	if w.tag == tagNone || w.tag == tagOK && ok {
+	if w.tag == tagNone || w.tag == tagBefore || w.tag == tagOK && ok {
 		return false
 	}
 	ms := &pr.member
@@ -255,7 +268,7 @@ func (p *Pipeline) countTag(w *work) {
 	switch w.tag {
 	case tagOK:
 		p.member.tagged.Add(1)
-	case tagProbe:
+	case tagProbe, tagBefore:
 		p.member.probes.Add(1)
 	}
 	if w.v.Member == KeysExpired {
