@@ -115,10 +115,10 @@ type member struct {
 type tagState uint8
 
 const (
-	tagNone  tagState = iota // no check: no member key held (signature only)
-	tagOK                    // its tag checked
-	tagProbe                 // a probe: untagged or unknown round, let on to the signature
-	tagBefore                // a probe: untagged, numbered before the datagram that armed the member
+	tagNone   tagState = iota // no check: no member key held (signature only)
+	tagOK                     // its tag checked
+	tagProbe                  // a probe: untagged or unknown round, let on to the signature
+	tagBefore                 // a probe: untagged, numbered before the datagram that armed the member
 )
 
 // tagCheck is check 10 of docs/protocol.md §5 and §9.6 on a datagram m of
