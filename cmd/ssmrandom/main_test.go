@@ -376,13 +376,14 @@ func (s tagger) Append(dst, payload []byte) []byte { return s.Signer.AppendTagge
 // another key for that round in the middle (after the first half of the
 // good ones: a member that saw a good tag drops them as bad_tag).
 //
-//	memberfeed [-bad N] [-frames N] KEYFILE MEMBERS GROUP:PORT
+//	memberfeed [-bad N] [-frames N] [-key FILE] KEYFILE MEMBERS GROUP:PORT
 func cmdMemberFeed(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("memberfeed", flag.ContinueOnError)
 	bad := fs.Int("bad", 0, "frames with a bad tag")
 	frames := fs.Int("frames", 1, "frames with a good tag")
+	keyOut := fs.String("key", "", "write the member key to `FILE`, for nosecret")
 	if neg || fs.Parse(args) != nil || fs.NArg() != 3 || *bad < 0 || *frames < 0 {
-		ts.Fatalf("usage: memberfeed [-bad N] [-frames N] KEYFILE MEMBERS GROUP:PORT")
+		ts.Fatalf("usage: memberfeed [-bad N] [-frames N] [-key FILE] KEYFILE MEMBERS GROUP:PORT")
 	}
 	signer, err := sign.LoadSigner(ts.MkAbs(fs.Arg(0)))
 	ts.Check(err)
@@ -393,6 +394,9 @@ func cmdMemberFeed(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	_, err = rand.Read(other[:])
 	ts.Check(err)
+	if *keyOut != "" {
+		ts.Check(os.WriteFile(ts.MkAbs(*keyOut), secret[:], 0o600))
+	}
 	epoch := uint64(time.Now().UnixMilli())
 	key, wrong := membertag.NewKey(&secret, epoch, 0), membertag.NewKey(&other, epoch, 0)
 	b, err := seal.NewBuilder(tagger{signer, nil}, seal.Config{Workers: 1, MemberKey: true})

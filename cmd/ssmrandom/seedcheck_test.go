@@ -39,24 +39,26 @@ import (
 // (docs/protocol.md §10) are checked as a member would: a seed datagram
 // of round R may only carry round R-1's tag, and a tag naming a round
 // whose member key a HOSTKEY opened must check under it. -save writes the
-// last tagged frame to FILE. It fails on anything that does not verify,
+// last tagged frame to FILE; -keys writes each member key opened to
+// PREFIX.N (N from 0, mode 0600), for nosecret. It fails on anything that does not verify,
 // parse, open or check.
 func seedCheckMain() int {
 	fs := flag.NewFlagSet("seedcheck", flag.ContinueOnError)
 	rounds := fs.Int("rounds", 1, "read until `R` seed rounds were seen")
 	save := fs.String("save", "", "write the last tagged frame to `FILE`")
+	keys := fs.String("keys", "", "write each member key opened to `PREFIX`.N")
 	if fs.Parse(os.Args[1:]) != nil || fs.NArg() < 4 {
-		fmt.Fprintln(os.Stderr, "usage: seedcheck [-rounds R] [-save FILE] GROUP:PORT SOURCE TRUST HOSTKEY...")
+		fmt.Fprintln(os.Stderr, "usage: seedcheck [-rounds R] [-save FILE] [-keys PREFIX] GROUP:PORT SOURCE TRUST HOSTKEY...")
 		return 2
 	}
-	if err := seedCheck(fs.Arg(0), fs.Arg(1), fs.Arg(2), fs.Args()[3:], *rounds, *save); err != nil {
+	if err := seedCheck(fs.Arg(0), fs.Arg(1), fs.Arg(2), fs.Args()[3:], *rounds, *save, *keys); err != nil {
 		fmt.Fprintln(os.Stderr, "seedcheck:", err)
 		return 1
 	}
 	return 0
 }
 
-func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int, save string) error {
+func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int, save, keyPrefix string) error {
 	group, err := netip.ParseAddrPort(groupArg)
 	if err != nil {
 		return err
@@ -134,7 +136,14 @@ func seedCheck(groupArg, sourceArg, trust string, hostFiles []string, rounds int
 				}
 				got[i] = append(got[i], fmt.Sprintf("round %d seed %s", p.Round, hex.EncodeToString(pt.Seed[:])))
 				if pt.HasMemberKey {
-					tags.keys[[2]uint64{p.Epoch, p.Round}] = membertag.NewKey(&pt.MemberKey, p.Epoch, p.Round)
+					k := [2]uint64{p.Epoch, p.Round}
+					if keyPrefix != "" && tags.keys[k] == nil {
+						name := fmt.Sprintf("%s.%d", keyPrefix, len(tags.keys))
+						if err := os.WriteFile(name, pt.MemberKey[:], 0o600); err != nil {
+							return err
+						}
+					}
+					tags.keys[k] = membertag.NewKey(&pt.MemberKey, p.Epoch, p.Round)
 				}
 			}
 		}
